@@ -1,0 +1,142 @@
+"""The composition root: builds every piece once and runs the bot until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.config import Settings
+from bot.runtime.intake import OrderedIntake
+from bot.runtime.limiter import Rate, SendLimiter
+from bot.runtime.polling import RawUpdate, poll
+from bot.runtime.sender import OutboxSender
+from bot.runtime.transport import Transport
+from bot.runtime.worker import UpdateWorker
+from bot.telegram.common import MENU_COMMANDS, MENU_LANGUAGES
+from handlers.context import BotInfo
+from handlers.dispatch import Dispatcher
+from handlers.events import Incoming
+from handlers.i18n import Catalogue
+from storage.db import create_engine, create_sessionmaker
+from storage.schema import check_schema
+
+log = logging.getLogger(__name__)
+
+
+class SchemaNotReady(RuntimeError):
+    """The database is not at this version's schema; the message says what to run."""
+
+
+class TelegramAdapter(Transport, Protocol):
+    async def start(self, on_incoming: Callable[[Incoming], object]) -> str: ...
+
+    async def fetch(self, offset: int | None, timeout: int) -> list[RawUpdate]: ...
+
+    async def process(self, raw: RawUpdate) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def make_telegram(settings: Settings) -> TelegramAdapter:
+    telegram = settings.telegram
+    if telegram.framework == "ptb":
+        from bot.telegram.ptb_adapter import PtbTelegram
+
+        return PtbTelegram(
+            telegram.token, telegram.api_base, request_timeout=telegram.request_timeout
+        )
+    from bot.telegram.aiogram_adapter import AiogramTelegram
+
+    return AiogramTelegram(telegram.token, telegram.api_base, request_timeout=telegram.request_timeout)
+
+
+def make_limiter(settings: Settings) -> SendLimiter:
+    limits = settings.send_limits
+    return SendLimiter(
+        global_rate=Rate(limits.global_per_second),
+        private_rate=Rate(limits.private_per_second, burst=limits.private_burst),
+        group_rate=Rate(limits.group_per_minute / 60.0, burst=limits.private_burst),
+    )
+
+
+async def set_command_menus(transport: Transport, catalogue: Catalogue) -> None:
+    """The "/" menu in Vietnamese for everyone, in English for English-language clients."""
+    for language in MENU_LANGUAGES:
+        tr = catalogue.for_lang(language or "vi")
+        commands = [(name, tr(f"commands.{name}")) for name in MENU_COMMANDS]
+        try:
+            await transport.set_commands(commands, language)
+        except Exception as exc:  # a menu is a convenience; never a reason not to start
+            log.warning("could not set the command menu (%s)", type(exc).__name__)
+
+
+async def run_bot(settings: Settings, *, started_at: float | None = None) -> None:
+    """Run until SIGINT or SIGTERM, then finish the updates in hand and stop cleanly."""
+    started_at = time.monotonic() if started_at is None else started_at
+    engine = create_engine(settings.database.url)
+    try:
+        status = await check_schema(engine)
+        if not status.ok:
+            raise SchemaNotReady(status.message)
+        sessionmaker = create_sessionmaker(engine)
+        catalogue = Catalogue.load()
+        telegram = make_telegram(settings)
+        limiter = make_limiter(settings)
+        sender = OutboxSender(
+            sessionmaker,
+            {telegram.channel: telegram},
+            limiter,
+            max_attempts=settings.runtime.send_max_attempts,
+        )
+        holder: dict[str, UpdateWorker] = {}
+
+        async def on_incoming(incoming: Incoming) -> None:
+            await holder["worker"](incoming)
+
+        try:
+            username = await telegram.start(on_incoming)
+            dispatcher = Dispatcher(sessionmaker, catalogue, BotInfo(username=username))
+            holder["worker"] = UpdateWorker(
+                dispatcher,
+                sender,
+                telegram,
+                max_attempts=settings.runtime.update_max_attempts,
+            )
+            await set_command_menus(telegram, catalogue)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
+            intake = OrderedIntake(settings.runtime.max_in_flight)
+
+            def first_fetch() -> None:
+                log.info(
+                    "bot @%s polling (%s), started in %.2f s",
+                    username,
+                    settings.telegram.framework,
+                    time.monotonic() - started_at,
+                )
+
+            await poll(
+                telegram,
+                intake,
+                telegram.process,
+                stop,
+                timeout=settings.telegram.polling_timeout,
+                on_first_fetch=first_fetch,
+            )
+            log.info("stopping: %d updates handled", holder["worker"].handled)
+            sender_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender_task
+        finally:
+            await limiter.close()
+            await telegram.close()
+    finally:
+        await engine.dispose()

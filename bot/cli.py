@@ -1,0 +1,208 @@
+"""The command line: ``python -m bot run | migrate | units import | invite | tryit``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+app = typer.Typer(
+    help="Sáng kiến bot: collects improvement ideas from union members over Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+units_app = typer.Typer(help="Manage the union tree.", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def run(
+    framework: Annotated[
+        str | None, typer.Option(help="aiogram or ptb (overrides telegram.framework)")
+    ] = None,
+) -> None:
+    """Run the bot. Without a token, start the local try-it-out mode instead."""
+    started = time.monotonic()
+    settings = _settings()
+    configure_logging(settings.logging.level)
+    if framework:
+        from dataclasses import replace
+
+        settings = replace(settings, telegram=replace(settings.telegram, framework=framework))
+    if not settings.telegram.token:
+        console.print(
+            "No TELEGRAM_BOT_TOKEN set: starting the local try-it-out mode (no Telegram needed)."
+        )
+        from bot.tryit import run_tryit
+
+        asyncio.run(run_tryit(settings))
+        return
+    from bot.app import SchemaNotReady, run_bot
+
+    try:
+        asyncio.run(run_bot(settings, started_at=started))
+    except SchemaNotReady as exc:
+        console.print(f"[red]The bot cannot start:[/red] {exc}")
+        raise typer.Exit(3) from exc
+
+
+@app.command()
+def tryit() -> None:
+    """Try the bot in this terminal: a local Bot API stand-in and a chat, no Telegram."""
+    settings = _settings()
+    from bot.tryit import run_tryit
+
+    asyncio.run(run_tryit(settings))
+
+
+@app.command()
+def migrate() -> None:
+    """Create or update the database schema to this version."""
+    settings = _settings()
+    from storage.schema import upgrade
+
+    asyncio.run(upgrade(settings.database.url))
+    console.print("The database schema is up to date.")
+
+
+@units_app.command("import")
+def units_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Load units from a CSV (code,name,kind,parent_code); nothing loads if any row is bad."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.units_import import UnitsImportError, import_units
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            with Progress(
+                TextColumn("Importing units"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("import", total=None)
+
+                def on_progress(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                result = await import_units(
+                    create_sessionmaker(engine), file, on_progress=on_progress
+                )
+            console.print(f"[green]{result.added} added, {result.updated} updated.[/green]")
+        except UnitsImportError as exc:
+            console.print(f"[red]Nothing was imported:[/red] {exc}")
+            for error in exc.errors:
+                console.print(f"  line {error.line}: {error.reason}")
+            raise typer.Exit(1) from exc
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@app.command()
+def invite(
+    unit: Annotated[str, typer.Option(help="The unit's code")],
+    role: Annotated[str, typer.Option(help="member, support, official or admin")] = "member",
+    uses: Annotated[int | None, typer.Option(help="How many times it can be used")] = None,
+    days: Annotated[int | None, typer.Option(help="Days until it expires")] = None,
+    bot_username: Annotated[
+        str | None, typer.Option(help="The bot's @username, for the link")
+    ] = None,
+    qr: Annotated[Path | None, typer.Option(help="Also write a QR code (PNG or SVG)")] = None,
+    note: Annotated[str | None, typer.Option(help="A note for the records")] = None,
+) -> None:
+    """Issue an invite link: a worker joins the unit, or a person takes a role there."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.invites import create_invite
+    from storage.models import RoleKind
+    from storage.repositories import UnitRepository
+
+    try:
+        role_kind = RoleKind(role)
+    except ValueError as exc:
+        console.print(f"[red]Unknown role {role!r}[/red]: use member, support, official or admin.")
+        raise typer.Exit(2) from exc
+
+    async def go() -> str:
+        engine = create_engine(settings.database.url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                found = await UnitRepository(session).by_code(unit)
+                if found is None:
+                    console.print(f"[red]No unit with code {unit!r}.[/red]")
+                    raise typer.Exit(1)
+                expires = datetime.now(UTC) + timedelta(days=days) if days else None
+                token, _ = await create_invite(
+                    session,
+                    unit_id=found.id,
+                    role=role_kind,
+                    max_uses=uses,
+                    expires_at=expires,
+                    note=note,
+                )
+                await session.commit()
+                return token
+        finally:
+            await engine.dispose()
+
+    token = asyncio.run(go())
+    username = bot_username or _bot_username(settings) or "<your_bot>"
+    link = f"https://t.me/{username}?start={token}"
+    print(link)
+    if role_kind is RoleKind.SUPPORT:
+        print(f"For the team's group chat: https://t.me/{username}?startgroup={token}")
+    if qr is not None:
+        import segno
+
+        segno.make(link, error="m").save(str(qr), scale=8, border=2)
+        console.print(f"QR code written to {qr}")
+
+
+def _bot_username(settings: Settings) -> str | None:
+    if not settings.telegram.token:
+        return None
+    from bot.app import make_telegram
+
+    async def ask() -> str:
+        telegram = make_telegram(settings)
+        try:
+            return await telegram.start(lambda _incoming: None)
+        finally:
+            await telegram.close()
+
+    try:
+        return asyncio.run(ask())
+    except Exception:
+        return None
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

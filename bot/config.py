@@ -1,0 +1,158 @@
+"""Settings: ``config.yaml`` first, environment variables over it.
+
+Every field is documented in config.yaml; the names of the environment variables
+that override them are listed here once, in :data:`ENV_OVERRIDES`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str = ""
+    api_base: str = "https://api.telegram.org"
+    framework: str = "aiogram"
+    polling_timeout: int = 25
+    request_timeout: float = 35.0
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///data/sangkien.db"
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    global_per_second: float = 30.0
+    private_per_second: float = 1.0
+    private_burst: int = 3
+    group_per_minute: float = 20.0
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    max_in_flight: int = 512
+    send_max_attempts: int = 8
+    update_max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class TryItSettings:
+    database: str = "data/tryit.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    send_limits: SendLimits = field(default_factory=SendLimits)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    tryit: TryItSettings = field(default_factory=TryItSettings)
+
+
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
+    "TELEGRAM_API_BASE": ("telegram", "api_base"),
+    "TELEGRAM_FRAMEWORK": ("telegram", "framework"),
+    "TELEGRAM_POLLING_TIMEOUT": ("telegram", "polling_timeout"),
+    "TELEGRAM_REQUEST_TIMEOUT": ("telegram", "request_timeout"),
+    "DATABASE_URL": ("database", "url"),
+    "SEND_GLOBAL_PER_SECOND": ("send_limits", "global_per_second"),
+    "SEND_PRIVATE_PER_SECOND": ("send_limits", "private_per_second"),
+    "SEND_PRIVATE_BURST": ("send_limits", "private_burst"),
+    "SEND_GROUP_PER_MINUTE": ("send_limits", "group_per_minute"),
+    "RUNTIME_MAX_IN_FLIGHT": ("runtime", "max_in_flight"),
+    "RUNTIME_SEND_MAX_ATTEMPTS": ("runtime", "send_max_attempts"),
+    "RUNTIME_UPDATE_MAX_ATTEMPTS": ("runtime", "update_max_attempts"),
+    "LOG_LEVEL": ("logging", "level"),
+    "TRYIT_DATABASE": ("tryit", "database"),
+}
+
+FRAMEWORKS = ("aiogram", "ptb")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    if path is None:
+        named = env.get("SANGKIEN_CONFIG")
+        path = Path(named) if named else DEFAULT_CONFIG
+    raw: dict[str, Any] = {}
+    if path.exists():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        raw = loaded
+    elif env.get("SANGKIEN_CONFIG"):
+        raise ConfigError(f"config file {path} does not exist")
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        if variable in env:
+            raw.setdefault(section, {})
+            if not isinstance(raw[section], dict):
+                raise ConfigError(f"{path}: section {section!r} must be a mapping")
+            raw[section][key] = env[variable]
+    settings = _build(Settings, raw, "")
+    if settings.telegram.framework not in FRAMEWORKS:
+        raise ConfigError(
+            f"telegram.framework must be one of {', '.join(FRAMEWORKS)}, "
+            f"not {settings.telegram.framework!r}"
+        )
+    return settings
+
+
+def _build(cls: Any, raw: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(sorted(where + k for k in unknown))}")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for name, spec in known.items():
+        if name not in raw:
+            continue
+        default = getattr(defaults, name)
+        value = raw[name]
+        if is_dataclass(default):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}{name} must be a mapping")
+            values[name] = _build(type(default), value, f"{where}{name}.")
+        else:
+            values[name] = _coerce(value, type(default), f"{where}{name}")
+        del spec
+    return replace(defaults, **values)
+
+
+def _coerce(value: Any, kind: type, name: str) -> Any:
+    if value is None:
+        value = ""
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in ("1", "true", "yes", "on")
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a {kind.__name__}, not {value!r}") from exc

@@ -1,0 +1,1 @@
+"""The messenger-neutral runtime: ordered intake, the send limiter, the outbox sender."""

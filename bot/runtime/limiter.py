@@ -1,0 +1,123 @@
+"""One send limiter for the whole bot, keeping Telegram's flood limits.
+
+Each chat gets a GCRA bucket (about one message a second in a private chat with a
+small burst, twenty a minute in a group); the bot as a whole is held to its global
+rate by a single pump that hands out send slots in priority order, so a reply to
+the person typing goes ahead of queued notifications and digests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Slots are spaced a hair wider than the nominal rate, so timer jitter never lets
+# N+1 sends fall into one window that Telegram counts.
+SAFETY_FACTOR = 1.01
+IDLE_CHAT_SECONDS = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    per_second: float
+    burst: int = 1
+
+    @property
+    def interval(self) -> float:
+        return SAFETY_FACTOR / self.per_second
+
+    @property
+    def tolerance(self) -> float:
+        return (self.burst - 1) * self.interval
+
+
+class SendLimiter:
+    def __init__(
+        self,
+        *,
+        global_rate: Rate,
+        private_rate: Rate,
+        group_rate: Rate,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._global = global_rate
+        self._private = private_rate
+        self._group = group_rate
+        self._clock = clock
+        self._global_tat = 0.0
+        self._chat_tat: dict[str, float] = {}
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._sequence = itertools.count()
+        self._wakeup = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self.waited_seconds = 0.0
+
+    async def acquire(self, chat_id: str, *, group: bool, priority: int) -> None:
+        """Wait until a message may go to ``chat_id``; lower ``priority`` goes first."""
+        started = self._clock()
+        delay = self._reserve_chat_slot(chat_id, self._group if group else self._private)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._sequence), future))
+        self._ensure_pump()
+        self._wakeup.set()
+        await future
+        self.waited_seconds += self._clock() - started
+
+    def pause_chat(self, chat_id: str, seconds: float) -> None:
+        """Telegram said "retry after N": nothing more goes to that chat for N seconds."""
+        until = self._clock() + seconds
+        self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, 0.0), until)
+
+    def pause_all(self, seconds: float) -> None:
+        self._global_tat = max(self._global_tat, self._clock() + seconds)
+        self._wakeup.set()
+
+    def _reserve_chat_slot(self, chat_id: str, rate: Rate) -> float:
+        now = self._clock()
+        tat = max(self._chat_tat.get(chat_id, 0.0), now)
+        start = tat - rate.tolerance
+        delay = max(0.0, start - now)
+        self._chat_tat[chat_id] = tat + rate.interval
+        if len(self._chat_tat) > 10_000:
+            self._forget_idle_chats(now)
+        return delay
+
+    def _forget_idle_chats(self, now: float) -> None:
+        stale = [c for c, tat in self._chat_tat.items() if tat < now - IDLE_CHAT_SECONDS]
+        for chat in stale:
+            del self._chat_tat[chat]
+
+    def _ensure_pump(self) -> None:
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run_pump(), name="send-limiter")
+
+    async def _run_pump(self) -> None:
+        while True:
+            while not self._waiters:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            now = self._clock()
+            delay = self._global_tat - self._global.tolerance - now
+            if delay > 0:
+                self._wakeup.clear()
+                # Sleep, but wake early if a pause moves the slot (it only moves later).
+                await asyncio.sleep(delay)
+                continue
+            _, _, future = heapq.heappop(self._waiters)
+            if future.cancelled():
+                continue
+            self._global_tat = max(self._global_tat, now) + self._global.interval
+            future.set_result(None)
+
+    async def close(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump

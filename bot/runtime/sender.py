@@ -1,0 +1,193 @@
+"""The outbox sender: delivers queued messages after their transaction commits.
+
+Replies to the person typing are sent straight after their update commits
+(:meth:`OutboxSender.deliver`); everything else, and any reply whose first try
+failed or was cut short by a crash, is drained by :meth:`OutboxSender.run`,
+oldest and most urgent first, retried with backoff on temporary failures and
+given up on permanent ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.runtime.errors import MessageGone, PermanentSendError, RetryAfter, SendError
+from bot.runtime.limiter import SendLimiter
+from bot.runtime.transport import Transport
+from handlers.dispatch import utc_now
+from handlers.events import OutMessage
+from storage.models import OutboxMessage, Person
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+IDLE_POLL_SECONDS = 1.0
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 300.0
+# A reply row is left to its own update's deliver() for this long before the
+# drainer may take it over (it only does after a crash or a failed first try).
+REPLY_GRACE = timedelta(seconds=15)
+
+
+@dataclass(slots=True)
+class _Result:
+    row_id: int
+    message_id: str | None = None
+    retry_at: datetime | None = None
+    failed: str | None = None
+    unreachable_person: int | None = None
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        transports: dict[str, Transport],
+        limiter: SendLimiter,
+        *,
+        max_attempts: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._transports = transports
+        self._limiter = limiter
+        self._max_attempts = max_attempts
+        self._clock = clock
+        self._in_flight: set[int] = set()
+        self._wakeup = asyncio.Event()
+        self.sent = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def deliver(self, row_ids: Sequence[int]) -> None:
+        """Send the replies one update produced, in order, right now."""
+        if not row_ids:
+            return
+        self._in_flight.update(row_ids)
+        try:
+            async with UnitOfWork(self._sessionmaker) as uow:
+                rows = await uow.outbox.by_ids(row_ids)
+            results = [await self._send(row) for row in rows]
+            await self._record(results)
+        finally:
+            self._in_flight.difference_update(row_ids)
+        if any(r.retry_at for r in results):
+            self.wake()
+
+    async def run(self) -> None:
+        """Drain due outbox rows until cancelled."""
+        while True:
+            try:
+                busy = await self._drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox drain failed; trying again shortly")
+                busy = False
+            if not busy:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
+
+    async def _drain_once(self) -> bool:
+        now = self._clock()
+        async with UnitOfWork(self._sessionmaker) as uow:
+            rows = await uow.outbox.due(now, limit=BATCH, replies_created_before=now - REPLY_GRACE)
+        rows = [r for r in rows if r.id not in self._in_flight]
+        if not rows:
+            return False
+        ids = [r.id for r in rows]
+        self._in_flight.update(ids)
+        try:
+            by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+            for row in rows:
+                by_chat[(row.channel, row.chat_id)].append(row)
+            chains = [self._send_chain(chain) for chain in by_chat.values()]
+            results = [r for chain in await asyncio.gather(*chains) for r in chain]
+            await self._record(results)
+        finally:
+            self._in_flight.difference_update(ids)
+        return True
+
+    async def _send_chain(self, rows: list[OutboxMessage]) -> list[_Result]:
+        """One chat's messages in order; after a failure the rest wait for the next round."""
+        results = []
+        for row in rows:
+            result = await self._send(row)
+            results.append(result)
+            if result.retry_at is not None:
+                break
+        return results
+
+    async def _send(self, row: OutboxMessage) -> _Result:
+        transport = self._transports.get(row.channel)
+        if transport is None:
+            return _Result(row.id, failed=f"no transport for channel {row.channel}")
+        message = OutMessage.from_json(row.payload)
+        group = row.chat_id.startswith("-")
+        try:
+            await self._limiter.acquire(
+                f"{row.channel}:{row.chat_id}", group=group, priority=row.priority
+            )
+            try:
+                message_id = await transport.send(row.chat_id, message)
+            except MessageGone:
+                # The message to edit is gone: show the new state as a new message.
+                message = OutMessage(text=message.text, buttons=message.buttons, file=message.file)
+                message_id = await transport.send(row.chat_id, message)
+        except RetryAfter as exc:
+            self._limiter.pause_chat(f"{row.channel}:{row.chat_id}", exc.seconds)
+            log.warning("outbox %s: rate limited for %.1f s", row.id, exc.seconds)
+            return _Result(row.id, retry_at=self._clock() + timedelta(seconds=exc.seconds))
+        except PermanentSendError as exc:
+            log.warning("outbox %s: giving up (%s)", row.id, exc.reason)
+            person = row.person_id if exc.unreachable else None
+            return _Result(row.id, failed=exc.reason, unreachable_person=person)
+        except SendError as exc:
+            return self._retry_later(row, type(exc).__name__)
+        except Exception as exc:  # a bug in an adapter must not stop the sender
+            log.exception("outbox %s: unexpected send failure", row.id)
+            return self._retry_later(row, type(exc).__name__)
+        self.sent += 1
+        return _Result(row.id, message_id=message_id)
+
+    def _retry_later(self, row: OutboxMessage, error: str) -> _Result:
+        if row.attempts + 1 >= self._max_attempts:
+            return _Result(row.id, failed=f"gave up after {row.attempts + 1} tries: {error}")
+        delay = min(BACKOFF_BASE_SECONDS * 2**row.attempts, BACKOFF_MAX_SECONDS)
+        delay *= random.uniform(0.8, 1.2)  # spread retries so they don't arrive in step
+        log.info("outbox %s: %s, retrying in %.1f s", row.id, error, delay)
+        return _Result(row.id, retry_at=self._clock() + timedelta(seconds=delay), failed=error)
+
+    async def _record(self, results: Sequence[_Result]) -> None:
+        if not results:
+            return
+        now = self._clock()
+        async with UnitOfWork(self._sessionmaker) as uow:
+            for result in results:
+                if result.retry_at is not None:
+                    await uow.outbox.mark_retry(
+                        result.row_id, at=result.retry_at, error=result.failed or "retry"
+                    )
+                elif result.failed is not None:
+                    self.failed += 1
+                    await uow.outbox.mark_failed(result.row_id, error=result.failed, now=now)
+                    if result.unreachable_person is not None:
+                        person = await uow.session.get(Person, result.unreachable_person)
+                        if person is not None:
+                            person.unreachable = True
+                else:
+                    await uow.outbox.mark_sent(result.row_id, message_id=result.message_id, now=now)
+            await uow.commit()

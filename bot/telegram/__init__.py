@@ -1,0 +1,1 @@
+"""Telegram adapters: aiogram and python-telegram-bot, over the same neutral core."""

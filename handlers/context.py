@@ -1,0 +1,155 @@
+"""What a flow gets while it handles one update, and how it answers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from handlers.events import Button, CallbackAnswer, ChatRef, FileRef, Incoming, Keyboard, OutMessage
+from handlers.i18n import Catalogue, Translator
+from handlers.language import reply_language
+from storage.models import Person
+from storage.uow import UnitOfWork
+
+# Outbox priorities: the person typing first, then notifications, then bulk digests.
+PRIORITY_REPLY = 0
+PRIORITY_NOTIFY = 5
+PRIORITY_BULK = 9
+
+
+@dataclass(frozen=True, slots=True)
+class BotInfo:
+    """Facts about the bot itself the flows need to word their answers."""
+
+    username: str
+
+
+@dataclass(slots=True)
+class FlowState:
+    """The chat's current flow, its step and the flow's own data (JSON-safe)."""
+
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def start(self, flow: str, step: str, **data: Any) -> None:
+        self.flow = flow
+        self.step = step
+        # A fresh nonce per flow instance makes buttons of an earlier form stale.
+        self.data = {"n": secrets.token_hex(3), **data}
+
+    def clear(self) -> None:
+        self.flow = None
+        self.step = None
+        self.data = {}
+
+    @property
+    def nonce(self) -> str:
+        return str(self.data.get("n", "-"))
+
+
+@dataclass(slots=True)
+class Context:
+    uow: UnitOfWork
+    incoming: Incoming
+    person: Person
+    state: FlowState
+    catalogue: Catalogue
+    bot: BotInfo
+    now: datetime
+    lang: str
+    replies: list[OutMessage] = field(default_factory=list)
+    callback_answer: CallbackAnswer | None = None
+    notifications: int = 0
+
+    @property
+    def t(self) -> Translator:
+        return self.catalogue.for_lang(self.lang)
+
+    @property
+    def chat(self) -> ChatRef:
+        return self.incoming.chat
+
+    def reply(
+        self,
+        text: str,
+        buttons: Keyboard | Sequence[Sequence[Button]] = (),
+        *,
+        file: FileRef | None = None,
+        force_reply: bool = False,
+    ) -> None:
+        """Send a new message to the chat the update came from."""
+        self.replies.append(
+            OutMessage(
+                text=text,
+                buttons=_keyboard(buttons),
+                file=file,
+                force_reply=force_reply,
+            )
+        )
+
+    def show(self, text: str, buttons: Keyboard | Sequence[Sequence[Button]] = ()) -> None:
+        """Answer a button press by turning the pressed message into ``text``.
+
+        Outside a button press this sends a new message instead.
+        """
+        message_id = self.incoming.message_id if self.incoming.button else None
+        self.replies.append(
+            OutMessage(text=text, buttons=_keyboard(buttons), edit_message_id=message_id)
+        )
+
+    def answer(self, text: str = "", *, alert: bool = False) -> None:
+        self.callback_answer = CallbackAnswer(text=text, alert=alert)
+
+    def button(self, label: str, *parts: str | int) -> Button:
+        """A button of the current flow; pressing it later is checked against the flow."""
+        return Button(label, ":".join([self.state.flow or "g", self.state.nonce, *map(str, parts)]))
+
+    def translator_for(self, person: Person) -> Translator:
+        return self.catalogue.for_lang(language_of(person))
+
+    async def notify(
+        self,
+        person_ids: Sequence[int],
+        render: Callable[[Translator], OutMessage | Sequence[OutMessage]],
+        *,
+        idea_id: int | None = None,
+        purpose: str | None = None,
+        priority: int = PRIORITY_NOTIFY,
+    ) -> int:
+        """Queue a message to other people, each in their own language; returns how many chats."""
+        chats = await self.uow.people.private_chats(person_ids)
+        count = 0
+        for person_id, channel, chat_id in chats:
+            person = await self.uow.people.get(person_id)
+            if person is None:
+                continue
+            rendered = render(self.translator_for(person))
+            messages = [rendered] if isinstance(rendered, OutMessage) else list(rendered)
+            for message in messages:
+                await self.uow.outbox.add(
+                    channel=channel,
+                    chat_id=chat_id,
+                    payload=message.to_json(),
+                    priority=priority,
+                    now=self.now,
+                    person_id=person_id,
+                    idea_id=idea_id,
+                    purpose=purpose,
+                )
+            count += 1
+        self.notifications += count
+        return count
+
+
+def language_of(person: Person) -> str:
+    return reply_language(
+        chosen=person.language, telegram_language_code=person.platform_language, text=None
+    )
+
+
+def _keyboard(buttons: Keyboard | Sequence[Sequence[Button]]) -> Keyboard:
+    return tuple(tuple(row) for row in buttons if row)

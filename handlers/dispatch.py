@@ -1,0 +1,141 @@
+"""Handling one update: one transaction from the update id to the queued replies.
+
+The conversation state, every row a flow writes, the outbox rows for replies and
+notifications and the processed update id commit together or not at all, so a
+crash at any point means the update is redelivered and handled as if for the
+first time.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers import router
+from handlers.context import PRIORITY_REPLY, BotInfo, Context, FlowState
+from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage
+from handlers.i18n import Catalogue
+from handlers.language import reply_language
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Dispatcher:
+    """Turns neutral updates into committed state and queued messages."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    catalogue: Catalogue
+    bot: BotInfo
+    clock: Callable[[], datetime] = utc_now
+
+    async def handle(self, incoming: Incoming) -> Outcome:
+        async with UnitOfWork(self.sessionmaker) as uow:
+            if await uow.updates.seen(incoming.channel, incoming.update_id):
+                log.info("update %s:%s already handled", incoming.channel, incoming.update_id)
+                return Outcome(duplicate=True)
+            now = self.clock()
+            uow.updates.record(incoming.channel, incoming.update_id, now)
+            if incoming.sender.is_bot:
+                await uow.commit()
+                return Outcome()
+            sender = incoming.sender
+            private = incoming.chat.kind == "private"
+            person = await uow.people.resolve(
+                channel=sender.channel,
+                external_id=sender.external_id,
+                display_name=sender.display_name,
+                platform_language=sender.language_code,
+                private_chat_id=incoming.chat.external_id if private else None,
+                now=now,
+            )
+            row = await uow.conversations.get(incoming.chat.key)
+            # A deep copy: the flows mutate nested lists, and the ORM must see a change.
+            data = copy.deepcopy(row.data or {}) if row else {}
+            state = FlowState(row.flow, row.step, data) if row else FlowState()
+            lang = reply_language(
+                chosen=person.language,
+                telegram_language_code=person.platform_language,
+                text=incoming.text,
+            )
+            ctx = Context(
+                uow=uow,
+                incoming=incoming,
+                person=person,
+                state=state,
+                catalogue=self.catalogue,
+                bot=self.bot,
+                now=now,
+                lang=lang,
+            )
+            await router.route(ctx)
+            if row is not None or state.flow is not None:
+                await uow.conversations.save(
+                    incoming.chat.key,
+                    person_id=person.id,
+                    flow=state.flow,
+                    step=state.step,
+                    data=state.data,
+                    now=now,
+                )
+            outbox_ids: list[int] = []
+            for message in ctx.replies:
+                outbox_ids.append(
+                    await uow.outbox.add(
+                        channel=incoming.channel,
+                        chat_id=incoming.chat.external_id,
+                        payload=message.to_json(),
+                        priority=PRIORITY_REPLY,
+                        now=now,
+                        person_id=person.id if private else None,
+                    )
+                )
+            await uow.commit()
+            log.info(
+                "update %s:%s handled: flow=%s step=%s replies=%d",
+                incoming.channel,
+                incoming.update_id,
+                state.flow,
+                state.step,
+                len(ctx.replies),
+            )
+            return Outcome(
+                outbox_ids=outbox_ids,
+                callback_answer=ctx.callback_answer,
+                notifications=ctx.notifications,
+            )
+
+    async def set_aside(self, incoming: Incoming) -> Outcome:
+        """Record an update that kept failing as handled, and apologise to its sender."""
+        async with UnitOfWork(self.sessionmaker) as uow:
+            if await uow.updates.seen(incoming.channel, incoming.update_id):
+                return Outcome(duplicate=True)
+            now = self.clock()
+            uow.updates.record(incoming.channel, incoming.update_id, now)
+            lang = reply_language(
+                chosen=None, telegram_language_code=incoming.sender.language_code, text=None
+            )
+            text = self.catalogue.for_lang(lang)("common.error")
+            row_id = await uow.outbox.add(
+                channel=incoming.channel,
+                chat_id=incoming.chat.external_id,
+                payload=OutMessage(text=text).to_json(),
+                priority=PRIORITY_REPLY,
+                now=now,
+            )
+            await uow.commit()
+        log.error(
+            "update %s:%s set aside after repeated failures", incoming.channel, incoming.update_id
+        )
+        answer = CallbackAnswer() if incoming.callback_id else None
+        return Outcome(outbox_ids=[row_id], callback_answer=answer)

@@ -1,0 +1,192 @@
+"""Messenger-neutral events in and actions out.
+
+Adapters in ``bot/`` translate a messenger's updates into :class:`Incoming` and
+render :class:`OutMessage` back; the flows in ``handlers/`` only ever see these
+types, which is what lets the same flows run on aiogram, python-telegram-bot and
+Zalo.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from handlers.limits import MAX_CALLBACK_DATA_BYTES
+
+ChatKind = Literal["private", "group"]
+
+
+class AttachmentKind(enum.StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+class OtherContent(enum.StrEnum):
+    """Message content the flows do not take as input, named so they can answer it."""
+
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    POLL = "poll"
+    ANIMATION = "animation"
+    VIDEO_NOTE = "video_note"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The person behind an update, as the messenger knows them."""
+
+    channel: str
+    external_id: str
+    display_name: str
+    language_code: str | None = None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    channel: str
+    external_id: str
+    kind: ChatKind
+    title: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file the messenger keeps; the bot stores only its id."""
+
+    kind: AttachmentKind
+    file_id: str
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "size": self.size,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileRef:
+        return cls(
+            kind=AttachmentKind(data["kind"]),
+            file_id=data["file_id"],
+            file_unique_id=data.get("file_unique_id"),
+            file_name=data.get("file_name"),
+            mime_type=data.get("mime_type"),
+            size=data.get("size"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update from a messenger, reduced to what the flows need.
+
+    Exactly one of ``text``/``command``/``button``/``files``/``other`` carries the
+    content (a captioned photo has both ``files`` and ``text``).
+    """
+
+    update_id: int
+    sender: Sender
+    chat: ChatRef
+    text: str | None = None
+    command: str | None = None  # lower-case, without "/" and "@botname"
+    command_args: str = ""
+    button: str | None = None  # callback data: a hint, never a proof
+    callback_id: str | None = None
+    message_id: str | None = None  # the message sent, or the one carrying the button
+    files: tuple[FileRef, ...] = ()
+    other: OtherContent | None = None
+    reply_to_message_id: str | None = None
+    bot_added_to_group: bool = False
+    bot_removed_from_group: bool = False
+
+    @property
+    def channel(self) -> str:
+        return self.chat.channel
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            raise ValueError("a button needs a label")
+        if not 1 <= len(self.data.encode()) <= MAX_CALLBACK_DATA_BYTES:
+            raise ValueError(f"callback data must be 1-{MAX_CALLBACK_DATA_BYTES} bytes")
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    """A message to show: HTML text, optional buttons, or a file with a caption.
+
+    ``edit_message_id`` turns it into an edit of a message the bot sent earlier.
+    """
+
+    text: str
+    buttons: Keyboard = ()
+    file: FileRef | None = None
+    edit_message_id: str | None = None
+    force_reply: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            data["buttons"] = [[[b.text, b.data] for b in row] for row in self.buttons]
+        if self.file is not None:
+            data["file"] = self.file.to_json()
+        if self.edit_message_id is not None:
+            data["edit"] = self.edit_message_id
+        if self.force_reply:
+            data["force_reply"] = True
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutMessage:
+        return cls(
+            text=data["text"],
+            buttons=tuple(
+                tuple(Button(text=t, data=d) for t, d in row) for row in data.get("buttons", ())
+            ),
+            file=FileRef.from_json(data["file"]) if data.get("file") else None,
+            edit_message_id=data.get("edit"),
+            force_reply=bool(data.get("force_reply", False)),
+        )
+
+
+@dataclass(slots=True)
+class CallbackAnswer:
+    """The little notice shown when a button is pressed (empty text: just stop the spinner)."""
+
+    text: str = ""
+    alert: bool = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What handling one update produced, besides what it wrote to the database."""
+
+    outbox_ids: list[int] = field(default_factory=list)  # replies, to send at once
+    notifications: int = 0  # messages queued for other chats
+    callback_answer: CallbackAnswer | None = None
+    duplicate: bool = False

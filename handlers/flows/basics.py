@@ -1,0 +1,87 @@
+"""Help, language, cancel, and what to say to a message outside any flow."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.events import OtherContent
+from handlers.flows import offer
+from handlers.flows.common import global_button
+from handlers.limits import LONG_MESSAGE_CHARS
+from handlers.textnorm import clean_user_text
+
+LANGUAGES = ("vi", "en")
+
+
+async def help_command(ctx: Context) -> None:
+    page = 2 if ctx.incoming.command_args.strip() == "2" else 1
+    ctx.reply(*_help(ctx, page))
+
+
+async def help_page(ctx: Context, args: list[str]) -> None:
+    page = 2 if args[:1] == ["2"] else 1
+    ctx.answer()
+    ctx.show(*_help(ctx, page))
+
+
+def _help(ctx: Context, page: int) -> tuple[str, list[list[object]]]:
+    t = ctx.t
+    if page == 1:
+        return t("help.page1"), [[global_button(t("help.next"), "help", 2)]]
+    return t("help.page2"), [[global_button(t("help.back"), "help", 1)]]
+
+
+async def cancel(ctx: Context) -> None:
+    if ctx.state.flow is None:
+        ctx.reply(ctx.t("common.nothing_to_cancel"))
+        return
+    ctx.state.clear()
+    ctx.reply(ctx.t("common.cancelled"))
+
+
+async def language_command(ctx: Context) -> None:
+    wanted = ctx.incoming.command_args.strip().lower()
+    if wanted in LANGUAGES:
+        _set_language(ctx, wanted)
+        return
+    ctx.reply(
+        ctx.t("lang.choose"),
+        [[global_button("Tiếng Việt", "lang", "vi"), global_button("English", "lang", "en")]],
+    )
+
+
+async def choose_language(ctx: Context, args: list[str]) -> None:
+    if not args or args[0] not in LANGUAGES:
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    ctx.answer()
+    _set_language(ctx, args[0], edit=True)
+
+
+def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
+    ctx.person.language = lang
+    ctx.lang = lang
+    text = ctx.t("lang.set")
+    if edit:
+        ctx.show(text)
+    else:
+        ctx.reply(text)
+
+
+async def outside_flow(ctx: Context) -> None:
+    """A message with no flow to go to: offer a long text as an idea, else point the way."""
+    incoming = ctx.incoming
+    text = clean_user_text(incoming.text or "")
+    if incoming.files:
+        ctx.reply(ctx.t("common.files_outside_flow"))
+        return
+    if incoming.other is not None:
+        key = "common.sticker" if incoming.other is OtherContent.STICKER else "common.unsupported"
+        ctx.reply(ctx.t(key))
+        return
+    if len(text) >= LONG_MESSAGE_CHARS:
+        await offer.begin(ctx, text)
+        return
+    if not text:
+        ctx.reply(ctx.t("common.empty_message"))
+        return
+    ctx.reply(ctx.t("common.hint"))

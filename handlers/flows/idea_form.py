@@ -1,0 +1,485 @@
+"""The idea form: the idea in the worker's own words, a few taps, a review, submit.
+
+Steps: ``body`` (text, photos, documents, voice notes until Done) → ``category`` →
+``benefit`` → ``amount`` (optional figure) → ``confidential`` → ``review``, with
+``edit`` and ``title`` reachable from the review. Button-driven steps turn the
+pressed message into the next question, so the chat stays short.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from handlers import team
+from handlers.amounts import format_amount, parse_amount
+from handlers.context import Context
+from handlers.events import AttachmentKind, Button, FileRef, OtherContent
+from handlers.flows.common import stale
+from handlers.i18n import Translator
+from handlers.language import detect_language
+from handlers.limits import (
+    MAX_IDEA_BODY_CHARS,
+    MAX_IDEA_FILES,
+    MAX_IDEA_TITLE_CHARS,
+    MIN_IDEA_BODY_CHARS,
+)
+from handlers.textnorm import clean_user_text, derive_title, fold, truncate
+from storage.models import Attachment, Benefit, Category, Idea, IdeaStatus
+
+log = logging.getLogger(__name__)
+
+FLOW = "idea"
+BODY, CATEGORY, BENEFIT, AMOUNT, CONFIDENTIAL, REVIEW, EDIT, TITLE = (
+    "body",
+    "category",
+    "benefit",
+    "amount",
+    "confidential",
+    "review",
+    "edit",
+    "title",
+)
+REVIEW_BODY_CHARS = 1500
+ANY_STEP = "*"
+
+
+# ---------------------------------------------------------------- entry points
+
+
+async def begin(ctx: Context) -> None:
+    if ctx.state.flow == FLOW:
+        ctx.reply(ctx.t("idea.already_open"))
+        await reprompt(ctx)
+        return
+    if ctx.person.unit_id is None:
+        from handlers.flows import join
+
+        ctx.reply(ctx.t("idea.need_unit"))
+        await join.begin(ctx, after=FLOW)
+        return
+    ctx.state.start(FLOW, BODY, body=[], files=[])
+    ctx.reply(ctx.t("idea.ask_body"), [_body_buttons(ctx, done=False)])
+
+
+async def begin_with_text(ctx: Context, text: str, *, edit: bool = False) -> None:
+    """Start the form with a message the worker already sent as its first part."""
+    if ctx.person.unit_id is None:
+        from handlers.flows import join
+
+        ctx.state.clear()
+        ctx.reply(ctx.t("idea.need_unit"))
+        await join.begin(ctx, after=FLOW)
+        return
+    ctx.state.start(FLOW, BODY, body=[], files=[])
+    if not _add_text(ctx, text):
+        return
+    message = ctx.t("idea.received", **_counts(ctx))
+    if edit:
+        ctx.show(message, [_body_buttons(ctx, done=True)])
+    else:
+        ctx.reply(message, [_body_buttons(ctx, done=True)])
+
+
+async def reprompt(ctx: Context) -> None:
+    """Show the current step again (after a restart, a stray message or a stale button)."""
+    step = ctx.state.step
+    if step == BODY:
+        has = bool(_data(ctx)["body"] or _data(ctx)["files"])
+        key = "idea.received" if has else "idea.ask_body"
+        ctx.reply(ctx.t(key, **_counts(ctx)), [_body_buttons(ctx, done=has)])
+    elif step == TITLE:
+        ctx.reply(ctx.t("idea.ask_title", limit=MAX_IDEA_TITLE_CHARS), [_back_row(ctx)])
+    elif step == AMOUNT:
+        ctx.reply(*_amount_question(ctx))
+    else:
+        text, buttons = _question(ctx)
+        ctx.reply(text, buttons)
+
+
+# ---------------------------------------------------------------- messages
+
+
+async def on_message(ctx: Context) -> None:
+    incoming = ctx.incoming
+    step = ctx.state.step
+    if step == BODY:
+        await _on_body_message(ctx)
+    elif step == AMOUNT and incoming.text is not None:
+        amount = parse_amount(incoming.text)
+        if amount is None:
+            ctx.reply(ctx.t("idea.bad_amount"), _amount_question(ctx)[1])
+            return
+        _data(ctx)["amount"] = amount
+        _advance(ctx, CONFIDENTIAL, edit=False)
+    elif step == TITLE and incoming.text is not None:
+        title = clean_user_text(incoming.text).replace("\n", " ")
+        if not title:
+            ctx.reply(ctx.t("idea.need_text"))
+            return
+        if len(title) > MAX_IDEA_TITLE_CHARS:
+            ctx.reply(ctx.t("idea.title_too_long", limit=MAX_IDEA_TITLE_CHARS, length=len(title)))
+            return
+        _data(ctx)["title"] = title
+        _advance(ctx, REVIEW, edit=False)
+    elif step == CATEGORY and incoming.text and (match := _match_option(incoming.text, CATS)):
+        _data(ctx)["category"] = match
+        _advance(ctx, _after(ctx, BENEFIT), edit=False)
+    elif step == BENEFIT and incoming.text and (match := _match_option(incoming.text, BENS)):
+        _data(ctx)["benefit"] = match
+        _advance(ctx, _after(ctx, AMOUNT), edit=False)
+    else:
+        if incoming.other is not None or incoming.files:
+            ctx.reply(ctx.t("idea.use_buttons"))
+        else:
+            ctx.reply(ctx.t("idea.use_buttons"))
+        await reprompt(ctx)
+
+
+async def _on_body_message(ctx: Context) -> None:
+    incoming = ctx.incoming
+    if incoming.other is not None:
+        key = "idea.sticker" if incoming.other is OtherContent.STICKER else "idea.unsupported"
+        ctx.reply(ctx.t(key), [_body_buttons(ctx, done=_has_content(ctx))])
+        return
+    data = _data(ctx)
+    if incoming.files:
+        if len(data["files"]) + len(incoming.files) > MAX_IDEA_FILES:
+            ctx.reply(ctx.t("idea.too_many_files", limit=MAX_IDEA_FILES))
+            return
+        data["files"].extend(f.to_json() for f in incoming.files)
+    if incoming.text is not None and not _add_text(ctx, incoming.text):
+        if incoming.files:
+            data["files"] = data["files"][: -len(incoming.files)]
+        return
+    if not incoming.files and not clean_user_text(incoming.text or ""):
+        ctx.reply(ctx.t("idea.need_text"), [_body_buttons(ctx, done=_has_content(ctx))])
+        return
+    ctx.reply(ctx.t("idea.received", **_counts(ctx)), [_body_buttons(ctx, done=True)])
+
+
+def _add_text(ctx: Context, raw: str) -> bool:
+    text = clean_user_text(raw)
+    if not text:
+        return True
+    data = _data(ctx)
+    used = len("\n\n".join(data["body"]))
+    total = used + (2 if data["body"] else 0) + len(text)
+    if total > MAX_IDEA_BODY_CHARS:
+        ctx.reply(
+            ctx.t(
+                "idea.too_long",
+                limit=MAX_IDEA_BODY_CHARS,
+                left=max(MAX_IDEA_BODY_CHARS - used - 2, 0),
+                length=len(text),
+            ),
+            [_body_buttons(ctx, done=_has_content(ctx))],
+        )
+        return False
+    data["body"].append(text)
+    return True
+
+
+# ---------------------------------------------------------------- buttons
+
+
+async def on_button(ctx: Context, args: list[str]) -> None:
+    step, action = args[0], args[1] if len(args) > 1 else ""
+    value = args[2] if len(args) > 2 else ""
+    if action == "cancel":
+        ctx.answer()
+        ctx.state.clear()
+        ctx.show(ctx.t("common.cancelled"))
+        return
+    if step != ctx.state.step:
+        stale(ctx)
+        await reprompt(ctx)
+        return
+    handler = _BUTTONS.get((step, action))
+    if handler is None:
+        stale(ctx)
+        return
+    await handler(ctx, value)
+
+
+async def _done(ctx: Context, _: str) -> None:
+    data = _data(ctx)
+    body = "\n\n".join(data["body"])
+    has_voice = any(f["kind"] == AttachmentKind.VOICE.value for f in data["files"])
+    if len(body) < MIN_IDEA_BODY_CHARS and not has_voice:
+        ctx.answer(ctx.t("idea.need_more", minimum=MIN_IDEA_BODY_CHARS), alert=True)
+        return
+    ctx.answer()
+    _advance(ctx, _after(ctx, CATEGORY), edit=True)
+
+
+async def _pick_category(ctx: Context, value: str) -> None:
+    if value not in CATS:
+        stale(ctx)
+        return
+    ctx.answer()
+    _data(ctx)["category"] = value
+    _advance(ctx, _after(ctx, BENEFIT), edit=True)
+
+
+async def _pick_benefit(ctx: Context, value: str) -> None:
+    if value not in BENS:
+        stale(ctx)
+        return
+    ctx.answer()
+    _data(ctx)["benefit"] = value
+    _advance(ctx, AMOUNT, edit=True)
+
+
+async def _skip_amount(ctx: Context, _: str) -> None:
+    ctx.answer()
+    _data(ctx)["amount"] = None
+    _advance(ctx, _after(ctx, CONFIDENTIAL), edit=True)
+
+
+async def _pick_confidential(ctx: Context, value: str) -> None:
+    if value not in ("yes", "no"):
+        stale(ctx)
+        return
+    ctx.answer()
+    _data(ctx)["confidential"] = value == "yes"
+    _advance(ctx, REVIEW, edit=True)
+
+
+async def _edit_menu(ctx: Context, _: str) -> None:
+    ctx.answer()
+    _data(ctx)["editing"] = True
+    _advance(ctx, EDIT, edit=True)
+
+
+async def _edit_choice(ctx: Context, value: str) -> None:
+    ctx.answer()
+    if value == "title":
+        ctx.state.step = TITLE
+        ctx.show(ctx.t("idea.ask_title", limit=MAX_IDEA_TITLE_CHARS), [_back_row(ctx)])
+    elif value == "body":
+        data = _data(ctx)
+        data["previous_body"] = data["body"]
+        data["body"] = []
+        ctx.state.step = BODY
+        ctx.show(ctx.t("idea.ask_new_body"), [_body_buttons(ctx, done=False)])
+    elif value in (CATEGORY, BENEFIT, CONFIDENTIAL):
+        _advance(ctx, value, edit=True)
+    else:
+        _advance(ctx, REVIEW, edit=True)
+
+
+async def _back_to_review(ctx: Context, _: str) -> None:
+    ctx.answer()
+    data = _data(ctx)
+    if ctx.state.step == BODY and not data["body"] and data.get("previous_body"):
+        data["body"] = data["previous_body"]
+    _advance(ctx, REVIEW, edit=True)
+
+
+async def _submit(ctx: Context, _: str) -> None:
+    data = _data(ctx)
+    unit = await ctx.uow.units.get(ctx.person.unit_id) if ctx.person.unit_id else None
+    if unit is None:
+        ctx.answer(ctx.t("idea.need_unit"), alert=True)
+        return
+    ctx.answer()
+    body = "\n\n".join(data["body"])
+    year = ctx.now.year
+    number = await ctx.uow.ideas.next_number(f"idea-{year}")
+    idea = await ctx.uow.ideas.add(
+        Idea(
+            ref_code=f"SK-{year}-{number:06d}",
+            author_id=ctx.person.id,
+            unit_id=unit.id,
+            holder_unit_id=unit.id,
+            title=_title(ctx),
+            body=body,
+            category=data["category"],
+            benefit=data["benefit"],
+            benefit_amount=data.get("amount"),
+            confidential=bool(data["confidential"]),
+            language=detect_language(body, default=ctx.lang) if body else ctx.lang,
+            status=IdeaStatus.SUBMITTED.value,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+    )
+    event = await ctx.uow.ideas.add_event(
+        idea_id=idea.id, kind="submitted", actor_id=ctx.person.id, at=ctx.now
+    )
+    files = [FileRef.from_json(f) for f in data["files"]]
+    for file in files:
+        ctx.uow.ideas.add_attachment(
+            Attachment(
+                idea_id=idea.id,
+                event_id=event.id,
+                channel=ctx.incoming.channel,
+                kind=file.kind.value,
+                file_id=file.file_id,
+                file_unique_id=file.file_unique_id,
+                file_name=file.file_name,
+                mime_type=file.mime_type,
+                size=file.size,
+                added_at=ctx.now,
+            )
+        )
+    reached = await team.notify_new_idea(ctx, idea, unit, files)
+    ctx.state.clear()
+    log.info("idea %s submitted (unit %s, team chats %d)", idea.ref_code, unit.code, reached)
+    key = "idea.submitted" if reached else "idea.submitted_no_team"
+    ctx.show(ctx.t(key, ref=idea.ref_code, title=idea.title))
+
+
+_BUTTONS: dict[tuple[str, str], Any] = {
+    (BODY, "done"): _done,
+    (BODY, "back"): _back_to_review,
+    (CATEGORY, "pick"): _pick_category,
+    (CATEGORY, "back"): _back_to_review,
+    (BENEFIT, "pick"): _pick_benefit,
+    (BENEFIT, "back"): _back_to_review,
+    (AMOUNT, "skip"): _skip_amount,
+    (CONFIDENTIAL, "pick"): _pick_confidential,
+    (CONFIDENTIAL, "back"): _back_to_review,
+    (REVIEW, "submit"): _submit,
+    (REVIEW, "edit"): _edit_menu,
+    (EDIT, "pick"): _edit_choice,
+    (TITLE, "back"): _back_to_review,
+}
+
+
+# ---------------------------------------------------------------- questions
+
+CATS = [c.value for c in Category]
+BENS = [b.value for b in Benefit]
+
+
+def _advance(ctx: Context, step: str, *, edit: bool) -> None:
+    ctx.state.step = step
+    text, buttons = _amount_question(ctx) if step == AMOUNT else _question(ctx)
+    if edit:
+        ctx.show(text, buttons)
+    else:
+        ctx.reply(text, buttons)
+
+
+def _after(ctx: Context, natural_next: str) -> str:
+    """While editing from the review, every step goes back to the review."""
+    return REVIEW if _data(ctx).get("editing") else natural_next
+
+
+def _question(ctx: Context) -> tuple[str, list[list[Button]]]:
+    t, step = ctx.t, ctx.state.step
+    if step == CATEGORY:
+        options = [ctx.button(t(f"category.{c}"), CATEGORY, "pick", c) for c in CATS]
+        return t("idea.ask_category"), [*_pairs(options), *_edit_back(ctx)]
+    if step == BENEFIT:
+        options = [ctx.button(t(f"benefit.{b}"), BENEFIT, "pick", b) for b in BENS]
+        return t("idea.ask_benefit"), [*_pairs(options), *_edit_back(ctx)]
+    if step == CONFIDENTIAL:
+        return t("idea.ask_confidential"), [
+            [ctx.button(t("idea.confidential_yes"), CONFIDENTIAL, "pick", "yes")],
+            [ctx.button(t("idea.confidential_no"), CONFIDENTIAL, "pick", "no")],
+            *_edit_back(ctx),
+        ]
+    if step == EDIT:
+        return review_text(ctx.t, _data(ctx), _title(ctx), ctx.lang), [
+            [
+                ctx.button(t("idea.edit_title"), EDIT, "pick", "title"),
+                ctx.button(t("idea.edit_body"), EDIT, "pick", "body"),
+            ],
+            [
+                ctx.button(t("idea.edit_category"), EDIT, "pick", CATEGORY),
+                ctx.button(t("idea.edit_benefit"), EDIT, "pick", BENEFIT),
+            ],
+            [ctx.button(t("idea.edit_confidential"), EDIT, "pick", CONFIDENTIAL)],
+            [ctx.button(t("idea.back"), EDIT, "pick", REVIEW)],
+        ]
+    # REVIEW
+    return review_text(ctx.t, _data(ctx), _title(ctx), ctx.lang), [
+        [ctx.button(t("idea.submit"), REVIEW, "submit")],
+        [
+            ctx.button(t("idea.edit"), REVIEW, "edit"),
+            ctx.button(t("idea.cancel"), REVIEW, "cancel"),
+        ],
+    ]
+
+
+def _amount_question(ctx: Context) -> tuple[str, list[list[Button]]]:
+    return ctx.t("idea.ask_amount"), [[ctx.button(ctx.t("idea.skip"), AMOUNT, "skip")]]
+
+
+def review_text(t: Translator, data: dict[str, Any], title: str, lang: str) -> str:
+    from handlers.i18n import Html
+
+    amount = data.get("amount")
+    benefit = t(f"benefit.{data['benefit']}")
+    if amount:
+        benefit = t("idea.benefit_with_amount", benefit=benefit, amount=format_amount(amount, lang))
+    return t(
+        "idea.review",
+        title=title,
+        category=t(f"category.{data['category']}"),
+        benefit=Html(benefit),
+        confidential=t("idea.is_confidential" if data["confidential"] else "idea.is_shareable"),
+        files=len(data["files"]),
+        body=truncate("\n\n".join(data["body"]), REVIEW_BODY_CHARS),
+    )
+
+
+def _body_buttons(ctx: Context, *, done: bool) -> list[Button]:
+    row = []
+    if done:
+        row.append(ctx.button(ctx.t("idea.done"), BODY, "done"))
+    if _data(ctx).get("editing"):
+        row.append(ctx.button(ctx.t("idea.back"), BODY, "back"))
+    row.append(ctx.button(ctx.t("idea.cancel"), BODY, "cancel"))
+    return row
+
+
+def _edit_back(ctx: Context) -> list[list[Button]]:
+    if not _data(ctx).get("editing"):
+        return []
+    return [[ctx.button(ctx.t("idea.back"), ctx.state.step or REVIEW, "back")]]
+
+
+def _back_row(ctx: Context) -> list[Button]:
+    return [ctx.button(ctx.t("idea.back"), TITLE, "back")]
+
+
+def _pairs(buttons: list[Button]) -> list[list[Button]]:
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def _match_option(text: str, options: list[str]) -> str | None:
+    """A typed answer where buttons were offered: the option key or a number."""
+    folded = fold(text)
+    if folded.isdigit() and 1 <= int(folded) <= len(options):
+        return options[int(folded) - 1]
+    return folded if folded in options else None
+
+
+def _data(ctx: Context) -> dict[str, Any]:
+    return ctx.state.data
+
+
+def _has_content(ctx: Context) -> bool:
+    return bool(_data(ctx)["body"] or _data(ctx)["files"])
+
+
+def _counts(ctx: Context) -> dict[str, int]:
+    data = _data(ctx)
+    return {
+        "parts": len(data["body"]),
+        "files": len(data["files"]),
+        "chars": len("\n\n".join(data["body"])),
+    }
+
+
+def _title(ctx: Context) -> str:
+    data = _data(ctx)
+    title = data.get("title")
+    if title:
+        return str(title)
+    body = "\n\n".join(data["body"])
+    return derive_title(body, MAX_IDEA_TITLE_CHARS) if body else "—"

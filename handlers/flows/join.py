@@ -1,0 +1,157 @@
+"""Joining a union unit: by invite deep link in one tap, or by searching code or name."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from handlers.context import Context
+from handlers.flows.common import stale, unit_label
+from handlers.limits import MAX_DEEP_LINK_PAYLOAD, MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
+from handlers.textnorm import clean_user_text, fold, truncate
+from storage import invites
+from storage.models import RoleKind, Unit, UnitKind
+
+log = logging.getLogger(__name__)
+
+FLOW = "join"
+STEP = "search"
+JOINABLE = {UnitKind.GRASSROOTS.value, UnitKind.TEAM.value}
+TOKEN_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{8,{MAX_DEEP_LINK_PAYLOAD}}}$")
+BUTTON_LABEL_CHARS = 60
+
+
+async def start_command(ctx: Context) -> None:
+    payload = ctx.incoming.command_args.strip()
+    if payload:
+        await redeem(ctx, payload)
+        return
+    if ctx.person.unit_id is None:
+        ctx.reply(ctx.t("start.welcome_new", name=ctx.person.display_name))
+        await begin(ctx)
+        return
+    unit = await ctx.uow.units.get(ctx.person.unit_id)
+    label = await unit_label(ctx, unit) if unit else "?"
+    ctx.reply(ctx.t("start.welcome_back", name=ctx.person.display_name, unit=label))
+
+
+async def begin(ctx: Context, *, after: str | None = None) -> None:
+    """Ask for the unit; ``after`` names the flow to continue with once joined."""
+    ctx.state.start(FLOW, STEP, after=after)
+    ctx.reply(ctx.t("join.ask_unit"))
+
+
+async def reprompt(ctx: Context) -> None:
+    ctx.reply(ctx.t("join.ask_unit"))
+
+
+async def on_message(ctx: Context) -> None:
+    text = clean_user_text(ctx.incoming.text or "")
+    if not text:
+        ctx.reply(ctx.t("join.need_text"))
+        return
+    if len(text) > MAX_SEARCH_QUERY_CHARS:
+        ctx.reply(ctx.t("join.query_too_long", limit=MAX_SEARCH_QUERY_CHARS))
+        return
+    units = await _find(ctx, text)
+    if not units:
+        ctx.reply(ctx.t("join.none_found", query=text))
+        return
+    buttons = []
+    for unit in units:
+        label = truncate(await unit_label(ctx, unit), BUTTON_LABEL_CHARS)
+        buttons.append([ctx.button(label, STEP, "pick", unit.id)])
+    ctx.reply(ctx.t("join.pick"), buttons)
+
+
+async def _find(ctx: Context, text: str) -> list[Unit]:
+    by_code = await ctx.uow.units.by_code_folded(text.strip())
+    if by_code is not None and by_code.kind in JOINABLE:
+        return [by_code]
+    words = fold(text).split()
+    return await ctx.uow.units.search(words, limit=UNIT_SEARCH_RESULTS)
+
+
+async def on_button(ctx: Context, args: list[str]) -> None:
+    if args[:1] != [STEP] or len(args) < 2:
+        stale(ctx)
+        return
+    action = args[1]
+    if action == "again":
+        ctx.answer()
+        ctx.show(ctx.t("join.ask_unit"))
+        return
+    unit_id = int(args[2]) if len(args) > 2 and args[2].isdigit() else None
+    # The unit id in the button is only a hint: check it again here.
+    unit = await ctx.uow.units.get(unit_id) if unit_id is not None else None
+    if unit is None or unit.kind not in JOINABLE:
+        stale(ctx)
+        return
+    ctx.answer()
+    label = await unit_label(ctx, unit)
+    if action == "pick":
+        ctx.show(
+            ctx.t("join.confirm", unit=label),
+            [
+                [ctx.button(ctx.t("join.yes"), STEP, "yes", unit.id)],
+                [ctx.button(ctx.t("join.again"), STEP, "again")],
+            ],
+        )
+    elif action == "yes":
+        await _join(ctx, unit, label)
+    else:
+        stale(ctx)
+
+
+async def _join(ctx: Context, unit: Unit, label: str) -> None:
+    after = ctx.state.data.get("after")
+    ctx.person.unit_id = unit.id
+    ctx.state.clear()
+    ctx.show(ctx.t("join.joined", unit=label))
+    if after == "idea":
+        from handlers.flows import idea_form
+
+        await idea_form.begin(ctx)
+
+
+async def redeem(ctx: Context, token: str) -> None:
+    """Open an invite: join its unit, or take the role it grants there."""
+    found = None
+    if TOKEN_PATTERN.match(token):
+        found = await invites.redeem_lookup(ctx.uow.session, token, ctx.now)
+    if not isinstance(found, invites.Invite):
+        problem = found.value if isinstance(found, invites.InviteProblem) else "unknown"
+        log.info("invite refused: %s", problem)
+        key = {"expired": "invite.expired", "used_up": "invite.used_up"}.get(
+            problem, "invite.invalid"
+        )
+        ctx.reply(ctx.t(key))
+        return
+    invite = found
+    unit = await ctx.uow.units.get(invite.unit_id)
+    if unit is None:
+        ctx.reply(ctx.t("invite.invalid"))
+        return
+    label = await unit_label(ctx, unit)
+    if invite.role == RoleKind.MEMBER.value and ctx.person.unit_id == unit.id:
+        ctx.reply(ctx.t("invite.already_member", unit=label))
+        return
+    if not await invites.record_use(ctx.uow.session, invite):
+        ctx.reply(ctx.t("invite.used_up"))
+        return
+    if invite.role == RoleKind.MEMBER.value:
+        ctx.person.unit_id = unit.id
+        if ctx.state.flow == FLOW:
+            ctx.state.clear()
+        ctx.reply(ctx.t("invite.joined", unit=label))
+        return
+    await ctx.uow.roles.grant(
+        person_id=ctx.person.id, unit_id=unit.id, role=invite.role, now=ctx.now
+    )
+    if (
+        invite.role == RoleKind.SUPPORT.value
+        and ctx.person.unit_id is None
+        and unit.kind in JOINABLE
+    ):
+        ctx.person.unit_id = unit.id
+    ctx.reply(ctx.t(f"invite.role_{invite.role}", unit=label))

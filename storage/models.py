@@ -1,0 +1,318 @@
+"""The database schema: SQLAlchemy 2 declarative models.
+
+Every table the bot uses is declared here; Alembic migrations under
+``storage/migrations`` create them. Enumerations are stored as short strings so
+that the same schema works on SQLite and PostgreSQL without native enum types.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every engine.
+
+    SQLite has no time zones and hands back naive values; this type stores UTC and
+    always returns aware datetimes so comparisons never mix naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
+
+
+class UnitKind(enum.StrEnum):
+    NATIONAL = "national"
+    PROVINCE = "province"
+    SECTOR = "sector"
+    DISTRICT = "district"
+    GRASSROOTS = "grassroots"
+    TEAM = "team"
+
+
+class RoleKind(enum.StrEnum):
+    MEMBER = "member"  # only ever an invite's role: a member joins a unit, no row in roles
+    SUPPORT = "support"
+    OFFICIAL = "official"
+    ADMIN = "admin"
+
+
+class IdeaStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    INFO_REQUESTED = "info_requested"
+    FORWARDED = "forwarded"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class Category(enum.StrEnum):
+    TECHNICAL = "technical"
+    MANAGEMENT = "management"
+    OPERATIONS = "operations"
+    TECHNOLOGY = "technology"
+    SAFETY = "safety"
+    OTHER = "other"
+
+
+class Benefit(enum.StrEnum):
+    COST = "cost"
+    PRODUCTIVITY = "productivity"
+    QUALITY = "quality"
+    SAFETY = "safety"
+    ENVIRONMENT = "environment"
+    OTHER = "other"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Unit(Base):
+    """One union unit in the tree: national, province or sector, district, grassroots, team."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_folded: Mapped[str] = mapped_column(String(300), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Materialised path of ids, "/1/17/342/", so a subtree is one indexed prefix match.
+    # Byte-order ("C") collation on PostgreSQL: with a language collation (en_US,
+    # vi_VN, ICU) a b-tree index cannot serve LIKE '/1/17/%' and every subtree
+    # query would scan the whole table. SQLite compares bytes already.
+    path: Mapped[str] = mapped_column(
+        String(400).with_variant(String(400, collation="C"), "postgresql"), index=True
+    )
+    depth: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(8))  # chosen with /lang
+    platform_language: Mapped[str | None] = mapped_column(String(16))
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+    identities: Mapped[list[Identity]] = relationship(back_populates="person")
+
+
+class Identity(Base):
+    """An account on one messenger (channel) that belongs to a person."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    # Where to reach the person privately on this channel (Telegram: the user id).
+    private_chat_id: Mapped[str | None] = mapped_column(String(64))
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class Role(Base):
+    """A person's role on a unit; it covers the unit's whole subtree."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("person_id", "unit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    granted_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Invite(Base):
+    """A deep-link token that lets its holder join a unit or take a role there.
+
+    Only the SHA-256 of the token is stored: a leaked database does not leak links.
+    """
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class Idea(Base):
+    __tablename__ = "ideas"
+    __table_args__ = (
+        Index("ix_ideas_unit_status", "unit_id", "status"),
+        Index("ix_ideas_author_created", "author_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref_code: Mapped[str] = mapped_column(String(24), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # The unit whose support team holds the idea now (changes when forwarded).
+    holder_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(16))
+    benefit: Mapped[str] = mapped_column(String(16))
+    benefit_amount: Mapped[int | None] = mapped_column(BigInteger)  # VND a year, if given
+    confidential: Mapped[bool] = mapped_column(Boolean)
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class IdeaEvent(Base):
+    """Append-only audit of every step an idea goes through."""
+
+    __tablename__ = "idea_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None]
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("idea_events.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # photo, document, voice, audio, video
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str | None] = mapped_column(String(128))
+    file_name: Mapped[str | None] = mapped_column(String(256))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """The persisted state of one chat's current flow, so a restart resumes it."""
+
+    __tablename__ = "conversations"
+
+    chat_key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A message waiting to be sent (or sent), written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id"))
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    # 0: a reply to the person typing; higher numbers wait behind it.
+    priority: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled, so a redelivered update does nothing twice."""
+
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    processed_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """Named sequences, e.g. the per-year number inside reference codes."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
