@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.config import Settings
@@ -27,13 +26,15 @@ from storage.schema import check_schema
 
 log = logging.getLogger(__name__)
 
+SENDER_STOP_SECONDS = 10.0
+
 
 class SchemaNotReady(RuntimeError):
     """The database is not at this version's schema; the message says what to run."""
 
 
 class TelegramAdapter(Transport, Protocol):
-    async def start(self, on_incoming: Callable[[Incoming], object]) -> str: ...
+    async def start(self, on_incoming: Callable[[Incoming], Awaitable[None]]) -> str: ...
 
     async def fetch(self, offset: int | None, timeout: int) -> list[RawUpdate]: ...
 
@@ -52,7 +53,9 @@ def make_telegram(settings: Settings) -> TelegramAdapter:
         )
     from bot.telegram.aiogram_adapter import AiogramTelegram
 
-    return AiogramTelegram(telegram.token, telegram.api_base, request_timeout=telegram.request_timeout)
+    return AiogramTelegram(
+        telegram.token, telegram.api_base, request_timeout=telegram.request_timeout
+    )
 
 
 def make_limiter(settings: Settings) -> SendLimiter:
@@ -132,9 +135,11 @@ async def run_bot(settings: Settings, *, started_at: float | None = None) -> Non
                 on_first_fetch=first_fetch,
             )
             log.info("stopping: %d updates handled", holder["worker"].handled)
-            sender_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender_task
+            sender.stop()
+            try:
+                await asyncio.wait_for(sender_task, SENDER_STOP_SECONDS)
+            except TimeoutError:
+                log.warning("the outbox sender did not stop in time; unsent messages stay queued")
         finally:
             await limiter.close()
             await telegram.close()

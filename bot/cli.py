@@ -111,11 +111,11 @@ def units_import(
                 result = await import_units(
                     create_sessionmaker(engine), file, on_progress=on_progress
                 )
-            console.print(f"[green]{result.added} added, {result.updated} updated.[/green]")
+            console.print(f"[green]{result}[/green]")
         except UnitsImportError as exc:
-            console.print(f"[red]Nothing was imported:[/red] {exc}")
+            console.print(f"[red]Nothing was imported.[/red] {len(exc.errors)} bad row(s):")
             for error in exc.errors:
-                console.print(f"  line {error.line}: {error.reason}")
+                console.print(f"  {error}", markup=False)
             raise typer.Exit(1) from exc
         finally:
             await engine.dispose()
@@ -188,10 +188,13 @@ def _bot_username(settings: Settings) -> str | None:
         return None
     from bot.app import make_telegram
 
+    async def ignore(_incoming: object) -> None:
+        return None
+
     async def ask() -> str:
         telegram = make_telegram(settings)
         try:
-            return await telegram.start(lambda _incoming: None)
+            return await telegram.start(ignore)
         finally:
             await telegram.close()
 

@@ -110,7 +110,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             if not isinstance(raw[section], dict):
                 raise ConfigError(f"{path}: section {section!r} must be a mapping")
             raw[section][key] = env[variable]
-    settings = _build(Settings, raw, "")
+    settings: Settings = _build(Settings, raw, "")
     if settings.telegram.framework not in FRAMEWORKS:
         raise ConfigError(
             f"telegram.framework must be one of {', '.join(FRAMEWORKS)}, "

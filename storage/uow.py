@@ -46,10 +46,9 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back whatever was not committed and detaches the objects
+        # without expiring them, so rows read here stay readable afterwards.
+        await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()

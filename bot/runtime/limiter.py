@@ -57,12 +57,20 @@ class SendLimiter:
         self._pump: asyncio.Task[None] | None = None
         self.waited_seconds = 0.0
 
-    async def acquire(self, chat_id: str, *, group: bool, priority: int) -> None:
-        """Wait until a message may go to ``chat_id``; lower ``priority`` goes first."""
+    async def acquire(
+        self, chat_id: str, *, group: bool, priority: int, new_message: bool = True
+    ) -> None:
+        """Wait until a message may go to ``chat_id``; lower ``priority`` goes first.
+
+        An edit of a message already in the chat (``new_message=False``) counts
+        against the bot's global rate only: the per-chat limits are about new
+        messages, and a form that turns its question in place must stay snappy.
+        """
         started = self._clock()
-        delay = self._reserve_chat_slot(chat_id, self._group if group else self._private)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        if new_message:
+            delay = self._reserve_chat_slot(chat_id, self._group if group else self._private)
+            if delay > 0:
+                await asyncio.sleep(delay)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (priority, next(self._sequence), future))
         self._ensure_pump()

@@ -65,10 +65,16 @@ class OutboxSender:
         self._clock = clock
         self._in_flight: set[int] = set()
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self.sent = 0
         self.failed = 0
 
     def wake(self) -> None:
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        """Let :meth:`run` finish the round in hand (so no send goes unrecorded) and return."""
+        self._stopping = True
         self._wakeup.set()
 
     async def deliver(self, row_ids: Sequence[int]) -> None:
@@ -87,8 +93,8 @@ class OutboxSender:
             self.wake()
 
     async def run(self) -> None:
-        """Drain due outbox rows until cancelled."""
-        while True:
+        """Drain due outbox rows until :meth:`stop`."""
+        while not self._stopping:
             try:
                 busy = await self._drain_once()
             except asyncio.CancelledError:
@@ -96,7 +102,7 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox drain failed; trying again shortly")
                 busy = False
-            if not busy:
+            if not busy and not self._stopping:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
@@ -139,7 +145,10 @@ class OutboxSender:
         group = row.chat_id.startswith("-")
         try:
             await self._limiter.acquire(
-                f"{row.channel}:{row.chat_id}", group=group, priority=row.priority
+                f"{row.channel}:{row.chat_id}",
+                group=group,
+                priority=row.priority,
+                new_message=message.edit_message_id is None,
             )
             try:
                 message_id = await transport.send(row.chat_id, message)

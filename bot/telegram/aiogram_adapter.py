@@ -51,6 +51,7 @@ from bot.telegram.common import (
 )
 from handlers.events import (
     AttachmentKind,
+    ChatKind,
     ChatRef,
     FileRef,
     Incoming,
@@ -221,7 +222,7 @@ def _chat_key(update: Update) -> str:
 
 
 def _chat(chat: Any) -> ChatRef:
-    kind = "private" if chat.type == "private" else "group"
+    kind: ChatKind = "private" if chat.type == "private" else "group"
     return ChatRef(CHANNEL, str(chat.id), kind, getattr(chat, "title", None))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
+from handlers.events import Button
 from handlers.events import OtherContent
 from handlers.flows import offer
 from handlers.flows.common import global_button
@@ -23,7 +24,7 @@ async def help_page(ctx: Context, args: list[str]) -> None:
     ctx.show(*_help(ctx, page))
 
 
-def _help(ctx: Context, page: int) -> tuple[str, list[list[object]]]:
+def _help(ctx: Context, page: int) -> tuple[str, list[list[Button]]]:
     t = ctx.t
     if page == 1:
         return t("help.page1"), [[global_button(t("help.next"), "help", 2)]]

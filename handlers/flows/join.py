@@ -10,7 +10,7 @@ from handlers.flows.common import stale, unit_label
 from handlers.limits import MAX_DEEP_LINK_PAYLOAD, MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
 from handlers.textnorm import clean_user_text, fold, truncate
 from storage import invites
-from storage.models import RoleKind, Unit, UnitKind
+from storage.models import Invite, RoleKind, Unit, UnitKind
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ async def redeem(ctx: Context, token: str) -> None:
     found = None
     if TOKEN_PATTERN.match(token):
         found = await invites.redeem_lookup(ctx.uow.session, token, ctx.now)
-    if not isinstance(found, invites.Invite):
+    if not isinstance(found, Invite):
         problem = found.value if isinstance(found, invites.InviteProblem) else "unknown"
         log.info("invite refused: %s", problem)
         key = {"expired": "invite.expired", "used_up": "invite.used_up"}.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
+from handlers.events import Button
 from handlers.flows.common import global_button
 from handlers.limits import MY_IDEAS_PAGE
 from handlers.textnorm import truncate
@@ -22,7 +23,7 @@ async def page(ctx: Context, args: list[str]) -> None:
     ctx.show(text, buttons)
 
 
-async def _page(ctx: Context, offset: int) -> tuple[str, list[list[object]]]:
+async def _page(ctx: Context, offset: int) -> tuple[str, list[list[Button]]]:
     t = ctx.t
     total = await ctx.uow.ideas.count_of_author(ctx.person.id)
     if total == 0:
