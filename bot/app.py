@@ -78,8 +78,13 @@ async def set_command_menus(transport: Transport, catalogue: Catalogue) -> None:
             log.warning("could not set the command menu (%s)", type(exc).__name__)
 
 
-async def run_bot(settings: Settings, *, started_at: float | None = None) -> None:
-    """Run until SIGINT or SIGTERM, then finish the updates in hand and stop cleanly."""
+async def run_bot(
+    settings: Settings,
+    *,
+    started_at: float | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGINT or SIGTERM (or ``stop``), then finish the updates in hand and stop."""
     started_at = time.monotonic() if started_at is None else started_at
     engine = create_engine(settings.database.url)
     try:
@@ -111,10 +116,11 @@ async def run_bot(settings: Settings, *, started_at: float | None = None) -> Non
                 max_attempts=settings.runtime.update_max_attempts,
             )
             await set_command_menus(telegram, catalogue)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+            if stop is None:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, stop.set)
             sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
             intake = OrderedIntake(settings.runtime.max_in_flight)
 

@@ -35,3 +35,4 @@ def configure_logging(level: str) -> None:
     # aiogram logs every update at INFO; one line per update is noise at our volume.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

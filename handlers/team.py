@@ -66,9 +66,14 @@ def idea_card(t: Translator, idea: Idea, unit: Unit, author: Person | None, *, f
         **common,
         author=author.display_name if author else "?",
         confidential=t("idea.is_confidential" if idea.confidential else "idea.is_shareable"),
-        body=truncate(idea.body, CARD_BODY_CHARS),
+        body=_body_after_title(idea.title, truncate(idea.body, CARD_BODY_CHARS)),
     )
 
 
 def _file_caption(t: Translator, idea: Idea) -> str:
     return truncate(t("team.file_caption", ref=idea.ref_code), MAX_CAPTION_CHARS)
+
+
+def _body_after_title(title: str, body: str) -> str:
+    """The body as shown under the title, without repeating a title that is the whole body."""
+    return "" if body.strip() == title.strip() else body
