@@ -112,8 +112,9 @@ POLL_TIMEOUT_MARGIN = 10
 warnings.filterwarnings(
     "ignore", message=r".*attribute `retry_after`", category=PTBDeprecationWarning
 )
-# Connections for sending; aiogram's aiohttp session allows 100. The sender's
-# concurrency is bounded by the runtime's limiter well below this.
+# Connections for every call but getUpdates (aiogram's aiohttp session allows 100).
+# At the default 30 sends/s this covers answers taking up to ~2 s; beyond that a
+# call waits for a free connection, within request_timeout, as aiohttp's would.
 CONNECTION_POOL_SIZE = 64
 # getUpdates runs one call at a time; one spare for the confirming call at shutdown.
 GET_UPDATES_POOL_SIZE = 2
