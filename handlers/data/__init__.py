@@ -1,0 +1,1 @@
+"""Data files (word lists) used by :mod:`handlers.language`; shipped as package data."""
