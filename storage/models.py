@@ -228,8 +228,12 @@ class Idea(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # When the idea entered its current team's queue, and what that team was told.
+    waiting_since: Mapped[datetime | None] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it)
 
 
 class IdeaEvent(Base):
@@ -262,6 +266,21 @@ class Attachment(Base):
     added_at: Mapped[datetime]
 
 
+class TeamChat(Base):
+    """A group chat bound to a unit's initiative support team: cards go there."""
+
+    __tablename__ = "team_chats"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(200))
+    bound_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    bound_at: Mapped[datetime]
+
+
 class Conversation(Base):
     """The persisted state of one chat's current flow, so a restart resumes it."""
 
@@ -279,7 +298,10 @@ class OutboxMessage(Base):
     """A message waiting to be sent (or sent), written in the same transaction as its cause."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        Index("ix_outbox_idea_purpose", "idea_id", "purpose"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))

@@ -20,14 +20,22 @@ from storage.models import (
     Counter,
     Idea,
     IdeaEvent,
+    IdeaStatus,
     Identity,
     OutboxMessage,
     OutboxStatus,
     Person,
     ProcessedUpdate,
     Role,
+    TeamChat,
     Unit,
     UnitKind,
+)
+
+OPEN_STATUSES = (
+    IdeaStatus.SUBMITTED.value,
+    IdeaStatus.INFO_REQUESTED.value,
+    IdeaStatus.FORWARDED.value,
 )
 
 
@@ -255,9 +263,114 @@ class IdeaRepository:
         query = select(func.count(Idea.id)).where(Idea.author_id == author_id)
         return int((await self.session.execute(query)).scalar_one())
 
+    async def get_for_update(self, idea_id: int) -> Idea | None:
+        """The idea, locked until the transaction ends: one decision at a time.
+
+        On PostgreSQL this is ``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+        already serialises every writing transaction.
+        """
+        query = (
+            select(Idea)
+            .where(Idea.id == idea_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def events(self, idea_id: int) -> list[IdeaEvent]:
+        query = select(IdeaEvent).where(IdeaEvent.idea_id == idea_id).order_by(IdeaEvent.id)
+        return list((await self.session.execute(query)).scalars())
+
+    async def awaiting_answer(self, author_id: int) -> list[Idea]:
+        """The author's ideas on which the support team asked a question, newest first."""
+        query = (
+            select(Idea)
+            .where(Idea.author_id == author_id, Idea.status == IdeaStatus.INFO_REQUESTED.value)
+            .order_by(Idea.updated_at.desc(), Idea.id.desc())
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def open_in_units(self, unit_ids: Sequence[int], *, limit: int) -> list[Idea]:
+        """Ideas still waiting for a decision, held by these units, longest waiting first."""
+        if not unit_ids:
+            return []
+        query = (
+            select(Idea)
+            .where(Idea.holder_unit_id.in_(unit_ids), Idea.status.in_(OPEN_STATUSES))
+            .order_by(Idea.waiting_since, Idea.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def waiting_since_before(self, cutoff: datetime, *, limit: int) -> list[Idea]:
+        """Ideas in a team's queue (not waiting for the worker) since before ``cutoff``."""
+        query = (
+            select(Idea)
+            .where(
+                Idea.status.in_([IdeaStatus.SUBMITTED.value, IdeaStatus.FORWARDED.value]),
+                Idea.waiting_since <= cutoff,
+                Idea.escalated_at.is_(None),
+            )
+            .order_by(Idea.waiting_since)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def attachments(self, idea_id: int) -> list[Attachment]:
         query = select(Attachment).where(Attachment.idea_id == idea_id).order_by(Attachment.id)
         return list((await self.session.execute(query)).scalars())
+
+
+class TeamChatRepository:
+    """Group chats bound to support teams."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def group_of(self, unit_id: int) -> TeamChat | None:
+        query = select(TeamChat).where(TeamChat.unit_id == unit_id).order_by(TeamChat.id.desc())
+        return (await self.session.execute(query.limit(1))).scalar_one_or_none()
+
+    async def by_chat(self, channel: str, chat_id: str) -> TeamChat | None:
+        query = select(TeamChat).where(TeamChat.channel == channel, TeamChat.chat_id == chat_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def bind(
+        self,
+        *,
+        unit_id: int,
+        channel: str,
+        chat_id: str,
+        title: str | None,
+        person_id: int,
+        now: datetime,
+    ) -> TeamChat:
+        """Make the group the unit's team chat (a group serves one team at a time)."""
+        existing = await self.by_chat(channel, chat_id)
+        if existing is not None:
+            existing.unit_id = unit_id
+            existing.title = title
+            existing.bound_by = person_id
+            existing.bound_at = now
+            return existing
+        chat = TeamChat(
+            unit_id=unit_id,
+            channel=channel,
+            chat_id=chat_id,
+            title=title,
+            bound_by=person_id,
+            bound_at=now,
+        )
+        self.session.add(chat)
+        await self.session.flush()
+        return chat
+
+    async def unbind(self, channel: str, chat_id: str) -> bool:
+        existing = await self.by_chat(channel, chat_id)
+        if existing is None:
+            return False
+        await self.session.delete(existing)
+        return True
 
 
 class ConversationRepository:
@@ -265,7 +378,8 @@ class ConversationRepository:
         self.session = session
 
     async def get(self, chat_key: str) -> Conversation | None:
-        return await self.session.get(Conversation, chat_key)
+        """The chat's conversation, locked for this transaction on PostgreSQL."""
+        return await self.session.get(Conversation, chat_key, with_for_update=True)
 
     async def save(
         self,
@@ -393,6 +507,20 @@ class OutboxRepository:
                 sent_at=now,
             )
         )
+
+    async def sent_cards(self, idea_id: int, prefixes: Sequence[str]) -> list[OutboxMessage]:
+        """Cards of an idea that reached a chat, whose purpose starts with one of ``prefixes``."""
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.idea_id == idea_id,
+                OutboxMessage.status == OutboxStatus.SENT.value,
+                OutboxMessage.message_id.is_not(None),
+                or_(*(OutboxMessage.purpose.startswith(p) for p in prefixes)),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        return list((await self.session.execute(query)).scalars())
 
     async def sent_message_id(self, outbox_id: int) -> str | None:
         query = select(OutboxMessage.message_id).where(OutboxMessage.id == outbox_id)

@@ -12,6 +12,7 @@ from storage.repositories import (
     OutboxRepository,
     PersonRepository,
     RoleRepository,
+    TeamChatRepository,
     UnitRepository,
     UpdateLog,
 )
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.units = UnitRepository(self.session)
         self.people = PersonRepository(self.session)
         self.roles = RoleRepository(self.session)
+        self.teams = TeamChatRepository(self.session)
         self.ideas = IdeaRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.outbox = OutboxRepository(self.session)

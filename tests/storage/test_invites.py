@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.invites import (
+    TOKEN_BYTES,
+    InviteProblem,
+    create_invite,
+    hash_token,
+    new_token,
+    record_use,
+    redeem_lookup,
+    revoke,
+)
+from storage.models import Invite, RoleKind, Unit
+from storage.units_import import SAMPLE_UNITS_CSV, import_units
+
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@pytest.fixture
+async def unit_id(sessionmaker: Sessions) -> int:
+    await import_units(sessionmaker, SAMPLE_UNITS_CSV)
+    async with sessionmaker() as session:
+        unit = await session.scalar(select(Unit).where(Unit.code == "HCM-Q7-CTYMAY"))
+        assert unit is not None
+        return unit.id
+
+
+async def make(
+    sessionmaker: Sessions,
+    unit_id: int,
+    *,
+    max_uses: int | None = None,
+    expires_at: datetime | None = None,
+    role: RoleKind = RoleKind.MEMBER,
+) -> tuple[str, int]:
+    async with sessionmaker() as session, session.begin():
+        token, invite = await create_invite(
+            session,
+            unit_id=unit_id,
+            role=role,
+            max_uses=max_uses,
+            expires_at=expires_at,
+            note="  Tổ may 2  ",
+        )
+    return token, invite.id
+
+
+def test_token_shape() -> None:
+    tokens = {new_token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    assert TOKEN_BYTES * 8 >= 128
+    for token in tokens:
+        assert TOKEN_RE.match(token), token
+        assert len(token) <= 64  # Telegram deep-link start parameter
+        assert len(token) * 6 >= 128
+
+
+def test_hash_token() -> None:
+    assert hash_token("abc") == hashlib.sha256(b"abc").hexdigest()
+    assert re.fullmatch(r"[0-9a-f]{64}", hash_token(new_token()))
+
+
+async def test_only_the_hash_is_stored(sessionmaker: Sessions, unit_id: int) -> None:
+    token, invite_id = await make(sessionmaker, unit_id, max_uses=3)
+    async with sessionmaker() as session:
+        row = (
+            (await session.execute(text("SELECT * FROM invites WHERE id = :id"), {"id": invite_id}))
+            .mappings()
+            .one()
+        )
+    assert row["token_hash"] == hash_token(token)
+    assert all(token not in str(value) for value in row.values())
+    assert row["uses"] == 0
+    assert row["note"] == "Tổ may 2"
+    assert row["role"] == "member"
+
+
+async def test_valid_token_finds_invite_without_counting(
+    sessionmaker: Sessions, unit_id: int
+) -> None:
+    token, invite_id = await make(sessionmaker, unit_id, max_uses=1, role=RoleKind.SUPPORT)
+    for _ in range(3):
+        async with sessionmaker() as session:
+            found = await redeem_lookup(session, token, NOW)
+            assert isinstance(found, Invite)
+            assert (found.id, found.unit_id, found.role, found.uses) == (
+                invite_id,
+                unit_id,
+                "support",
+                0,
+            )
+
+
+@pytest.mark.parametrize(
+    "token", ["", "short", "x" * 65, "has space in it at all", "ñññññññññññññññññ"]
+)
+async def test_malformed_tokens_are_unknown(sessionmaker: Sessions, token: str) -> None:
+    async with sessionmaker() as session:
+        assert await redeem_lookup(session, token, NOW) is InviteProblem.UNKNOWN
+
+
+async def test_unknown_token(sessionmaker: Sessions, unit_id: int) -> None:
+    await make(sessionmaker, unit_id)
+    async with sessionmaker() as session:
+        assert await redeem_lookup(session, new_token(), NOW) is InviteProblem.UNKNOWN
+
+
+async def test_expiry(sessionmaker: Sessions, unit_id: int) -> None:
+    token, _ = await make(sessionmaker, unit_id, expires_at=NOW + timedelta(hours=1))
+    async with sessionmaker() as session:
+        assert isinstance(await redeem_lookup(session, token, NOW), Invite)
+        later = NOW + timedelta(hours=1)
+        assert await redeem_lookup(session, token, later) is InviteProblem.EXPIRED
+        # A non-UTC "now" means the same instant.
+        hanoi = later.astimezone(timezone(timedelta(hours=7)))
+        assert await redeem_lookup(session, token, hanoi) is InviteProblem.EXPIRED
+
+
+async def test_revocation(sessionmaker: Sessions, unit_id: int) -> None:
+    token, invite_id = await make(sessionmaker, unit_id)
+    async with sessionmaker() as session, session.begin():
+        revoked = await revoke(session, invite_id, NOW)
+        assert revoked is not None
+        assert revoked.revoked_at == NOW
+    async with sessionmaker() as session, session.begin():
+        again = await revoke(session, invite_id, NOW + timedelta(days=1))
+        assert again is not None
+        assert again.revoked_at == NOW  # the first revocation stands
+        assert await revoke(session, 999_999, NOW) is None
+    async with sessionmaker() as session:
+        assert await redeem_lookup(session, token, NOW) is InviteProblem.REVOKED
+
+
+async def test_use_limit(sessionmaker: Sessions, unit_id: int) -> None:
+    token, _ = await make(sessionmaker, unit_id, max_uses=2)
+    for expected_uses in (1, 2):
+        async with sessionmaker() as session, session.begin():
+            invite = await redeem_lookup(session, token, NOW)
+            assert isinstance(invite, Invite)
+            assert await record_use(session, invite)
+            assert invite.uses == expected_uses
+    async with sessionmaker() as session, session.begin():
+        assert await redeem_lookup(session, token, NOW) is InviteProblem.USED_UP
+        stale = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
+        assert stale is not None
+        assert not await record_use(session, stale)  # the UPDATE itself refuses
+
+
+async def test_unlimited_invite(sessionmaker: Sessions, unit_id: int) -> None:
+    token, _ = await make(sessionmaker, unit_id, max_uses=None)
+    async with sessionmaker() as session, session.begin():
+        invite = await redeem_lookup(session, token, NOW)
+        assert isinstance(invite, Invite)
+        for _ in range(50):
+            assert await record_use(session, invite)
+        assert invite.uses == 50
+        assert await redeem_lookup(session, token, NOW) is invite
+
+
+async def test_concurrent_redemptions_respect_the_limit(
+    sessionmaker: Sessions, unit_id: int
+) -> None:
+    token, invite_id = await make(sessionmaker, unit_id, max_uses=1)
+
+    async def redeem() -> bool:
+        async with sessionmaker() as session, session.begin():
+            invite = await redeem_lookup(session, token, NOW)
+            if not isinstance(invite, Invite):
+                return False
+            await asyncio.sleep(0.05)  # the join takes a moment
+            return await record_use(session, invite)
+
+    outcomes = await asyncio.gather(*(redeem() for _ in range(5)))
+    assert outcomes.count(True) == 1
+    async with sessionmaker() as session:
+        invite = await session.get(Invite, invite_id)
+        assert invite is not None
+        assert invite.uses == 1
+
+
+async def test_create_invite_validation(sessionmaker: Sessions, unit_id: int) -> None:
+    async with sessionmaker() as session:
+        with pytest.raises(ValueError):
+            await create_invite(
+                session, unit_id=unit_id, role="boss", max_uses=None, expires_at=None, note=None
+            )
+        with pytest.raises(ValueError):
+            await create_invite(
+                session, unit_id=unit_id, role="member", max_uses=0, expires_at=None, note=None
+            )
+        with pytest.raises(ValueError):
+            await create_invite(
+                session,
+                unit_id=unit_id,
+                role="member",
+                max_uses=None,
+                expires_at=datetime(2026, 1, 1),  # naive on purpose
+                note=None,
+            )
+        with pytest.raises(ValueError):
+            await redeem_lookup(session, new_token(), datetime(2026, 1, 1))
