@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.runtime.intake import OrderedIntake
@@ -18,9 +21,10 @@ from bot.runtime.transport import Transport
 from bot.runtime.worker import UpdateWorker
 from bot.telegram.common import MENU_COMMANDS, MENU_LANGUAGES
 from handlers.context import BotInfo
-from handlers.dispatch import Dispatcher
+from handlers.dispatch import Dispatcher, utc_now
 from handlers.events import Incoming
 from handlers.i18n import Catalogue
+from handlers.reminders import ReminderPolicy, run_reminders
 from storage.db import create_engine, create_sessionmaker
 from storage.schema import check_schema
 
@@ -78,6 +82,31 @@ async def set_command_menus(transport: Transport, catalogue: Catalogue) -> None:
             log.warning("could not set the command menu (%s)", type(exc).__name__)
 
 
+def reminder_policy(settings: Settings) -> ReminderPolicy:
+    return ReminderPolicy(
+        working_days=settings.reminders.working_days,
+        weekdays=settings.reminders.weekday_numbers,
+    )
+
+
+async def remind_periodically(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    catalogue: Catalogue,
+    sender: OutboxSender,
+) -> None:
+    """Look for ideas left waiting every few minutes; the sender delivers what is due."""
+    policy = reminder_policy(settings)
+    while True:
+        try:
+            result = await run_reminders(sessionmaker, catalogue, utc_now(), policy)
+            if result.notifications:
+                sender.wake()
+        except Exception:
+            log.exception("the reminder pass failed; trying again at the next one")
+        await asyncio.sleep(settings.reminders.check_minutes * 60)
+
+
 async def run_bot(
     settings: Settings,
     *,
@@ -122,6 +151,9 @@ async def run_bot(
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, stop.set)
             sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
+            reminder_task = asyncio.create_task(
+                remind_periodically(settings, sessionmaker, catalogue, sender), name="reminders"
+            )
             intake = OrderedIntake(settings.runtime.max_in_flight)
 
             def first_fetch() -> None:
@@ -141,6 +173,9 @@ async def run_bot(
                 on_first_fetch=first_fetch,
             )
             log.info("stopping: %d updates handled", holder["worker"].handled)
+            reminder_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reminder_task
             sender.stop()
             try:
                 await asyncio.wait_for(sender_task, SENDER_STOP_SECONDS)

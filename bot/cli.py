@@ -124,6 +124,40 @@ def units_import(
 
 
 @app.command()
+def reminders(
+    now: Annotated[
+        str | None, typer.Option(help="Act as if it were this time (ISO 8601, e.g. for a test)")
+    ] = None,
+) -> None:
+    """Remind teams of ideas left waiting, and tell the units above; the bot sends them."""
+    settings = _settings()
+    from bot.app import reminder_policy
+    from handlers.i18n import Catalogue
+    from handlers.reminders import run_reminders
+    from storage.db import create_engine, create_sessionmaker
+
+    try:
+        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    except ValueError as exc:
+        console.print(f"[red]--now must be an ISO 8601 time[/red], not {now!r}")
+        raise typer.Exit(2) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            result = await run_reminders(
+                create_sessionmaker(engine), Catalogue.load(), moment, reminder_policy(settings)
+            )
+        finally:
+            await engine.dispose()
+        console.print(f"{result.reminded} reminded, {result.escalated} escalated.")
+
+    asyncio.run(go())
+
+
+@app.command()
 def invite(
     unit: Annotated[str, typer.Option(help="The unit's code")],
     role: Annotated[str, typer.Option(help="member, support, official or admin")] = "member",

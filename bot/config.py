@@ -47,6 +47,25 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True)
+class ReminderSettings:
+    working_days: int = 3
+    weekdays: str = "mon tue wed thu fri"
+    check_minutes: float = 10.0
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        """Monday is 0, as in :meth:`datetime.weekday`."""
+        names = self.weekdays.lower().replace(",", " ").split()
+        unknown = [n for n in names if n[:3] not in WEEKDAYS]
+        if unknown or not names:
+            raise ConfigError(f"reminders.weekdays: unknown day(s) {unknown or names}")
+        return frozenset(WEEKDAYS.index(n[:3]) for n in names)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -62,6 +81,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     send_limits: SendLimits = field(default_factory=SendLimits)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     tryit: TryItSettings = field(default_factory=TryItSettings)
 
@@ -80,6 +100,9 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "RUNTIME_MAX_IN_FLIGHT": ("runtime", "max_in_flight"),
     "RUNTIME_SEND_MAX_ATTEMPTS": ("runtime", "send_max_attempts"),
     "RUNTIME_UPDATE_MAX_ATTEMPTS": ("runtime", "update_max_attempts"),
+    "REMINDER_WORKING_DAYS": ("reminders", "working_days"),
+    "REMINDER_WEEKDAYS": ("reminders", "weekdays"),
+    "REMINDER_CHECK_MINUTES": ("reminders", "check_minutes"),
     "LOG_LEVEL": ("logging", "level"),
     "TRYIT_DATABASE": ("tryit", "database"),
 }
@@ -111,6 +134,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
                 raise ConfigError(f"{path}: section {section!r} must be a mapping")
             raw[section][key] = env[variable]
     settings: Settings = _build(Settings, raw, "")
+    settings.reminders.weekday_numbers  # noqa: B018  (validates the names now, not later)
     if settings.telegram.framework not in FRAMEWORKS:
         raise ConfigError(
             f"telegram.framework must be one of {', '.join(FRAMEWORKS)}, "

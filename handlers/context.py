@@ -51,19 +51,67 @@ class FlowState:
         return str(self.data.get("n", "-"))
 
 
-@dataclass(slots=True)
-class Context:
+@dataclass(kw_only=True)
+class Scope:
+    """One transaction's worth of work: the unit of work, the texts and the time.
+
+    Scheduled jobs (reminders, digests) work in a bare Scope; handling an update
+    works in a :class:`Context`, which adds who is talking and where.
+    """
+
     uow: UnitOfWork
+    catalogue: Catalogue
+    now: datetime
+    notifications: int = 0
+
+    def translator_for(self, person: Person) -> Translator:
+        return self.catalogue.for_lang(language_of(person))
+
+    async def notify(
+        self,
+        person_ids: Sequence[int],
+        render: Callable[[Translator], OutMessage | Sequence[OutMessage]],
+        *,
+        idea_id: int | None = None,
+        purpose: str | None = None,
+        priority: int = PRIORITY_NOTIFY,
+    ) -> int:
+        """Queue a message to other people, each in their own language; returns how many chats."""
+        chats = await self.uow.people.private_chats(person_ids)
+        count = 0
+        for person_id, channel, chat_id in chats:
+            person = await self.uow.people.get(person_id)
+            if person is None:
+                continue
+            rendered = render(self.translator_for(person))
+            messages = [rendered] if isinstance(rendered, OutMessage) else list(rendered)
+            for message in messages:
+                await self.uow.outbox.add(
+                    channel=channel,
+                    chat_id=chat_id,
+                    payload=message.to_json(),
+                    priority=priority,
+                    now=self.now,
+                    person_id=person_id,
+                    idea_id=idea_id,
+                    purpose=purpose,
+                )
+            count += 1
+        self.notifications += count
+        return count
+
+
+@dataclass(kw_only=True)
+class Context(Scope):
+    """Handling one update: the scope, plus who sent it, the chat's flow and the answers."""
+
     incoming: Incoming
     person: Person
     state: FlowState
-    catalogue: Catalogue
     bot: BotInfo
-    now: datetime
     lang: str
     replies: list[OutMessage] = field(default_factory=list)
     callback_answer: CallbackAnswer | None = None
-    notifications: int = 0
 
     @property
     def t(self) -> Translator:
@@ -107,42 +155,6 @@ class Context:
     def button(self, label: str, *parts: str | int) -> Button:
         """A button of the current flow; pressing it later is checked against the flow."""
         return Button(label, ":".join([self.state.flow or "g", self.state.nonce, *map(str, parts)]))
-
-    def translator_for(self, person: Person) -> Translator:
-        return self.catalogue.for_lang(language_of(person))
-
-    async def notify(
-        self,
-        person_ids: Sequence[int],
-        render: Callable[[Translator], OutMessage | Sequence[OutMessage]],
-        *,
-        idea_id: int | None = None,
-        purpose: str | None = None,
-        priority: int = PRIORITY_NOTIFY,
-    ) -> int:
-        """Queue a message to other people, each in their own language; returns how many chats."""
-        chats = await self.uow.people.private_chats(person_ids)
-        count = 0
-        for person_id, channel, chat_id in chats:
-            person = await self.uow.people.get(person_id)
-            if person is None:
-                continue
-            rendered = render(self.translator_for(person))
-            messages = [rendered] if isinstance(rendered, OutMessage) else list(rendered)
-            for message in messages:
-                await self.uow.outbox.add(
-                    channel=channel,
-                    chat_id=chat_id,
-                    payload=message.to_json(),
-                    priority=priority,
-                    now=self.now,
-                    person_id=person_id,
-                    idea_id=idea_id,
-                    purpose=purpose,
-                )
-            count += 1
-        self.notifications += count
-        return count
 
 
 def language_of(person: Person) -> str:

@@ -59,7 +59,9 @@ class Dispatcher:
                 private_chat_id=incoming.chat.external_id if private else None,
                 now=now,
             )
-            row = await uow.conversations.get(incoming.chat.key)
+            # In a group each member has a conversation of their own with the bot.
+            key = incoming.chat.key if private else f"{incoming.chat.key}:{sender.external_id}"
+            row = await uow.conversations.get(key)
             # A deep copy: the flows mutate nested lists, and the ORM must see a change.
             data = copy.deepcopy(row.data or {}) if row else {}
             state = FlowState(row.flow, row.step, data) if row else FlowState()
@@ -81,7 +83,7 @@ class Dispatcher:
             await router.route(ctx)
             if row is not None or state.flow is not None:
                 await uow.conversations.save(
-                    incoming.chat.key,
+                    key,
                     person_id=person.id,
                     flow=state.flow,
                     step=state.step,

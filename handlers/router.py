@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from handlers.context import Context
-from handlers.flows import basics, group, idea_form, join, my_ideas, offer
+from handlers.flows import answer, basics, group, idea_form, join, my_ideas, offer, triage
 
 
 class Flow(Protocol):
@@ -21,6 +21,8 @@ FLOWS: dict[str, Flow] = {
     idea_form.FLOW: idea_form,
     join.FLOW: join,
     offer.FLOW: offer,
+    triage.FLOW: triage,
+    answer.FLOW: answer,
 }
 
 Command = Callable[[Context], Awaitable[None]]
@@ -33,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "cancel": basics.cancel,
     "help": basics.help_command,
     "lang": basics.language_command,
+    "queue": triage.queue_command,
 }
 
 # Buttons that do not belong to a flow instance: "g:<name>:<arg>".
@@ -40,6 +43,13 @@ GLOBAL_BUTTONS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
     "help": basics.help_page,
     "lang": basics.choose_language,
     "my": my_ideas.page,
+    "queue": triage.queue_page,
+}
+
+# Buttons whose ids are checked against the database on every press.
+RECORD_BUTTONS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
+    "tr": triage.on_card_button,
+    "ans": answer.begin_from_button,
 }
 
 
@@ -67,6 +77,9 @@ async def route(ctx: Context) -> None:
 
 async def _route_button(ctx: Context, data: str) -> None:
     parts = data.split(":")
+    if parts[0] in RECORD_BUTTONS:
+        await RECORD_BUTTONS[parts[0]](ctx, parts[1:])
+        return
     if parts[0] == "g" and len(parts) >= 2 and parts[1] in GLOBAL_BUTTONS:
         await GLOBAL_BUTTONS[parts[1]](ctx, parts[2:])
         return

@@ -1,79 +1,174 @@
-"""Telling a unit's initiative support team (tổ hỗ trợ sáng kiến) about an idea."""
+"""The initiative support team (tổ hỗ trợ sáng kiến): who it is, where its cards go.
+
+A unit's team is the people holding the support role on it; if the team has bound
+a group chat, cards go to that group, otherwise to each member privately. A unit
+with no team of its own is served by the nearest unit above that has one.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from handlers.amounts import format_amount
-from handlers.context import Context
-from handlers.events import FileRef, OutMessage
-from handlers.i18n import Html, Translator
+from handlers.cards import card_message
+from handlers.context import PRIORITY_NOTIFY, Scope, language_of
+from handlers.events import AttachmentKind, FileRef, OutMessage
+from handlers.i18n import Translator
 from handlers.limits import MAX_CAPTION_CHARS
 from handlers.textnorm import truncate
-from storage.models import Idea, Person, RoleKind, Unit
+from storage.models import Attachment, Idea, RoleKind, TeamChat, Unit
 
 log = logging.getLogger(__name__)
-CARD_BODY_CHARS = 3000
+
+# Outbox purposes of cards carry the team's unit id, so a later change can tell
+# whose card it is: "card:17" (the whole idea) or "cardr:17" (confidential summary).
+CARD_PREFIXES = ("card:", "cardr:")
+CARD_FILE = "card_file"
+CARD_EDIT = "card_edit"
+GROUP_LANGUAGE = "vi"
 
 
-async def support_team_of(ctx: Context, unit: Unit) -> tuple[Unit, list[int]]:
-    """The support members for ideas of ``unit``: its own team, else the nearest above."""
-    for candidate in [unit, *await ctx.uow.units.ancestors(unit)]:
-        members = await ctx.uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value)
-        if members:
-            return candidate, members
-    return unit, []
+@dataclass(frozen=True, slots=True)
+class Team:
+    unit: Unit
+    members: list[int]
+    group: TeamChat | None
 
 
-async def notify_new_idea(ctx: Context, idea: Idea, unit: Unit, files: list[FileRef]) -> int:
-    """Queue the new-idea card (and its files) for every support member; returns chats reached."""
-    team_unit, members = await support_team_of(ctx, unit)
-    if not members:
-        log.warning("no support team for unit %s", unit.code)
-        return 0
-    author = await ctx.uow.people.get(idea.author_id)
-    # Confidential ideas leave the worker's own unit only as title and benefit.
-    full = not idea.confidential or team_unit.id == unit.id
-
-    def render(t: Translator) -> list[OutMessage]:
-        card = OutMessage(text=idea_card(t, idea, unit, author, full=full))
-        if not full:
-            return [card]
-        return [card, *(OutMessage(text=_file_caption(t, idea), file=f) for f in files)]
-
-    return await ctx.notify(members, render, idea_id=idea.id, purpose="new_idea")
+@dataclass(frozen=True, slots=True)
+class Target:
+    channel: str
+    chat_id: str
+    person_id: int | None
+    lang: str
 
 
-def idea_card(t: Translator, idea: Idea, unit: Unit, author: Person | None, *, full: bool) -> str:
-    benefit = t(f"benefit.{idea.benefit}")
-    if idea.benefit_amount:
-        benefit = t(
-            "idea.benefit_with_amount",
-            benefit=benefit,
-            amount=format_amount(idea.benefit_amount, t.lang),
+async def team_for(scope: Scope, unit: Unit) -> Team | None:
+    """The team that handles ideas held by ``unit``: its own, else the nearest above."""
+    for candidate in [unit, *await scope.uow.units.ancestors(unit)]:
+        group = await scope.uow.teams.group_of(candidate.id)
+        members = await scope.uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value)
+        if group is not None or members:
+            return Team(candidate, members, group)
+    return None
+
+
+async def targets(scope: Scope, team: Team) -> list[Target]:
+    if team.group is not None:
+        return [Target(team.group.channel, team.group.chat_id, None, GROUP_LANGUAGE)]
+    result = []
+    for person_id, channel, chat_id in await scope.uow.people.private_chats(team.members):
+        person = await scope.uow.people.get(person_id)
+        if person is not None:
+            result.append(Target(channel, chat_id, person_id, language_of(person)))
+    return result
+
+
+def sees_everything(idea: Idea, team_unit: Unit) -> bool:
+    """A confidential idea leaves its grassroots union only as title and benefit."""
+    return not idea.confidential or team_unit.id == idea.unit_id
+
+
+def card_purpose(idea: Idea, team_unit: Unit) -> str:
+    prefix = CARD_PREFIXES[0] if sees_everything(idea, team_unit) else CARD_PREFIXES[1]
+    return f"{prefix}{team_unit.id}"
+
+
+async def send_card(
+    scope: Scope,
+    idea: Idea,
+    team: Team,
+    *,
+    files: list[FileRef] | None = None,
+    only: Target | None = None,
+) -> int:
+    """Queue the idea's card (with its triage buttons) for the team; returns chats reached."""
+    full = sees_everything(idea, team.unit)
+    reached = 0
+    for target in [only] if only else await targets(scope, team):
+        t = scope.catalogue.for_lang(target.lang)
+        card = await card_message(scope.uow, t, idea, full=full, buttons=True)
+        await _queue(scope, target, card, idea, card_purpose(idea, team.unit))
+        if full:
+            for file in files or []:
+                caption = truncate(t("team.file_caption", ref=idea.ref_code), MAX_CAPTION_CHARS)
+                await _queue(scope, target, OutMessage(text=caption, file=file), idea, CARD_FILE)
+        reached += 1
+    if not reached:
+        log.warning("idea %s: no support team chat to reach", idea.ref_code)
+    return reached
+
+
+async def refresh_cards(
+    scope: Scope,
+    idea: Idea,
+    *,
+    skip: tuple[str, str | None] | None = None,
+) -> None:
+    """Show the idea's current state on every card already sent, wherever it was shown.
+
+    Buttons stay only on the cards of the team that holds the idea now, and only
+    while it waits for a decision: two members never act on a stale card.
+    """
+    holder = await scope.uow.units.get(idea.holder_unit_id)
+    team = await team_for(scope, holder) if holder else None
+    for row in await scope.uow.outbox.sent_cards(idea.id, CARD_PREFIXES):
+        if (row.chat_id, row.message_id) == skip:
+            continue
+        person = await scope.uow.people.get(row.person_id) if row.person_id else None
+        t = scope.catalogue.for_lang(language_of(person) if person else GROUP_LANGUAGE)
+        purpose = row.purpose or ""
+        full = purpose.startswith(CARD_PREFIXES[0])
+        row_team = purpose.split(":", 1)[1] if ":" in purpose else ""
+        buttons = team is not None and row_team == str(team.unit.id)
+        card = await card_message(scope.uow, t, idea, full=full, buttons=buttons)
+        edit = OutMessage(text=card.text, buttons=card.buttons, edit_message_id=row.message_id)
+        await scope.uow.outbox.add(
+            channel=row.channel,
+            chat_id=row.chat_id,
+            payload=edit.to_json(),
+            priority=PRIORITY_NOTIFY,
+            now=scope.now,
+            person_id=row.person_id,
+            idea_id=idea.id,
+            purpose=CARD_EDIT,
         )
-    common = {
-        "ref": idea.ref_code,
-        "unit": unit.name,
-        "category": t(f"category.{idea.category}"),
-        "benefit": Html(benefit),
-        "title": idea.title,
-    }
-    if not full:
-        return t("team.card_confidential", **common)
-    return t(
-        "team.card",
-        **common,
-        author=author.display_name if author else "?",
-        confidential=t("idea.is_confidential" if idea.confidential else "idea.is_shareable"),
-        body=_body_after_title(idea.title, truncate(idea.body, CARD_BODY_CHARS)),
+        scope.notifications += 1
+
+
+async def tell_author(
+    scope: Scope,
+    idea: Idea,
+    render: Callable[[Translator], OutMessage],
+) -> None:
+    """A message to the idea's author, in their own language."""
+    await scope.notify([idea.author_id], render, idea_id=idea.id, purpose="to_author")
+
+
+async def _queue(
+    scope: Scope, target: Target, message: OutMessage, idea: Idea, purpose: str
+) -> None:
+    await scope.uow.outbox.add(
+        channel=target.channel,
+        chat_id=target.chat_id,
+        payload=message.to_json(),
+        priority=PRIORITY_NOTIFY,
+        now=scope.now,
+        person_id=target.person_id,
+        idea_id=idea.id,
+        purpose=purpose,
     )
+    scope.notifications += 1
 
 
-def _file_caption(t: Translator, idea: Idea) -> str:
-    return truncate(t("team.file_caption", ref=idea.ref_code), MAX_CAPTION_CHARS)
-
-
-def _body_after_title(title: str, body: str) -> str:
-    """The body as shown under the title, without repeating a title that is the whole body."""
-    return "" if body.strip() == title.strip() else body
+def file_ref(attachment: Attachment) -> FileRef:
+    """A stored attachment as a file the messenger can send again by its id."""
+    return FileRef(
+        AttachmentKind(attachment.kind),
+        attachment.file_id,
+        attachment.file_unique_id,
+        attachment.file_name,
+        attachment.mime_type,
+        attachment.size,
+    )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.events import Button
-from handlers.events import OtherContent
+from handlers.events import Button, OtherContent
 from handlers.flows import offer
 from handlers.flows.common import global_button
 from handlers.limits import LONG_MESSAGE_CHARS
@@ -78,6 +77,10 @@ async def outside_flow(ctx: Context) -> None:
     if incoming.other is not None:
         key = "common.sticker" if incoming.other is OtherContent.STICKER else "common.unsupported"
         ctx.reply(ctx.t(key))
+        return
+    from handlers.flows import answer
+
+    if await answer.begin_with_message(ctx):
         return
     if len(text) >= LONG_MESSAGE_CHARS:
         await offer.begin(ctx, text)

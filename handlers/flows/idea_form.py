@@ -324,7 +324,9 @@ async def _submit(ctx: Context, _: str) -> None:
                 added_at=ctx.now,
             )
         )
-    reached = await team.notify_new_idea(ctx, idea, unit, files)
+    idea.waiting_since = ctx.now
+    holder_team = await team.team_for(ctx, unit)
+    reached = await team.send_card(ctx, idea, holder_team, files=files) if holder_team else 0
     ctx.state.clear()
     log.info("idea %s submitted (unit %s, team chats %d)", idea.ref_code, unit.code, reached)
     key = "idea.submitted" if reached else "idea.submitted_no_team"

@@ -155,3 +155,33 @@ async def redeem(ctx: Context, token: str) -> None:
     ):
         ctx.person.unit_id = unit.id
     ctx.reply(ctx.t(f"invite.role_{invite.role}", unit=label))
+
+
+async def redeem_in_group(ctx: Context, token: str) -> None:
+    """A support invite opened as ``?startgroup=``: this group becomes the team's chat."""
+    found = None
+    if TOKEN_PATTERN.match(token):
+        found = await invites.redeem_lookup(ctx.uow.session, token, ctx.now)
+    if not isinstance(found, Invite):
+        ctx.reply(ctx.t("invite.invalid_group"))
+        return
+    if found.role != RoleKind.SUPPORT.value:
+        ctx.reply(ctx.t("invite.private_only", bot=ctx.bot.username))
+        return
+    unit = await ctx.uow.units.get(found.unit_id)
+    if unit is None or not await invites.record_use(ctx.uow.session, found):
+        ctx.reply(ctx.t("invite.used_up"))
+        return
+    await ctx.uow.teams.bind(
+        unit_id=unit.id,
+        channel=ctx.incoming.channel,
+        chat_id=ctx.incoming.chat.external_id,
+        title=ctx.incoming.chat.title,
+        person_id=ctx.person.id,
+        now=ctx.now,
+    )
+    await ctx.uow.roles.grant(
+        person_id=ctx.person.id, unit_id=unit.id, role=RoleKind.SUPPORT.value, now=ctx.now
+    )
+    log.info("group %s bound to unit %s", ctx.incoming.chat.external_id, unit.code)
+    ctx.reply(ctx.t("team.group_bound", unit=await unit_label(ctx, unit), bot=ctx.bot.username))

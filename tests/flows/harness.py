@@ -35,6 +35,7 @@ BOT = "sangkien_bot"
 class Reply:
     message: OutMessage
     chat_id: str
+    message_id: str = ""
 
     @property
     def text(self) -> str:
@@ -78,6 +79,8 @@ class Harness:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self.units: dict[str, Unit] = {}
+        self.screens: dict[str, dict[str, OutMessage]] = {}
+        self.names: dict[int, str] = {}
 
     def clock(self) -> datetime:
         self.now += timedelta(seconds=1)
@@ -93,10 +96,13 @@ class Harness:
         files: tuple[FileRef, ...] = (),
         other: OtherContent | None = None,
         lang: str | None = "vi",
-        name: str = "Nguyễn Văn An",
+        name: str | None = None,
         chat: ChatRef | None = None,
         update_id: int | None = None,
     ) -> Incoming:
+        # Each user keeps the name they were first given, as on Telegram.
+        name = self.names.setdefault(user, name or "Nguyễn Văn An") if name is None else name
+        self.names[user] = name
         command = parse_command(text, BOT) if text else None
         return Incoming(
             update_id=update_id if update_id is not None else next(self._update_ids),
@@ -114,17 +120,53 @@ class Harness:
 
     async def feed(self, incoming: Incoming) -> Result:
         outcome = await self.dispatcher.handle(incoming)
-        replies = []
-        async with self.sessionmaker() as session:
-            if outcome.outbox_ids:
-                rows = await session.execute(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.id.in_(outcome.outbox_ids))
-                    .order_by(OutboxMessage.id)
-                )
-                for row in rows.scalars():
-                    replies.append(Reply(OutMessage.from_json(row.payload), row.chat_id))
+        sent = await self.deliver()
+        replies = [sent[i] for i in outcome.outbox_ids if i in sent]
         return Result(replies, outcome.callback_answer, outcome.duplicate)
+
+    async def deliver(self) -> dict[int, Reply]:
+        """A fake Telegram: every queued message is "sent", edits change what a chat shows."""
+        delivered: dict[int, Reply] = {}
+        async with self.sessionmaker() as session:
+            rows = await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.id)
+            )
+            for row in rows.scalars():
+                message = OutMessage.from_json(row.payload)
+                screen = self.screens.setdefault(row.chat_id, {})
+                if message.edit_message_id is not None:
+                    message_id = message.edit_message_id
+                else:
+                    message_id = str(next(self._message_ids))
+                screen[message_id] = message
+                row.status = "sent"
+                row.message_id = message_id
+                delivered[row.id] = Reply(message, row.chat_id, message_id)
+            await session.commit()
+        return delivered
+
+    def screen(self, chat_id: int | str) -> list[Reply]:
+        """What a chat shows now, oldest message first."""
+        messages = self.screens.get(str(chat_id), {})
+        return [
+            Reply(m, str(chat_id), i) for i, m in sorted(messages.items(), key=lambda x: int(x[0]))
+        ]
+
+    async def click(self, user: int, reply: Reply, label: str, **kw: object) -> Result:
+        """Press a button on a message the bot sent, in the chat it was sent to."""
+        chat = None
+        if reply.chat_id != str(user):
+            chat = ChatRef("telegram", reply.chat_id, "group", "Nhóm")
+        incoming = self.incoming(
+            user,
+            button=reply.button(label),
+            message_id=reply.message_id,
+            chat=chat,
+            **kw,  # type: ignore[arg-type]
+        )
+        return await self.feed(incoming)
 
     async def send(self, user: int, text: str | None = None, **kw: object) -> Result:
         return await self.feed(self.incoming(user, text=text, **kw))  # type: ignore[arg-type]

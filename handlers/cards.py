@@ -1,0 +1,115 @@
+"""The idea card a support team sees: facts, history, text, and the triage buttons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from handlers.amounts import format_amount
+from handlers.events import Button, OutMessage
+from handlers.i18n import Html, Translator, html_join
+from handlers.textnorm import truncate
+from storage.models import Idea, IdeaEvent, IdeaStatus
+from storage.uow import UnitOfWork
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")  # Vietnam keeps no daylight saving time
+CARD_BODY_CHARS = 2500
+NOTE_CHARS = 300
+OPEN = {IdeaStatus.SUBMITTED.value, IdeaStatus.INFO_REQUESTED.value, IdeaStatus.FORWARDED.value}
+# Events shown in a card's history; others (reminders) stay in the audit only.
+HISTORY = ("info_requested", "info_added", "forwarded", "approved", "declined")
+
+
+def local_time(moment: datetime) -> str:
+    return moment.astimezone(VIETNAM).strftime("%H:%M %d/%m")
+
+
+def benefit_text(t: Translator, idea: Idea) -> str:
+    benefit = t(f"benefit.{idea.benefit}")
+    if idea.benefit_amount:
+        amount = format_amount(idea.benefit_amount, t.lang)
+        return t("idea.benefit_with_amount", benefit=benefit, amount=amount)
+    return benefit
+
+
+def triage_buttons(t: Translator, idea: Idea) -> tuple[tuple[Button, ...], ...]:
+    def button(key: str, action: str) -> Button:
+        return Button(t(key), f"tr:{idea.id}:{action}")
+
+    return (
+        (button("triage.approve", "ok"), button("triage.ask", "ask")),
+        (button("triage.forward", "fwd"), button("triage.decline", "no")),
+    )
+
+
+async def card_message(
+    uow: UnitOfWork, t: Translator, idea: Idea, *, full: bool, buttons: bool
+) -> OutMessage:
+    """The card as one message; buttons only while the idea still waits for a decision."""
+    unit = await uow.units.get(idea.unit_id)
+    events = await uow.ideas.events(idea.id)
+    params: dict[str, object] = {
+        "ref": idea.ref_code,
+        "unit": unit.name if unit else "?",
+        "category": t(f"category.{idea.category}"),
+        "benefit": Html(benefit_text(t, idea)),
+        "title": idea.title,
+        "status": Html(await status_line(uow, t, idea, events)),
+        "submitted": local_time(idea.created_at),
+    }
+    if full:
+        author = await uow.people.get(idea.author_id)
+        files = len(await uow.ideas.attachments(idea.id))
+        body = truncate(idea.body, CARD_BODY_CHARS)
+        text = t(
+            "card.full",
+            **params,
+            author=author.display_name if author else "?",
+            confidential=t("idea.is_confidential" if idea.confidential else "idea.is_shareable"),
+            files=files,
+            body="" if body.strip() == idea.title.strip() else body,
+            history=Html(await history(uow, t, events)),
+        )
+    else:
+        text = t("card.redacted", **params)
+    keyboard = triage_buttons(t, idea) if buttons and idea.status in OPEN else ()
+    return OutMessage(text=text, buttons=keyboard)
+
+
+async def status_line(uow: UnitOfWork, t: Translator, idea: Idea, events: list[IdeaEvent]) -> str:
+    status = t(f"status.{idea.status}")
+    last = next((e for e in reversed(events) if e.kind in HISTORY), None)
+    if last is None or idea.status == IdeaStatus.SUBMITTED.value:
+        return status
+    actor = await uow.people.get(last.actor_id) if last.actor_id else None
+    return t(
+        "card.status_by",
+        status=status,
+        who=actor.display_name if actor else "?",
+        when=local_time(last.at),
+    )
+
+
+async def history(uow: UnitOfWork, t: Translator, events: list[IdeaEvent]) -> str:
+    lines: list[str] = []
+    for event in events:
+        if event.kind not in HISTORY:
+            continue
+        actor = await uow.people.get(event.actor_id) if event.actor_id else None
+        data = event.data or {}
+        note = event.note or (t(f"decline.{data['reason']}") if data.get("reason") else "")
+        lines.append(
+            t(
+                f"history.{event.kind}",
+                who=actor.display_name if actor else "?",
+                when=local_time(event.at),
+                note=truncate(note, NOTE_CHARS),
+                to=str(data.get("to_name", "")),
+            )
+        )
+    if not lines:
+        return ""
+    return t("card.history", lines=html_join(lines))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

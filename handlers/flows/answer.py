@@ -1,0 +1,202 @@
+"""The worker answers the support team's question: text, photos, documents or voice.
+
+Started by the "Answer" button under the question, or simply by writing to the
+bot while a question is open. A form the worker was filling in is set aside and
+resumed once the answer is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.context import Context
+from handlers.events import Button, FileRef
+from handlers.flows.common import stale
+from handlers.limits import MAX_IDEA_BODY_CHARS, MAX_IDEA_FILES
+from handlers.team import send_card, team_for
+from handlers.textnorm import clean_user_text
+from storage.models import Attachment, Idea, IdeaStatus
+
+FLOW = "answer"
+STEP = "collect"
+
+
+async def begin_from_button(ctx: Context, args: list[str]) -> None:
+    """``ans:<idea id>``: only the author, only while the question is open."""
+    idea = await _open_question(ctx, args[0] if args else "")
+    if idea is None:
+        ctx.answer(ctx.t("answer.no_question"), alert=True)
+        return
+    ctx.answer()
+    if ctx.state.flow == FLOW and ctx.state.data.get("idea_id") == idea.id:
+        await reprompt(ctx)
+        return
+    _start(ctx, idea)
+    ctx.reply(ctx.t("answer.ask", ref=idea.ref_code), [_buttons(ctx, done=False)])
+
+
+async def begin_with_message(ctx: Context) -> bool:
+    """A message outside any flow while a question is open is the start of the answer."""
+    open_questions = await ctx.uow.ideas.awaiting_answer(ctx.person.id)
+    if not open_questions:
+        return False
+    idea = open_questions[0]
+    _start(ctx, idea)
+    await on_message(ctx)
+    return True
+
+
+def _start(ctx: Context, idea: Idea) -> None:
+    suspended: dict[str, Any] | None = None
+    if ctx.state.flow is not None and ctx.state.flow != FLOW:
+        suspended = {"flow": ctx.state.flow, "step": ctx.state.step, "data": ctx.state.data}
+    ctx.state.start(FLOW, STEP, idea_id=idea.id, ref=idea.ref_code, body=[], files=[])
+    if suspended:
+        ctx.state.data["suspended"] = suspended
+
+
+async def _open_question(ctx: Context, raw_id: str) -> Idea | None:
+    if not raw_id.isdigit():
+        return None
+    idea = await ctx.uow.ideas.get_for_update(int(raw_id))
+    if idea is None or idea.author_id != ctx.person.id:
+        return None
+    return idea if idea.status == IdeaStatus.INFO_REQUESTED.value else None
+
+
+async def on_message(ctx: Context) -> None:
+    incoming, data = ctx.incoming, ctx.state.data
+    if incoming.other is not None:
+        ctx.reply(ctx.t("idea.unsupported"), [_buttons(ctx, done=_has_content(ctx))])
+        return
+    if incoming.files:
+        if len(data["files"]) + len(incoming.files) > MAX_IDEA_FILES:
+            ctx.reply(ctx.t("idea.too_many_files", limit=MAX_IDEA_FILES))
+            return
+        data["files"].extend(f.to_json() for f in incoming.files)
+    text = clean_user_text(incoming.text or "")
+    if text:
+        used = len("\n\n".join(data["body"]))
+        if used + len(text) > MAX_IDEA_BODY_CHARS:
+            ctx.reply(
+                ctx.t(
+                    "idea.too_long",
+                    limit=MAX_IDEA_BODY_CHARS,
+                    left=max(MAX_IDEA_BODY_CHARS - used, 0),
+                    length=len(text),
+                ),
+                [_buttons(ctx, done=_has_content(ctx))],
+            )
+            return
+        data["body"].append(text)
+    if not _has_content(ctx):
+        ctx.reply(ctx.t("idea.need_text"), [_buttons(ctx, done=False)])
+        return
+    ctx.reply(ctx.t("answer.received", ref=data["ref"]), [_buttons(ctx, done=True)])
+
+
+async def on_button(ctx: Context, args: list[str]) -> None:
+    if args[:1] != [STEP] or len(args) < 2:
+        stale(ctx)
+        return
+    if args[1] == "cancel":
+        ctx.answer()
+        ref = ctx.state.data.get("ref", "")
+        await _finish(ctx)
+        ctx.show(ctx.t("answer.cancelled", ref=ref))
+        await _resume(ctx)
+        return
+    if args[1] == "send":
+        await _send(ctx)
+        return
+    stale(ctx)
+
+
+async def _send(ctx: Context) -> None:
+    data = ctx.state.data
+    idea = await _open_question(ctx, str(data.get("idea_id", "")))
+    if idea is None:
+        ctx.answer(ctx.t("answer.no_question"), alert=True)
+        await _finish(ctx)
+        return
+    if not _has_content(ctx):
+        ctx.answer(ctx.t("idea.need_text"), alert=True)
+        return
+    ctx.answer()
+    events = await ctx.uow.ideas.events(idea.id)
+    asked = next((e for e in reversed(events) if e.kind == "info_requested"), None)
+    previous = (asked.data or {}).get("previous") if asked else None
+    idea.status = str(previous or IdeaStatus.SUBMITTED.value)
+    idea.updated_at = idea.waiting_since = ctx.now
+    idea.reminded_at = idea.escalated_at = None
+    answer = "\n\n".join(data["body"])
+    event = await ctx.uow.ideas.add_event(
+        idea_id=idea.id,
+        kind="info_added",
+        actor_id=ctx.person.id,
+        at=ctx.now,
+        note=answer or None,
+    )
+    files = [FileRef.from_json(f) for f in data["files"]]
+    for file in files:
+        ctx.uow.ideas.add_attachment(
+            Attachment(
+                idea_id=idea.id,
+                event_id=event.id,
+                channel=ctx.incoming.channel,
+                kind=file.kind.value,
+                file_id=file.file_id,
+                file_unique_id=file.file_unique_id,
+                file_name=file.file_name,
+                mime_type=file.mime_type,
+                size=file.size,
+                added_at=ctx.now,
+            )
+        )
+    await ctx.uow.flush()
+    holder = await ctx.uow.units.get(idea.holder_unit_id)
+    team = await team_for(ctx, holder) if holder else None
+    if team is not None:
+        await send_card(ctx, idea, team, files=files)
+    await _finish(ctx)
+    ctx.show(ctx.t("answer.sent", ref=idea.ref_code))
+    await _resume(ctx)
+
+
+async def _finish(ctx: Context) -> None:
+    suspended = ctx.state.data.get("suspended")
+    ctx.state.clear()
+    if suspended:
+        ctx.state.flow = suspended["flow"]
+        ctx.state.step = suspended["step"]
+        ctx.state.data = suspended["data"]
+
+
+async def _resume(ctx: Context) -> None:
+    """Back to the form the question interrupted, if any."""
+    if ctx.state.flow is None:
+        return
+    from handlers.router import FLOWS
+
+    flow = FLOWS.get(ctx.state.flow)
+    if flow is not None:
+        ctx.reply(ctx.t("answer.resume"))
+        await flow.reprompt(ctx)
+
+
+async def reprompt(ctx: Context) -> None:
+    has = _has_content(ctx)
+    key = "answer.received" if has else "answer.ask"
+    ctx.reply(ctx.t(key, ref=ctx.state.data.get("ref", "")), [_buttons(ctx, done=has)])
+
+
+def _buttons(ctx: Context, *, done: bool) -> list[Button]:
+    row = []
+    if done:
+        row.append(ctx.button(ctx.t("answer.send"), STEP, "send"))
+    row.append(ctx.button(ctx.t("idea.cancel"), STEP, "cancel"))
+    return row
+
+
+def _has_content(ctx: Context) -> bool:
+    return bool(ctx.state.data.get("body") or ctx.state.data.get("files"))

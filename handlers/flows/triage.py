@@ -1,0 +1,401 @@
+"""The support team's triage, from inside the chat: approve, ask, forward, decline.
+
+Card buttons carry ``tr:<idea id>:<action>[:<value>]``. That is only a hint: every
+press loads the idea under a lock and checks again that the presser holds the
+support role over the unit holding it and that it still waits for a decision.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from handlers.cards import OPEN, card_message, local_time
+from handlers.context import Context
+from handlers.events import Button, OutMessage
+from handlers.i18n import Html, Translator
+from handlers.team import file_ref, refresh_cards, send_card, team_for, tell_author
+from handlers.textnorm import clean_user_text, truncate
+from storage.models import Idea, IdeaStatus, RoleKind, Unit
+
+log = logging.getLogger(__name__)
+
+FLOW = "triage"
+QUESTION, REASON = "question", "reason"
+DECLINE_REASONS = ("duplicate", "not_feasible", "out_of_scope", "no_answer")
+FORWARD_LEVELS = 5
+BUTTON_LABEL_CHARS = 50
+MAX_NOTE_CHARS = 1000
+
+
+# ---------------------------------------------------------------- buttons on cards
+
+
+async def on_card_button(ctx: Context, args: list[str]) -> None:
+    """``tr:<id>:<action>[:<value>]`` — re-authorised here, whatever the button said."""
+    if len(args) < 2 or not args[0].isdigit():
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    idea = await ctx.uow.ideas.get_for_update(int(args[0]))
+    if idea is None:
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    holder = await ctx.uow.units.get(idea.holder_unit_id)
+    if holder is None or not await _may_triage(ctx, holder):
+        log.info("triage refused: person %s, idea %s", ctx.person.id, idea.id)
+        ctx.answer(ctx.t("triage.not_allowed"), alert=True)
+        return
+    action, value = args[1], args[2] if len(args) > 2 else ""
+    if action == "open":
+        ctx.answer()
+        await _open_card(ctx, idea, holder)
+        return
+    if idea.status not in OPEN:
+        ctx.answer(await _already_decided(ctx, idea), alert=True)
+        await _show_card(ctx, idea, holder, buttons=False)
+        return
+    handler = _ACTIONS.get(action)
+    if handler is None:
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    await handler(ctx, idea, holder, value)
+
+
+async def _may_triage(ctx: Context, holder: Unit) -> bool:
+    return await ctx.uow.roles.holds(
+        person_id=ctx.person.id, unit=holder, role=RoleKind.SUPPORT.value
+    )
+
+
+async def _approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
+    ctx.answer(ctx.t("triage.approved_toast"))
+    await _decide(ctx, idea, holder, IdeaStatus.APPROVED, kind="approved")
+    await tell_author(
+        ctx, idea, lambda t: OutMessage(t("worker.approved", ref=idea.ref_code, title=idea.title))
+    )
+
+
+async def _ask(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
+    ctx.answer()
+    ctx.state.start(FLOW, QUESTION, idea_id=idea.id, card=ctx.incoming.message_id)
+    ctx.reply(
+        ctx.t("triage.ask_question", ref=idea.ref_code, who=_mention(ctx)),
+        force_reply=True,
+    )
+
+
+async def _forward_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
+    ctx.answer()
+    above = (await ctx.uow.units.ancestors(holder))[:FORWARD_LEVELS]
+    if not above:
+        ctx.answer(ctx.t("triage.nowhere_to_forward"), alert=True)
+        return
+    rows = [
+        [
+            Button(
+                truncate(ctx.t("triage.forward_to", unit=unit.name), BUTTON_LABEL_CHARS),
+                f"tr:{idea.id}:fwdto:{unit.id}",
+            )
+        ]
+        for unit in above
+    ]
+    rows.append([Button(ctx.t("triage.back"), f"tr:{idea.id}:back")])
+    card = await _card_for(ctx, idea, holder)
+    ctx.show(card.text + "\n\n" + ctx.t("triage.pick_forward"), rows)
+
+
+async def _forward(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
+    above = await ctx.uow.units.ancestors(holder)
+    target = next((u for u in above if str(u.id) == value), None)
+    if target is None:  # only the units above may receive it: the id is a hint
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    ctx.answer(ctx.t("triage.forwarded_toast", unit=target.name))
+    idea.holder_unit_id = target.id
+    idea.status = IdeaStatus.FORWARDED.value
+    idea.updated_at = idea.waiting_since = ctx.now
+    idea.reminded_at = idea.escalated_at = None
+    await ctx.uow.ideas.add_event(
+        idea_id=idea.id,
+        kind="forwarded",
+        actor_id=ctx.person.id,
+        at=ctx.now,
+        data={"from": holder.id, "to": target.id, "to_name": target.name},
+    )
+    await ctx.uow.flush()
+    await _show_card(ctx, idea, holder, buttons=False)
+    await refresh_cards(ctx, idea, skip=_pressed(ctx))
+    receiving = await team_for(ctx, target)
+    if receiving is not None:
+        refs = [file_ref(a) for a in await ctx.uow.ideas.attachments(idea.id)]
+        await send_card(ctx, idea, receiving, files=refs)
+    await tell_author(
+        ctx,
+        idea,
+        lambda t: OutMessage(t("worker.forwarded", ref=idea.ref_code, unit=target.name)),
+    )
+
+
+async def _decline_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
+    ctx.answer()
+    rows = [
+        [Button(ctx.t(f"decline.{reason}"), f"tr:{idea.id}:nor:{reason}")]
+        for reason in DECLINE_REASONS
+    ]
+    rows.append([Button(ctx.t("triage.decline_other"), f"tr:{idea.id}:nor:other")])
+    rows.append([Button(ctx.t("triage.back"), f"tr:{idea.id}:back")])
+    card = await _card_for(ctx, idea, holder)
+    ctx.show(card.text + "\n\n" + ctx.t("triage.pick_reason"), rows)
+
+
+async def _decline_with_reason(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
+    if value == "other":
+        ctx.answer()
+        ctx.state.start(FLOW, REASON, idea_id=idea.id, card=ctx.incoming.message_id)
+        ctx.reply(
+            ctx.t("triage.ask_reason", ref=idea.ref_code, who=_mention(ctx)), force_reply=True
+        )
+        return
+    if value not in DECLINE_REASONS:
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    ctx.answer(ctx.t("triage.declined_toast"))
+    await decline(ctx, idea, holder, reason=value, note=None)
+
+
+async def _back(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
+    ctx.answer()
+    await _show_card(ctx, idea, holder, buttons=True)
+
+
+async def decline(
+    ctx: Context, idea: Idea, holder: Unit, *, reason: str | None, note: str | None
+) -> None:
+    await _decide(
+        ctx,
+        idea,
+        holder,
+        IdeaStatus.DECLINED,
+        kind="declined",
+        note=note,
+        data={"reason": reason} if reason else None,
+    )
+
+    def render(t: Translator) -> OutMessage:
+        why = note if note else t(f"decline.{reason}")
+        return OutMessage(t("worker.declined", ref=idea.ref_code, title=idea.title, reason=why))
+
+    await tell_author(ctx, idea, render)
+
+
+async def _decide(
+    ctx: Context,
+    idea: Idea,
+    holder: Unit,
+    status: IdeaStatus,
+    *,
+    kind: str,
+    note: str | None = None,
+    data: dict[str, object] | None = None,
+) -> None:
+    idea.status = status.value
+    idea.updated_at = ctx.now
+    await ctx.uow.ideas.add_event(
+        idea_id=idea.id, kind=kind, actor_id=ctx.person.id, at=ctx.now, note=note, data=data
+    )
+    await ctx.uow.flush()
+    log.info("idea %s %s by person %s", idea.ref_code, kind, ctx.person.id)
+    await _show_card(ctx, idea, holder, buttons=False)
+    await refresh_cards(ctx, idea, skip=_pressed(ctx))
+
+
+_ACTIONS = {
+    "ok": _approve,
+    "ask": _ask,
+    "fwd": _forward_options,
+    "fwdto": _forward,
+    "no": _decline_options,
+    "nor": _decline_with_reason,
+    "back": _back,
+}
+
+
+# ---------------------------------------------------------------- typed answers
+
+
+async def on_message(ctx: Context) -> None:
+    """The member's question for the worker, or a decline reason, typed as a reply."""
+    text = clean_user_text(ctx.incoming.text or "")
+    if not text:
+        ctx.reply(ctx.t("triage.need_text"), force_reply=True)
+        return
+    if len(text) > MAX_NOTE_CHARS:
+        ctx.reply(ctx.t("triage.note_too_long", limit=MAX_NOTE_CHARS), force_reply=True)
+        return
+    step = ctx.state.step
+    idea_id = int(ctx.state.data.get("idea_id", 0))
+    ctx.state.clear()
+    idea = await ctx.uow.ideas.get_for_update(idea_id)
+    holder = await ctx.uow.units.get(idea.holder_unit_id) if idea else None
+    if idea is None or holder is None or not await _may_triage(ctx, holder):
+        ctx.reply(ctx.t("triage.not_allowed"))
+        return
+    if idea.status not in OPEN:
+        ctx.reply(await _already_decided(ctx, idea))
+        return
+    if step == QUESTION:
+        await _send_question(ctx, idea, text)
+    else:
+        await decline(ctx, idea, holder, reason=None, note=text)
+        ctx.reply(ctx.t("triage.declined_done", ref=idea.ref_code))
+
+
+async def _send_question(ctx: Context, idea: Idea, question: str) -> None:
+    previous = idea.status
+    idea.status = IdeaStatus.INFO_REQUESTED.value
+    idea.updated_at = ctx.now
+    await ctx.uow.ideas.add_event(
+        idea_id=idea.id,
+        kind="info_requested",
+        actor_id=ctx.person.id,
+        at=ctx.now,
+        note=question,
+        data={"previous": previous},
+    )
+    await ctx.uow.flush()
+    await refresh_cards(ctx, idea)
+
+    def render(t: Translator) -> OutMessage:
+        return OutMessage(
+            t("worker.question", ref=idea.ref_code, title=idea.title, question=question),
+            buttons=((Button(t("worker.answer_button"), f"ans:{idea.id}"),),),
+        )
+
+    await tell_author(ctx, idea, render)
+    ctx.reply(ctx.t("triage.question_sent", ref=idea.ref_code))
+
+
+async def on_button(ctx: Context, args: list[str]) -> None:
+    ctx.answer(ctx.t("common.stale_button"))
+
+
+async def reprompt(ctx: Context) -> None:
+    key = "triage.ask_question" if ctx.state.step == QUESTION else "triage.ask_reason"
+    ctx.reply(ctx.t(key, ref="", who=_mention(ctx)), force_reply=True)
+
+
+# ---------------------------------------------------------------- /queue
+
+
+QUEUE_PAGE = 8
+
+
+async def queue_command(ctx: Context) -> None:
+    text, rows = await _queue_page(ctx, 0)
+    ctx.reply(text, rows)
+
+
+async def queue_page(ctx: Context, args: list[str]) -> None:
+    ctx.answer()
+    offset = int(args[0]) if args and args[0].isdigit() else 0
+    text, rows = await _queue_page(ctx, offset)
+    ctx.show(text, rows)
+
+
+async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]]]:
+    t = ctx.t
+    units = [
+        unit
+        for role, unit in await ctx.uow.roles.roles_of(ctx.person.id)
+        if role.role == RoleKind.SUPPORT.value
+    ]
+    if not units:
+        return t("queue.not_support"), []
+    ideas = await ctx.uow.ideas.open_in_units([u.id for u in units], limit=500)
+    if not ideas:
+        return t("queue.empty"), []
+    page = ideas[offset : offset + QUEUE_PAGE]
+    lines = []
+    rows: list[list[Button]] = []
+    for idea in page:
+        since = idea.waiting_since or idea.created_at
+        days = max((ctx.now - since).days, 0)
+        lines.append(
+            t(
+                "queue.line",
+                ref=idea.ref_code,
+                title=truncate(idea.title, 60),
+                status=t(f"status.{idea.status}"),
+                days=days,
+                since=local_time(since),
+            )
+        )
+        label = truncate(t("queue.open", ref=idea.ref_code, title=idea.title), BUTTON_LABEL_CHARS)
+        rows.append([Button(label, f"tr:{idea.id}:open")])
+    nav = []
+    if offset > 0:
+        nav.append(Button(t("my.prev"), f"g:queue:{max(offset - QUEUE_PAGE, 0)}"))
+    if offset + QUEUE_PAGE < len(ideas):
+        nav.append(Button(t("my.next"), f"g:queue:{offset + QUEUE_PAGE}"))
+    if nav:
+        rows.append(nav)
+    header = t("queue.header", total=len(ideas), first=offset + 1, last=offset + len(page))
+    return header + "\n\n" + "\n\n".join(lines), rows
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _card_for(ctx: Context, idea: Idea, holder: Unit) -> OutMessage:
+    team = await team_for(ctx, holder)
+    from handlers.team import sees_everything
+
+    full = team is not None and sees_everything(idea, team.unit)
+    return await card_message(ctx.uow, ctx.t, idea, full=full, buttons=True)
+
+
+async def _show_card(ctx: Context, idea: Idea, holder: Unit, *, buttons: bool) -> None:
+    card = await _card_for(ctx, idea, holder)
+    ctx.show(card.text, card.buttons if buttons else ())
+
+
+async def _open_card(ctx: Context, idea: Idea, holder: Unit) -> None:
+    """From /queue: the card again, here, as a card that later decisions will update."""
+    team = await team_for(ctx, holder)
+    if team is None:
+        return
+    from handlers.team import Target
+
+    target = Target(
+        ctx.incoming.channel,
+        ctx.incoming.chat.external_id,
+        ctx.person.id if ctx.incoming.chat.kind == "private" else None,
+        ctx.lang,
+    )
+    await send_card(ctx, idea, team, only=target)
+
+
+async def _already_decided(ctx: Context, idea: Idea) -> str:
+    events = await ctx.uow.ideas.events(idea.id)
+    last = next((e for e in reversed(events) if e.kind in ("approved", "declined")), None)
+    who = await ctx.uow.people.get(last.actor_id) if last and last.actor_id else None
+    return ctx.t(
+        "triage.already_decided",
+        ref=idea.ref_code,
+        status=ctx.t(f"status.{idea.status}"),
+        who=who.display_name if who else "?",
+        when=local_time(last.at) if last else "",
+    )
+
+
+def _mention(ctx: Context) -> Html:
+    """A mention of the member, so a forced reply in a group goes to them alone."""
+    from handlers.i18n import escape
+
+    user = ctx.incoming.sender
+    if ctx.incoming.channel != "telegram" or not user.external_id.isdigit():
+        return escape(user.display_name)
+    return Html(f'<a href="tg://user?id={user.external_id}">{escape(user.display_name)}</a>')
+
+
+def _pressed(ctx: Context) -> tuple[str, str | None]:
+    return (ctx.incoming.chat.external_id, ctx.incoming.message_id)

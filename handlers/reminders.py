@@ -1,0 +1,163 @@
+"""Ideas left waiting: a reminder to the team, then word to the team above.
+
+An idea waiting in a team's queue longer than ``working_days`` working days brings
+that team a reminder; if it is still waiting ``working_days`` after the reminder,
+the team of the unit above is told. Working days are counted in Vietnam's time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.cards import VIETNAM, card_message
+from handlers.context import Scope
+from handlers.events import Button, OutMessage
+from handlers.i18n import Catalogue
+from handlers.team import card_purpose, sees_everything, targets, team_for
+from storage.models import Idea
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MONDAY_TO_FRIDAY = frozenset(range(5))
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    working_days: int = 3
+    weekdays: frozenset[int] = field(default=MONDAY_TO_FRIDAY)  # Monday is 0
+
+
+@dataclass(slots=True)
+class ReminderRun:
+    reminded: int = 0
+    escalated: int = 0
+    notifications: int = 0
+
+
+def add_working_days(start: datetime, days: int, weekdays: frozenset[int]) -> datetime:
+    """The moment ``days`` working days after ``start`` (same time of day)."""
+    if not weekdays:
+        raise ValueError("at least one working weekday is needed")
+    moment = start.astimezone(VIETNAM)
+    counted = 0
+    while counted < days:
+        moment += timedelta(days=1)
+        if moment.weekday() in weekdays:
+            counted += 1
+    return moment.astimezone(UTC)
+
+
+async def run_reminders(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    catalogue: Catalogue,
+    now: datetime,
+    policy: ReminderPolicy,
+) -> ReminderRun:
+    """One pass over the waiting ideas; safe to run as often as you like."""
+    result = ReminderRun()
+    # Working days are never fewer than calendar days: a cheap first cut.
+    cutoff = now - timedelta(days=policy.working_days)
+    async with UnitOfWork(sessionmaker) as uow:
+        scope = Scope(uow=uow, catalogue=catalogue, now=now)
+        for idea in await uow.ideas.waiting_since_before(cutoff, limit=BATCH):
+            if idea.waiting_since is None:
+                continue
+            if idea.reminded_at is None:
+                due = add_working_days(idea.waiting_since, policy.working_days, policy.weekdays)
+                if now >= due and await _remind(scope, idea):
+                    result.reminded += 1
+            else:
+                due = add_working_days(idea.reminded_at, policy.working_days, policy.weekdays)
+                if now >= due and await _escalate(scope, idea):
+                    result.escalated += 1
+        result.notifications = scope.notifications
+        await uow.commit()
+    if result.reminded or result.escalated:
+        log.info("reminders: %d reminded, %d escalated", result.reminded, result.escalated)
+    return result
+
+
+async def _remind(scope: Scope, idea: Idea) -> bool:
+    holder = await scope.uow.units.get(idea.holder_unit_id)
+    team = await team_for(scope, holder) if holder else None
+    idea.reminded_at = scope.now
+    await scope.uow.ideas.add_event(idea_id=idea.id, kind="reminded", actor_id=None, at=scope.now)
+    if team is None:
+        return False
+    days = (scope.now - (idea.waiting_since or idea.created_at)).days
+    for target in await targets(scope, team):
+        t = scope.catalogue.for_lang(target.lang)
+        message = OutMessage(
+            text=t("reminder.team", ref=idea.ref_code, title=idea.title, days=days),
+            buttons=(
+                (Button(t("queue.open", ref=idea.ref_code, title=""), f"tr:{idea.id}:open"),),
+            ),
+        )
+        await _queue(
+            scope, idea, target.channel, target.chat_id, target.person_id, message, "reminder"
+        )
+    return True
+
+
+async def _escalate(scope: Scope, idea: Idea) -> bool:
+    holder = await scope.uow.units.get(idea.holder_unit_id)
+    team = await team_for(scope, holder) if holder else None
+    idea.escalated_at = scope.now
+    await scope.uow.ideas.add_event(idea_id=idea.id, kind="escalated", actor_id=None, at=scope.now)
+    if team is None or team.unit.parent_id is None:
+        return False
+    parent = await scope.uow.units.get(team.unit.parent_id)
+    above = await team_for(scope, parent) if parent else None
+    if above is None:
+        return False
+    days = (scope.now - (idea.waiting_since or idea.created_at)).days
+    full = sees_everything(idea, above.unit)
+    for target in await targets(scope, above):
+        t = scope.catalogue.for_lang(target.lang)
+        note = OutMessage(
+            text=t("reminder.escalated", ref=idea.ref_code, unit=team.unit.name, days=days)
+        )
+        await _queue(
+            scope, idea, target.channel, target.chat_id, target.person_id, note, "escalation"
+        )
+        card = await card_message(scope.uow, t, idea, full=full, buttons=False)
+        await _queue(
+            scope,
+            idea,
+            target.channel,
+            target.chat_id,
+            target.person_id,
+            card,
+            card_purpose(idea, above.unit),
+        )
+    return True
+
+
+async def _queue(
+    scope: Scope,
+    idea: Idea,
+    channel: str,
+    chat_id: str,
+    person_id: int | None,
+    message: OutMessage,
+    purpose: str,
+) -> None:
+    from handlers.context import PRIORITY_NOTIFY
+
+    await scope.uow.outbox.add(
+        channel=channel,
+        chat_id=chat_id,
+        payload=message.to_json(),
+        priority=PRIORITY_NOTIFY,
+        now=scope.now,
+        person_id=person_id,
+        idea_id=idea.id,
+        purpose=purpose,
+    )
+    scope.notifications += 1
