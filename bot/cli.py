@@ -148,11 +148,15 @@ def reminders(
         engine = create_engine(settings.database.url)
         try:
             result = await run_reminders(
-                create_sessionmaker(engine), Catalogue.load(), moment, reminder_policy(settings)
+                create_sessionmaker(engine),
+                Catalogue.load(),
+                moment,
+                reminder_policy(settings),
+                queue_time=datetime.now(UTC),
             )
         finally:
             await engine.dispose()
-        console.print(f"{result.reminded} reminded, {result.escalated} escalated.")
+        print(f"{result.reminded} reminded, {result.escalated} escalated.")
 
     asyncio.run(go())
 

@@ -66,7 +66,8 @@ async def card_message(
             author=author.display_name if author else "?",
             confidential=t("idea.is_confidential" if idea.confidential else "idea.is_shareable"),
             files=files,
-            body="" if body.strip() == idea.title.strip() else body,
+            # The body under the title, unless the title already is the whole body.
+            body="" if body.strip() == idea.title.strip() else "\n" + body,
             history=Html(await history(uow, t, events)),
         )
     else:

@@ -63,6 +63,13 @@ class Scope:
     catalogue: Catalogue
     now: datetime
     notifications: int = 0
+    # When queued messages become due; a pass run "as if" at another time
+    # (``python -m bot reminders --now``) still sends at the real time.
+    queue_time: datetime | None = None
+
+    @property
+    def queue_at(self) -> datetime:
+        return self.queue_time or self.now
 
     def translator_for(self, person: Person) -> Translator:
         return self.catalogue.for_lang(language_of(person))
@@ -91,7 +98,7 @@ class Scope:
                     chat_id=chat_id,
                     payload=message.to_json(),
                     priority=priority,
-                    now=self.now,
+                    now=self.queue_at,
                     person_id=person_id,
                     idea_id=idea_id,
                     purpose=purpose,

@@ -58,13 +58,19 @@ async def run_reminders(
     catalogue: Catalogue,
     now: datetime,
     policy: ReminderPolicy,
+    *,
+    queue_time: datetime | None = None,
 ) -> ReminderRun:
-    """One pass over the waiting ideas; safe to run as often as you like."""
+    """One pass over the waiting ideas as of ``now``; safe to run as often as you like.
+
+    Messages are queued for ``queue_time`` (default: ``now``), so a pass run as
+    if at another time still has them sent at once.
+    """
     result = ReminderRun()
     # Working days are never fewer than calendar days: a cheap first cut.
     cutoff = now - timedelta(days=policy.working_days)
     async with UnitOfWork(sessionmaker) as uow:
-        scope = Scope(uow=uow, catalogue=catalogue, now=now)
+        scope = Scope(uow=uow, catalogue=catalogue, now=now, queue_time=queue_time)
         for idea in await uow.ideas.waiting_since_before(cutoff, limit=BATCH):
             if idea.waiting_since is None:
                 continue
@@ -155,7 +161,7 @@ async def _queue(
         chat_id=chat_id,
         payload=message.to_json(),
         priority=PRIORITY_NOTIFY,
-        now=scope.now,
+        now=scope.queue_at,
         person_id=person_id,
         idea_id=idea.id,
         purpose=purpose,

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -208,7 +208,7 @@ def _create_sqlite_engine(url: URL, *, echo: bool, pooled: bool, foreign_keys: b
             cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
+    def _on_begin(conn: Connection) -> None:
         mode = str(conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")).upper()
         if mode not in _SQLITE_BEGIN_MODES:
             raise ValueError(f"{SQLITE_BEGIN_OPTION} must be one of {sorted(_SQLITE_BEGIN_MODES)}")

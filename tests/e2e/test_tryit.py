@@ -49,5 +49,6 @@ def test_run_without_token_starts_a_terminal_chat(tmp_path: Path) -> None:
     assert "#1 CĐCS Công ty TNHH May mặc Nam Sài Gòn" in out  # buttons shown as choices
     assert "Mã sáng kiến: SK-2026-000001" in out
     # The support member (the other persona) got the card at once.
-    assert "🤖 → Tổ hỗ trợ sáng kiến\n💡 Sáng kiến mới SK-2026-000001" in out
+    assert "🤖 → Tổ hỗ trợ sáng kiến\n💡 SK-2026-000001 · 📨 Đã gửi, chờ xem xét" in out
+    assert "#1 ✅ Công nhận" in out
     assert "Traceback" not in result.stderr

@@ -77,7 +77,7 @@ async def test_english_worker_end_to_end(world: World) -> None:
     assert ref
     [card] = (await c.wait_messages(SUPPORT, 2))[1:]
     # The team member reads Vietnamese, the card is in Vietnamese; same unit: full card.
-    assert "Sáng kiến mới" in text_of(card) and "Mary" in text_of(card)
+    assert "Đã gửi, chờ xem xét" in text_of(card) and "Mary" in text_of(card)
     [mine] = await worker.say("/myideas")
     assert ref.group() in text_of(mine) and "Submitted" in text_of(mine)
 
