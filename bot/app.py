@@ -129,6 +129,7 @@ async def run_bot(
             {telegram.channel: telegram},
             limiter,
             max_attempts=settings.runtime.send_max_attempts,
+            catalogue=catalogue,
         )
         holder: dict[str, UpdateWorker] = {}
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # whose card it is: "card:17" (the whole idea) or "cardr:17" (confidential summary).
 CARD_PREFIXES = ("card:", "cardr:")
 CARD_FILE = "card_file"
+AUTHOR_PURPOSE = "to_author"
 CARD_EDIT = "card_edit"
 GROUP_LANGUAGE = "vi"
 
@@ -143,7 +144,20 @@ async def tell_author(
     render: Callable[[Translator], OutMessage],
 ) -> None:
     """A message to the idea's author, in their own language."""
-    await scope.notify([idea.author_id], render, idea_id=idea.id, purpose="to_author")
+    await scope.notify([idea.author_id], render, idea_id=idea.id, purpose=AUTHOR_PURPOSE)
+
+
+async def tell_team_author_unreachable(scope: Scope, idea_id: int) -> None:
+    """The author blocked the bot (or left Telegram): the team must not wait for an answer."""
+    idea = await scope.uow.ideas.get_for_update(idea_id)
+    holder = await scope.uow.units.get(idea.holder_unit_id) if idea else None
+    team = await team_for(scope, holder) if holder else None
+    if idea is None or team is None:
+        return
+    for target in await targets(scope, team):
+        t = scope.catalogue.for_lang(target.lang)
+        message = OutMessage(text=t("team.author_unreachable", ref=idea.ref_code))
+        await _queue(scope, target, message, idea, "author_unreachable")
 
 
 async def _queue(

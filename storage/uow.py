@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +19,23 @@ from storage.repositories import (
     UpdateLog,
 )
 
+# SQLite lets one writer in at a time, and its busy handler is not fair: under a
+# steady crowd of writers one transaction can wait past the busy timeout. Queueing
+# this process's transactions on an asyncio lock first makes the wait fair and
+# keeps SQLite's own waiting for other processes (a CLI run, a second bot).
+_SQLITE_LOCKS: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _writer_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    bind = sessionmaker.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        return None
+    sync_engine = bind.sync_engine
+    lock = _SQLITE_LOCKS.get(sync_engine)
+    if lock is None:
+        lock = _SQLITE_LOCKS[sync_engine] = asyncio.Lock()
+    return lock
+
 
 class UnitOfWork:
     """Opens a session, exposes the repositories, and commits once.
@@ -31,6 +50,9 @@ class UnitOfWork:
         self._sessionmaker = sessionmaker
 
     async def __aenter__(self) -> UnitOfWork:
+        self._lock = _writer_lock(self._sessionmaker)
+        if self._lock is not None:
+            await self._lock.acquire()
         self.session = self._sessionmaker()
         self.units = UnitRepository(self.session)
         self.people = PersonRepository(self.session)
@@ -50,7 +72,11 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back whatever was not committed and detaches the objects
         # without expiring them, so rows read here stay readable afterwards.
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -23,8 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.runtime.errors import MessageGone, PermanentSendError, RetryAfter, SendError
 from bot.runtime.limiter import SendLimiter
 from bot.runtime.transport import Transport
+from handlers.context import Scope
 from handlers.dispatch import utc_now
 from handlers.events import OutMessage
+from handlers.i18n import Catalogue
+from handlers.team import AUTHOR_PURPOSE, tell_team_author_unreachable
 from storage.models import OutboxMessage, Person
 from storage.uow import UnitOfWork
 
@@ -46,6 +49,7 @@ class _Result:
     retry_at: datetime | None = None
     failed: str | None = None
     unreachable_person: int | None = None
+    unreachable_author_of: int | None = None  # the idea whose author could not be told
 
 
 class OutboxSender:
@@ -57,13 +61,18 @@ class OutboxSender:
         *,
         max_attempts: int,
         clock: Callable[[], datetime] = utc_now,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._transports = transports
         self._limiter = limiter
         self._max_attempts = max_attempts
         self._clock = clock
+        self._catalogue = catalogue
         self._in_flight: set[int] = set()
+        # Replies queued before this process started have no deliver() waiting on
+        # them any more (a crash or a stop): they are the drainer's at once.
+        self._started_at = clock()
         self._wakeup = asyncio.Event()
         self._stopping = False
         self.sent = 0
@@ -85,8 +94,13 @@ class OutboxSender:
         try:
             async with UnitOfWork(self._sessionmaker) as uow:
                 rows = await uow.outbox.by_ids(row_ids)
-            results = [await self._send(row) for row in rows]
-            await self._record(results)
+            results = []
+            for row in rows:
+                # Recorded one by one: a crash right after a send re-sends that message
+                # alone, not every message the update produced.
+                result = await self._send(row)
+                await self._record([result])
+                results.append(result)
         finally:
             self._in_flight.difference_update(row_ids)
         if any(r.retry_at for r in results):
@@ -110,7 +124,9 @@ class OutboxSender:
     async def _drain_once(self) -> bool:
         now = self._clock()
         async with UnitOfWork(self._sessionmaker) as uow:
-            rows = await uow.outbox.due(now, limit=BATCH, replies_created_before=now - REPLY_GRACE)
+            rows = await uow.outbox.due(
+                now, limit=BATCH, replies_created_before=max(now - REPLY_GRACE, self._started_at)
+            )
         rows = [r for r in rows if r.id not in self._in_flight]
         if not rows:
             return False
@@ -120,22 +136,18 @@ class OutboxSender:
             by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
             for row in rows:
                 by_chat[(row.channel, row.chat_id)].append(row)
-            chains = [self._send_chain(chain) for chain in by_chat.values()]
-            results = [r for chain in await asyncio.gather(*chains) for r in chain]
-            await self._record(results)
+            await asyncio.gather(*(self._send_chain(chain) for chain in by_chat.values()))
         finally:
             self._in_flight.difference_update(ids)
         return True
 
-    async def _send_chain(self, rows: list[OutboxMessage]) -> list[_Result]:
+    async def _send_chain(self, rows: list[OutboxMessage]) -> None:
         """One chat's messages in order; after a failure the rest wait for the next round."""
-        results = []
         for row in rows:
             result = await self._send(row)
-            results.append(result)
+            await self._record([result])
             if result.retry_at is not None:
                 break
-        return results
 
     async def _send(self, row: OutboxMessage) -> _Result:
         transport = self._transports.get(row.channel)
@@ -163,7 +175,10 @@ class OutboxSender:
         except PermanentSendError as exc:
             log.warning("outbox %s: giving up (%s)", row.id, exc.reason)
             person = row.person_id if exc.unreachable else None
-            return _Result(row.id, failed=exc.reason, unreachable_person=person)
+            idea = row.idea_id if person is not None and row.purpose == AUTHOR_PURPOSE else None
+            return _Result(
+                row.id, failed=exc.reason, unreachable_person=person, unreachable_author_of=idea
+            )
         except SendError as exc:
             return self._retry_later(row, type(exc).__name__)
         except Exception as exc:  # a bug in an adapter must not stop the sender
@@ -197,6 +212,11 @@ class OutboxSender:
                         person = await uow.session.get(Person, result.unreachable_person)
                         if person is not None:
                             person.unreachable = True
+                    if result.unreachable_author_of is not None and self._catalogue is not None:
+                        scope = Scope(uow=uow, catalogue=self._catalogue, now=now)
+                        await tell_team_author_unreachable(scope, result.unreachable_author_of)
+                        if scope.notifications:
+                            self.wake()
                 else:
                     await uow.outbox.mark_sent(result.row_id, message_id=result.message_id, now=now)
             await uow.commit()
