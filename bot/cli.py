@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 units_app = typer.Typer(help="Manage the union tree.", no_args_is_help=True)
 app.add_typer(units_app, name="units")
+invites_app = typer.Typer(help="List and revoke invite links.", no_args_is_help=True)
+app.add_typer(invites_app, name="invites")
 console = Console(stderr=True)
 
 
@@ -219,6 +221,69 @@ def invite(
 
         segno.make(link, error="m").save(str(qr), scale=8, border=2)
         console.print(f"QR code written to {qr}")
+
+
+@invites_app.command("list")
+def invites_list(
+    unit: Annotated[str | None, typer.Option(help="Only this unit's invites")] = None,
+) -> None:
+    """Invites with their unit, role, uses and state (the tokens themselves are not stored)."""
+    settings = _settings()
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from storage.db import create_engine, create_sessionmaker
+    from storage.invites import invite_problem
+    from storage.models import Invite, Unit
+
+    async def go() -> list[tuple[Invite, Unit]]:
+        engine = create_engine(settings.database.url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                query = select(Invite, Unit).join(Unit, Unit.id == Invite.unit_id)
+                if unit:
+                    query = query.where(Unit.code == unit)
+                return [(i, u) for i, u in await session.execute(query.order_by(Invite.id))]
+        finally:
+            await engine.dispose()
+
+    now = datetime.now(UTC)
+    table = Table("id", "unit", "role", "uses", "expires", "state", "note")
+    for found, found_unit in asyncio.run(go()):
+        problem = invite_problem(found, now)
+        table.add_row(
+            str(found.id),
+            found_unit.code,
+            found.role,
+            f"{found.uses}/{found.max_uses or '∞'}",
+            found.expires_at.strftime("%Y-%m-%d") if found.expires_at else "never",
+            problem.value if problem else "usable",
+            found.note or "",
+        )
+    Console().print(table)
+
+
+@invites_app.command("revoke")
+def invites_revoke(invite_id: Annotated[int, typer.Argument(help="The invite's id")]) -> None:
+    """Revoke an invite: its link stops working at once; who joined with it stays."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.invites import revoke
+
+    async def go() -> bool:
+        engine = create_engine(settings.database.url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                found = await revoke(session, invite_id, datetime.now(UTC))
+                await session.commit()
+                return found is not None
+        finally:
+            await engine.dispose()
+
+    if not asyncio.run(go()):
+        console.print(f"[red]No invite with id {invite_id}.[/red]")
+        raise typer.Exit(1)
+    print(f"Invite {invite_id} revoked.")
 
 
 def _bot_username(settings: Settings) -> str | None:

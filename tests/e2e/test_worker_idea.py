@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.e2e.conftest import World
-from tests.e2e.harness import TOKEN, Person, labels, link_token, text_of
+from tests.e2e.harness import TOKEN, Person, cli, labels, link_token, text_of
 
 WORKER, SUPPORT = 7001, 7002
 REF = re.compile(r"SK-\d{4}-\d{6}")
@@ -130,3 +130,16 @@ async def test_bad_input_gets_polite_answers(world: World) -> None:
     await c.wait_messages(WORKER, before + 1)
     [answer] = await worker.say("x" * 101)
     assert "quá dài" in text_of(answer)
+
+
+async def test_revoked_invite_stops_working_and_tokens_stay_out_of_logs(world: World) -> None:
+    c = world.client
+    await c.upsert_user(WORKER, "Tú", language_code="vi")
+    token = link_token(world.invite("HN-DTTL", "member", "--note", "poster A"))
+    listing = cli(world.env, "invites", "list", "--unit", "HN-DTTL")
+    invite_id = next(line.split()[1] for line in listing.splitlines() if "poster A" in line)
+    assert "revoked" in cli(world.env, "invites", "revoke", invite_id)
+    [answer] = await Person(c, WORKER).start(token)
+    assert "không hợp lệ" in text_of(answer)
+    assert token not in world.bot.full_log()
+    assert "revoked" in cli(world.env, "invites", "list", "--unit", "HN-DTTL")
