@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import csv
-import os
-import random
-import time
 import unicodedata
 from pathlib import Path
 
@@ -11,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.trees import generate_tree
 from storage.models import Unit, UnitKind
 from storage.units_import import (
     SAMPLE_UNITS_CSV,
@@ -274,32 +271,6 @@ async def test_move_deeper_changes_depths(sessionmaker: Sessions, tmp_path: Path
 # ------------------------------------------------------------------- big files
 
 
-def generate_tree(path: Path, count: int, seed: int = 7) -> None:
-    """A national tree of ``count`` units, written in random order."""
-    rng = random.Random(seed)
-    rows: list[tuple[str, str, str, str]] = [
-        ("VN", "Tổng Liên đoàn Lao động Việt Nam", "national", "")
-    ]
-    levels: list[list[str]] = [["VN"]]
-    plan = [("province", 63), ("district", 700), ("grassroots", count), ("team", count)]
-    for kind, size in plan:
-        parents = levels[-1]
-        level: list[str] = []
-        for i in range(size):
-            if len(rows) >= count:
-                break
-            code = f"{kind[0].upper()}{i:06d}"
-            rows.append((code, f"Công đoàn {kind} số {i} – Đồng Nai", kind, rng.choice(parents)))
-            level.append(code)
-        levels.append(level)
-    body = rows[1:]
-    rng.shuffle(body)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["code", "name", "kind", "parent_code"])
-        writer.writerows([rows[0], *body])
-
-
 async def test_generated_tree_in_random_order(sessionmaker: Sessions, tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     generate_tree(path, 3000)
@@ -313,19 +284,3 @@ async def test_generated_tree_in_random_order(sessionmaker: Sessions, tmp_path: 
             select(func.count()).select_from(Unit).where(Unit.path.startswith(vn.path))
         )
     assert count == 3000
-
-
-@pytest.mark.skipif(not os.environ.get("SANGKIEN_BENCH"), reason="set SANGKIEN_BENCH=1")
-async def test_benchmark_national_tree(sessionmaker: Sessions, tmp_path: Path) -> None:
-    path = tmp_path / "national.csv"
-    generate_tree(path, 130_000)
-    started = time.perf_counter()
-    result = await import_units(sessionmaker, path)
-    first = time.perf_counter() - started
-    started = time.perf_counter()
-    again = await import_units(sessionmaker, path)
-    second = time.perf_counter() - started
-    print(f"\n130,000 units: import {first:.1f}s, re-import (no changes) {second:.1f}s")
-    assert result.added == 130_000
-    assert again.unchanged == 130_000
-    assert first < 60
