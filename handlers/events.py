@@ -94,6 +94,38 @@ class FileRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Upload:
+    """A file the bot made (a chart, a spreadsheet), sent as a new upload.
+
+    The bytes live in a file at ``path`` (under the reports directory, see
+    ``reports.directory`` in config.yaml) until the message is sent; only the path
+    travels through the outbox.
+    """
+
+    kind: AttachmentKind  # PHOTO or DOCUMENT
+    file_name: str
+    mime_type: str
+    path: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "path": self.path,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Upload:
+        return cls(
+            kind=AttachmentKind(data["kind"]),
+            file_name=data["file_name"],
+            mime_type=data["mime_type"],
+            path=data["path"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One update from a messenger, reduced to what the flows need.
 
@@ -148,6 +180,7 @@ class OutMessage:
     file: FileRef | None = None
     edit_message_id: str | None = None
     force_reply: bool = False
+    upload: Upload | None = None  # a file the bot made; always sent as a new message
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -159,6 +192,8 @@ class OutMessage:
             data["edit"] = self.edit_message_id
         if self.force_reply:
             data["force_reply"] = True
+        if self.upload is not None:
+            data["upload"] = self.upload.to_json()
         return data
 
     @classmethod
@@ -171,6 +206,7 @@ class OutMessage:
             file=FileRef.from_json(data["file"]) if data.get("file") else None,
             edit_message_id=data.get("edit"),
             force_reply=bool(data.get("force_reply", False)),
+            upload=Upload.from_json(data["upload"]) if data.get("upload") else None,
         )
 
 

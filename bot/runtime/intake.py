@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 class OrderedIntake:
@@ -19,6 +24,7 @@ class OrderedIntake:
         self._highest: int | None = None
         self._progress = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     def seen(self, update_id: int) -> bool:
         """Already taken in (Telegram redelivers unconfirmed updates on every poll)."""
@@ -55,17 +61,42 @@ class OrderedIntake:
         update_id: int,
         chat_key: str,
     ) -> None:
+        done = False
         try:
             if previous is not None:
-                with contextlib.suppress(BaseException):
+                with contextlib.suppress(Exception):
                     await asyncio.shield(previous)
-            await work()
+            done = await self._until_done(work, update_id)
         finally:
-            self._in_flight.discard(update_id)
+            if done:
+                self._in_flight.discard(update_id)
+            # Otherwise it stays in flight, so the offset never passes it: Telegram
+            # delivers it again after the restart.
             self._slots.release()
             if self._tails.get(chat_key) is asyncio.current_task():
                 del self._tails[chat_key]
             self._progress.set()
+
+    async def _until_done(self, work: Callable[[], Awaitable[None]], update_id: int) -> bool:
+        """Run the work until it succeeds; True once it has, False if we are stopping.
+
+        Work that raises has committed nothing (the worker already retried and set
+        poisoned updates aside), so the usual cause is the database being away: try
+        again after a pause, keeping the chat's order, and never confirm it undone.
+        """
+        failures = 0
+        while True:
+            try:
+                await work()
+                return True
+            except Exception as exc:
+                log.warning(
+                    "update %s failed (%s); it stays unconfirmed", update_id, type(exc).__name__
+                )
+            if self._stopping:
+                return False
+            await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+            failures += 1
 
     async def wait_progress(self, timeout: float) -> None:
         """Wait until some update finishes (or ``timeout``), instead of polling hot."""
@@ -74,6 +105,10 @@ class OrderedIntake:
             await asyncio.wait_for(self._progress.wait(), timeout)
 
     async def drain(self) -> None:
-        """Let every update already taken in finish (used on shutdown)."""
+        """Let every update already taken in finish (used on shutdown).
+
+        Work that keeps failing is not waited for: it stays unconfirmed.
+        """
+        self._stopping = True
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

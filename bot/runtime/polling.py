@@ -19,7 +19,11 @@ REFETCH_WAIT_SECONDS = 0.5
 
 @dataclass(frozen=True, slots=True)
 class RawUpdate:
-    """An update as the framework parsed it, with the key of the chat it belongs to."""
+    """An update as the framework parsed it, with the key of the chat it belongs to.
+
+    ``payload`` is None for an update the framework could not parse: there is nothing
+    to do with it but confirm it, so that it is not delivered again and again.
+    """
 
     update_id: int
     chat_key: str
@@ -50,7 +54,11 @@ async def poll(
         done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         if fetch not in done:
+            # Stopping: what this poll would bring stays unconfirmed, so it comes again.
             fetch.cancel()
+            await asyncio.wait({fetch})
+            if not fetch.cancelled():
+                fetch.exception()  # finished after all: taken, so never "unretrieved"
             break
         try:
             batch = fetch.result()
@@ -81,7 +89,15 @@ async def poll(
 def _bind(
     process: Callable[[RawUpdate], Awaitable[None]], update: RawUpdate
 ) -> Callable[[], Awaitable[None]]:
-    return lambda: process(update)
+    async def work() -> None:
+        try:
+            await process(update)
+        except Exception:
+            # The update counts as done either way (the worker has already set aside
+            # what it could not handle); say so here rather than in a task nobody awaits.
+            log.exception("update %s: processing failed", update.update_id)
+
+    return work
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

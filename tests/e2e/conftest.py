@@ -10,7 +10,7 @@ from bot.standin.client import StandinClient
 from bot.standin.server import StandinServer
 from tests.e2e.harness import SAMPLE_TREE, BotProcess, base_env, cli
 
-FRAMEWORKS = ["aiogram"]
+FRAMEWORKS = ["aiogram", "ptb"]
 
 
 @dataclass

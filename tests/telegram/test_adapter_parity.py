@@ -9,11 +9,9 @@ against a tiny fake Bot API served on loopback.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import fields
 from typing import Any
 
@@ -21,8 +19,6 @@ import pytest
 from aiogram import exceptions as aio_exc
 from aiogram.methods import SendMessage
 from aiogram.types import Update as AioUpdate
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from telegram import Bot as PtbBot
 from telegram import Update as PtbUpdate
 from telegram import error as ptb_exc
@@ -36,15 +32,28 @@ from bot.runtime.errors import (
 )
 from bot.runtime.polling import RawUpdate
 from bot.telegram import aiogram_adapter as aio
+from bot.telegram import common
 from bot.telegram import ptb_adapter as ptb
 from bot.telegram.common import ALLOWED_UPDATES
 from handlers.events import AttachmentKind, Button, FileRef, Incoming, OtherContent, OutMessage
+from tests.telegram.fakeapi import (
+    BOT_USERNAME,
+    GET_UPDATES_WARNING,
+    KINDS,
+    ME,
+    TOKEN,
+    FakeBotApi,
+    Running,
+)
+from tests.telegram.fakeapi import make_adapter as _make
 
-# PTB itself reads RetryAfter.retry_after (deprecated as an int) when it builds one.
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+pytestmark = [
+    # PTB itself reads RetryAfter.retry_after (deprecated as an int) when it builds one.
+    pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+    # The PTB adapter fetches with do_api_request("getUpdates") on purpose.
+    pytest.mark.filterwarnings(GET_UPDATES_WARNING),
+]
 
-BOT_USERNAME = "SangKienBot"
-TOKEN = "123456:TEST-token"
 PTB_BOT = PtbBot(TOKEN)  # only for de_json; never talks to anyone
 
 # ---------------------------------------------------------------- raw updates
@@ -59,15 +68,6 @@ USER = {
 }
 USER_FIRST_ONLY = {"id": 1002, "is_bot": False, "first_name": "Hoa"}
 OTHER_BOT = {"id": 1003, "is_bot": True, "first_name": "Helper", "username": "OtherBot"}
-ME = {
-    "id": 42,
-    "is_bot": True,
-    "first_name": "Sáng kiến",
-    "username": BOT_USERNAME,
-    "can_join_groups": True,
-    "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
-}
 PRIVATE = {"id": 1001, "type": "private", "first_name": "Nguyễn", "last_name": "Văn An"}
 GROUP = {"id": -100200, "type": "supergroup", "title": "Công đoàn Tổ 3"}
 BASIC_GROUP = {"id": -300, "type": "group", "title": "Tổ bảo trì"}
@@ -409,23 +409,23 @@ def _raw(name: str, update_id: int = 5000) -> dict[str, Any]:
     return {"update_id": update_id, **copy.deepcopy(UPDATES[name])}
 
 
-def _translate(module: Any, update: Any) -> Incoming | None:
-    """What the adapter's handlers hand to the runtime for this update (None: nothing)."""
+def _translate(update: Any) -> Incoming | None:
+    """What the adapters' handlers hand to the runtime for this update (None: nothing)."""
     result: Incoming | None = None
     if update.message is not None:
-        result = module.message_to_incoming(update.update_id, update.message, BOT_USERNAME)
+        result = common.message_to_incoming(update.update_id, update.message, BOT_USERNAME)
     elif update.callback_query is not None:
-        result = module.callback_to_incoming(update.update_id, update.callback_query)
+        result = common.callback_to_incoming(update.update_id, update.callback_query)
     elif update.my_chat_member is not None:
-        result = module.member_to_incoming(update.update_id, update.my_chat_member)
+        result = common.member_to_incoming(update.update_id, update.my_chat_member)
     return result
 
 
 def _both(name: str) -> tuple[Incoming | None, Incoming | None]:
     data = _raw(name)
     return (
-        _translate(aio, AioUpdate.model_validate(copy.deepcopy(data))),
-        _translate(ptb, PtbUpdate.de_json(copy.deepcopy(data), PTB_BOT)),
+        _translate(AioUpdate.model_validate(copy.deepcopy(data))),
+        _translate(PtbUpdate.de_json(copy.deepcopy(data), PTB_BOT)),
     )
 
 
@@ -456,7 +456,7 @@ def test_translation_is_identical(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(UPDATES))
 def test_chat_key_is_identical(name: str) -> None:
     data = _raw(name, update_id=7)
-    assert ptb._chat_key(PtbUpdate.de_json(copy.deepcopy(data), PTB_BOT)) == aio._chat_key(
+    assert common.chat_key(PtbUpdate.de_json(copy.deepcopy(data), PTB_BOT)) == common.chat_key(
         AioUpdate.model_validate(copy.deepcopy(data))
     )
 
@@ -553,8 +553,8 @@ OUT_MESSAGES: dict[str, OutMessage] = {
 @pytest.mark.parametrize("name", sorted(OUT_MESSAGES))
 def test_markup_is_the_same_json(name: str) -> None:
     message = OUT_MESSAGES[name]
-    from_aiogram = aio._markup(message)
-    from_ptb = ptb._markup(message)
+    from_aiogram: Any = common.reply_markup(message, aio.CLASSES)
+    from_ptb: Any = common.reply_markup(message, ptb.CLASSES)
     if from_aiogram is None:
         assert from_ptb is None
         return
@@ -666,13 +666,14 @@ ERROR_CASES: dict[str, tuple[Exception, Exception, tuple[str, Any]]] = {
         ptb_exc.InvalidToken("Unauthorized"),
         ("permanent", "api_error"),
     ),
+    "proxy_error_page": (
+        aio_exc.ClientDecodeError(
+            "Failed to decode object", ValueError("Expecting value"), "<html>502</html>"
+        ),
+        ptb_exc.NetworkError("Bad Gateway (502). Parsing the server response failed"),
+        ("TransientSendError", None),
+    ),
 }
-
-
-def _make(kind: str, api_base: str = "http://127.0.0.1:9", timeout: float = 5.0) -> Any:
-    if kind == "aiogram":
-        return aio.AiogramTelegram(TOKEN, api_base, request_timeout=timeout)
-    return ptb.PtbTelegram(TOKEN, api_base, request_timeout=timeout)
 
 
 async def _send_raising(kind: str, exc: Exception, message: OutMessage) -> str | BaseException:
@@ -717,163 +718,7 @@ def test_retry_seconds_with_and_without_timedelta(monkeypatch: pytest.MonkeyPatc
 
 # ---------------------------------------------------------------- a fake Bot API on loopback
 
-
-class FakeBotApi:
-    """Just enough Bot API to drive both adapters over real HTTP, recording every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.updates: list[dict[str, Any]] = []
-        self._failures: dict[str, tuple[int, bytes]] = {}
-        self._delays: dict[str, float] = {}
-        self._next_message_id = 500
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._server = TestServer(app, host="127.0.0.1")
-
-    @property
-    def api_base(self) -> str:
-        return str(self._server.make_url("")).rstrip("/")
-
-    async def start(self) -> None:
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        await self._server.close()
-
-    def fail_next(
-        self,
-        method: str,
-        status: int,
-        description: str,
-        parameters: dict[str, Any] | None = None,
-    ) -> None:
-        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-        if parameters:
-            body["parameters"] = parameters
-        self._failures[method] = (status, json.dumps(body).encode())
-
-    def fail_next_raw(self, method: str, status: int, body: bytes) -> None:
-        self._failures[method] = (status, body)
-
-    def delay(self, method: str, seconds: float) -> None:
-        self._delays[method] = seconds
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self._next_message_id = 500
-
-    def calls_to(self, method: str) -> list[dict[str, Any]]:
-        return [params for name, params in self.calls if name == method]
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        params = await _read_params(request)
-        self.calls.append((method, params))
-        if request.match_info["token"] != TOKEN:
-            return _reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-        if method in self._delays:
-            await asyncio.sleep(self._delays.pop(method))
-        if method in self._failures:
-            status, body = self._failures.pop(method)
-            return web.Response(status=status, body=body, content_type="application/json")
-        return _reply(200, {"ok": True, "result": self._result(method, params)})
-
-    def _result(self, method: str, params: dict[str, Any]) -> Any:
-        if method == "getMe":
-            return ME
-        if method == "getUpdates":
-            offset = params.get("offset")
-            if offset is not None:
-                self.updates = [u for u in self.updates if u["update_id"] >= offset]
-            return copy.deepcopy(self.updates)
-        if method in ("answerCallbackQuery", "setMyCommands"):
-            return True
-        if method == "editMessageText":
-            message_id = params["message_id"]
-        else:
-            self._next_message_id += 1
-            message_id = self._next_message_id
-        chat_id = params["chat_id"]
-        return {
-            "message_id": message_id,
-            "date": 1_700_000_000,
-            "chat": {
-                "id": chat_id,
-                "type": "private" if chat_id > 0 else "supergroup",
-                "title": None if chat_id > 0 else "Nhóm",
-            },
-            "from": ME,
-            "text": params.get("text", ""),
-        }
-
-
-async def _read_params(request: web.Request) -> dict[str, Any]:
-    values: dict[str, Any] = dict(request.query)
-    if request.content_type == "application/json":
-        values.update(await request.json())
-    elif request.body_exists:
-        form = await request.post()
-        for key, value in form.items():
-            values[key] = value if isinstance(value, str) else f"<file {key}>"
-    return {key: _decode(value) for key, value in values.items()}
-
-
-def _decode(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _reply(status: int, body: dict[str, Any]) -> web.Response:
-    # drop None titles etc., as Telegram never sends nulls
-    return web.json_response(_strip_none(body), status=status)
-
-
-def _strip_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_strip_none(v) for v in value]
-    return value
-
-
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeBotApi]:
-    api = FakeBotApi()
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
-class Running:
-    """One adapter, started against the fake API, collecting what it hands the runtime."""
-
-    def __init__(self, kind: str, api: FakeBotApi, timeout: float = 5.0) -> None:
-        self.adapter = _make(kind, api.api_base, timeout)
-        self.seen: list[Incoming] = []
-        self.fail_with: Exception | None = None
-
-    async def __aenter__(self) -> Running:
-        username = await self.adapter.start(self._on_incoming)
-        assert username == BOT_USERNAME
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.adapter.close()
-
-    async def _on_incoming(self, incoming: Incoming) -> None:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.seen.append(incoming)
-
-
-KINDS = ("aiogram", "ptb")
+# (FakeBotApi, Running and the fake_api fixture: tests/telegram/fakeapi.py, conftest.py)
 
 
 async def _route_all(kind: str, api: FakeBotApi) -> tuple[list[tuple[int, str]], list[Incoming]]:
@@ -1196,9 +1041,10 @@ async def test_timeouts_and_refused_connections_are_transient(fake_api: FakeBotA
             await adapter.close()
 
 
-async def test_ptb_non_json_gateway_error_is_transient(fake_api: FakeBotApi) -> None:
-    # aiogram raises its ClientDecodeError here, which its adapter does not map.
-    async with Running("ptb", fake_api) as running:
+@pytest.mark.parametrize("kind", KINDS)
+async def test_non_json_gateway_error_is_transient(kind: str, fake_api: FakeBotApi) -> None:
+    # aiogram raises its ClientDecodeError here, PTB a NetworkError.
+    async with Running(kind, fake_api) as running:
         fake_api.fail_next_raw("sendMessage", 502, b"<html>502 Bad Gateway</html>")
         assert await _send_outcome(running.adapter, "1001", OutMessage(text="x")) == (
             "TransientSendError",

@@ -25,8 +25,12 @@ from bot.telegram.aiogram_adapter import AiogramTelegram
 from bot.telegram.common import ALLOWED_UPDATES
 from bot.telegram.ptb_adapter import PtbTelegram
 from handlers.events import AttachmentKind, Button, FileRef, Incoming, OtherContent, OutMessage
+from tests.telegram.fakeapi import GET_UPDATES_WARNING
 
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+    pytest.mark.filterwarnings(GET_UPDATES_WARNING),
+]
 
 KINDS = ("aiogram", "ptb")
 AN, HOA = 1001, 1002
@@ -318,9 +322,10 @@ async def test_failures_map_to_the_same_neutral_errors(kind: str) -> None:
         assert await _outcome(bot, AN, text) == ("permanent", "blocked")
 
 
-async def test_ptb_takes_a_proxy_error_page_as_transient() -> None:
-    # aiogram raises ClientDecodeError here, which its adapter does not map (see report).
-    async with running("ptb") as bot:
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_proxy_error_page_is_transient(kind: str) -> None:
+    # aiogram raises ClientDecodeError here, PTB a NetworkError.
+    async with running(kind) as bot:
         await bot.standin.upsert_user(AN, "An")
         await bot.standin.start(AN)
         rule = {"kind": "error", "method": "sendMessage", "status": 502, "format": "html"}
