@@ -8,6 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,10 +22,12 @@ from bot.runtime.transport import Transport
 from bot.runtime.worker import UpdateWorker
 from bot.telegram.common import MENU_COMMANDS, MENU_LANGUAGES
 from handlers.context import BotInfo
+from handlers.digest import DigestPolicy, run_digest
 from handlers.dispatch import Dispatcher, utc_now
 from handlers.events import Incoming
 from handlers.i18n import Catalogue
 from handlers.reminders import ReminderPolicy, run_reminders
+from handlers.reports.jobs import ReportSettings, run_report_jobs
 from storage.db import create_engine, create_sessionmaker
 from storage.schema import check_schema
 
@@ -107,6 +110,43 @@ async def remind_periodically(
         await asyncio.sleep(settings.reminders.check_minutes * 60)
 
 
+def digest_policy(settings: Settings) -> DigestPolicy:
+    return DigestPolicy(weekday=settings.digest.weekday_number, hour=settings.digest.hour)
+
+
+def report_settings(settings: Settings) -> ReportSettings:
+    return ReportSettings(
+        directory=Path(settings.reports.directory),
+        export_max_rows=settings.reports.export_max_rows,
+    )
+
+
+async def report_periodically(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    catalogue: Catalogue,
+    sender: OutboxSender,
+) -> None:
+    """Make the charts and spreadsheets asked for; send the weekly digest when it is due."""
+    reports, policy = report_settings(settings), digest_policy(settings)
+    next_digest_check = 0.0
+    while True:
+        try:
+            if await run_report_jobs(sessionmaker, catalogue, reports):
+                sender.wake()
+        except Exception:
+            log.exception("the report pass failed; trying again at the next one")
+        if time.monotonic() >= next_digest_check:
+            next_digest_check = time.monotonic() + settings.digest.check_minutes * 60
+            try:
+                digest = await run_digest(sessionmaker, catalogue, utc_now(), policy)
+                if digest.sent:
+                    sender.wake()
+            except Exception:
+                log.exception("the digest pass failed; trying again at the next one")
+        await asyncio.sleep(settings.reports.check_seconds)
+
+
 async def run_bot(
     settings: Settings,
     *,
@@ -115,6 +155,11 @@ async def run_bot(
 ) -> None:
     """Run until SIGINT or SIGTERM (or ``stop``), then finish the updates in hand and stop."""
     started_at = time.monotonic() if started_at is None else started_at
+    if not settings.telegram.token and settings.zalo.active:  # Zalo alone (issue #9)
+        from bot.zalo.runner import run_zalo_only
+
+        await run_zalo_only(settings, started_at=started_at, stop=stop)
+        return
     engine = create_engine(settings.database.url)
     try:
         status = await check_schema(engine)
@@ -124,9 +169,10 @@ async def run_bot(
         catalogue = Catalogue.load()
         telegram = make_telegram(settings)
         limiter = make_limiter(settings)
+        transports: dict[str, Transport] = {telegram.channel: telegram}
         sender = OutboxSender(
             sessionmaker,
-            {telegram.channel: telegram},
+            transports,
             limiter,
             max_attempts=settings.runtime.send_max_attempts,
             catalogue=catalogue,
@@ -151,9 +197,23 @@ async def run_bot(
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, stop.set)
+            from bot.zalo.runner import start_zalo  # Zalo beside Telegram (issue #9)
+
+            zalo = await start_zalo(
+                settings,
+                sessionmaker=sessionmaker,
+                catalogue=catalogue,
+                sender=sender,
+                transports=transports,
+                stop=stop,
+                dispatcher=dispatcher,
+            )
             sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
             reminder_task = asyncio.create_task(
                 remind_periodically(settings, sessionmaker, catalogue, sender), name="reminders"
+            )
+            report_task = asyncio.create_task(
+                report_periodically(settings, sessionmaker, catalogue, sender), name="reports"
             )
             intake = OrderedIntake(settings.runtime.max_in_flight)
 
@@ -173,10 +233,15 @@ async def run_bot(
                 timeout=settings.telegram.polling_timeout,
                 on_first_fetch=first_fetch,
             )
+            if zalo is not None:
+                await zalo.stop()
             log.info("stopping: %d updates handled", holder["worker"].handled)
             reminder_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reminder_task
+            report_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await report_task
             sender.stop()
             try:
                 await asyncio.wait_for(sender_task, SENDER_STOP_SECONDS)

@@ -1,11 +1,15 @@
-"""The command line: ``python -m bot run | migrate | units import | invite | tryit``."""
+"""The command line: ``python -m bot run | migrate | units import | invite | tryit``.
+
+And for the officials' progress reports: ``campaigns add|list``, ``quotas import``,
+``progress rebuild``, ``digest``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +27,12 @@ app = typer.Typer(
 )
 units_app = typer.Typer(help="Manage the union tree.", no_args_is_help=True)
 app.add_typer(units_app, name="units")
+campaigns_app = typer.Typer(help="Campaign phases (national).", no_args_is_help=True)
+app.add_typer(campaigns_app, name="campaigns")
+quotas_app = typer.Typer(help="Quotas per unit and campaign.", no_args_is_help=True)
+app.add_typer(quotas_app, name="quotas")
+progress_app = typer.Typer(help="The officials' progress figures.", no_args_is_help=True)
+app.add_typer(progress_app, name="progress")
 invites_app = typer.Typer(help="List and revoke invite links.", no_args_is_help=True)
 app.add_typer(invites_app, name="invites")
 console = Console(stderr=True)
@@ -284,6 +294,183 @@ def invites_revoke(invite_id: Annotated[int, typer.Argument(help="The invite's i
         console.print(f"[red]No invite with id {invite_id}.[/red]")
         raise typer.Exit(1)
     print(f"Invite {invite_id} revoked.")
+
+
+# ---------------------------------------------------------------- progress (issue #4)
+
+
+def _moment(now: str | None) -> datetime:
+    try:
+        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    except ValueError as exc:
+        console.print(f"[red]--now must be an ISO 8601 time[/red], not {now!r}")
+        raise typer.Exit(2) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        console.print(f"[red]{option} must be a date YYYY-MM-DD[/red], not {value!r}")
+        raise typer.Exit(2) from exc
+
+
+@campaigns_app.command("add")
+def campaigns_add(
+    code: Annotated[str, typer.Argument(help="A short code, e.g. 2026-P1")],
+    name: Annotated[str, typer.Option(help="The name officials see")],
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (Vietnam)")],
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (Vietnam), included")],
+) -> None:
+    """Add a campaign phase; ideas count toward the phase they were submitted in."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.progress import CampaignError, add_campaign
+
+    starts_on, ends_on = _day(start, "--start"), _day(end, "--end")
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            campaign, adopted = await add_campaign(
+                create_sessionmaker(engine),
+                code=code,
+                name=name,
+                starts_on=starts_on,
+                ends_on=ends_on,
+            )
+        except CampaignError as exc:
+            console.print(f"[red]The campaign was not added:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        finally:
+            await engine.dispose()
+        print(
+            f"Campaign {campaign.code} added: {campaign.starts_on:%d/%m/%Y}–"
+            f"{campaign.ends_on:%d/%m/%Y}; {adopted} earlier ideas counted toward it."
+        )
+
+    asyncio.run(go())
+
+
+@campaigns_app.command("list")
+def campaigns_list() -> None:
+    """List the campaign phases, earliest first."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.uow import UnitOfWork
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            async with UnitOfWork(create_sessionmaker(engine)) as uow:
+                for c in await uow.progress.campaigns():
+                    print(f"{c.code}\t{c.starts_on:%Y-%m-%d}\t{c.ends_on:%Y-%m-%d}\t{c.name}")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@quotas_app.command("import")
+def quotas_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Load quotas from a CSV (unit_code,campaign,target); nothing loads if any row is bad."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.quotas_import import QuotasImportError, import_quotas
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            with Progress(
+                TextColumn("Importing quotas"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("import", total=None)
+
+                def on_progress(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                result = await import_quotas(
+                    create_sessionmaker(engine), file, on_progress=on_progress
+                )
+            console.print(f"[green]{result}[/green]")
+        except QuotasImportError as exc:
+            console.print(f"[red]Nothing was imported.[/red] {len(exc.errors)} bad row(s):")
+            for error in exc.errors:
+                console.print(f"  {error}", markup=False)
+            raise typer.Exit(1) from exc
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@progress_app.command("rebuild")
+def progress_rebuild() -> None:
+    """Recompute every progress counter and quota total (after units were moved)."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.progress import rebuild_progress
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            with Progress(
+                TextColumn("Rebuilding"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("rebuild", total=None)
+
+                def on_progress(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                result = await rebuild_progress(create_sessionmaker(engine), on_progress)
+            print(f"Rebuilt: {result}.")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@app.command()
+def digest(
+    now: Annotated[
+        str | None, typer.Option(help="Act as if it were this time (ISO 8601, e.g. for a test)")
+    ] = None,
+) -> None:
+    """Queue the weekly progress digest for every subscriber it is due for; the bot sends them."""
+    settings = _settings()
+    from bot.app import digest_policy
+    from handlers.digest import run_digest
+    from handlers.i18n import Catalogue
+    from storage.db import create_engine, create_sessionmaker
+
+    moment = _moment(now)
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            result = await run_digest(
+                create_sessionmaker(engine),
+                Catalogue.load(),
+                moment,
+                digest_policy(settings),
+                queue_time=datetime.now(UTC),
+            )
+        finally:
+            await engine.dispose()
+        print(f"{result.sent} digests queued, {result.skipped} skipped.")
+
+    asyncio.run(go())
 
 
 def _bot_username(settings: Settings) -> str | None:

@@ -76,6 +76,70 @@ class TryItSettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    """The weekly progress digest for subscribed officials (Vietnam time)."""
+
+    weekday: str = "mon"
+    hour: int = 8
+    check_minutes: float = 5.0
+
+    @property
+    def weekday_number(self) -> int:
+        """Monday is 0, as in :meth:`datetime.weekday`."""
+        name = self.weekday.strip().lower()[:3]
+        if name not in WEEKDAYS:
+            raise ConfigError(f"digest.weekday: unknown day {self.weekday!r}")
+        return WEEKDAYS.index(name)
+
+    def __post_init__(self) -> None:
+        self.weekday_number  # noqa: B018  (validates the name now, not at the first digest)
+        if not 0 <= self.hour <= 23:
+            raise ConfigError(f"digest.hour must be 0-23, not {self.hour}")
+
+
+@dataclass(frozen=True)
+class ReportsSettings:
+    """Charts and spreadsheets for officials."""
+
+    directory: str = "data/reports"
+    export_max_rows: int = 100_000
+    check_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class ZaloSettings:
+    """The Zalo channel (docs/ZALO.md): on when enabled and a token is set."""
+
+    enabled: bool = True
+    token: str = ""
+    api_base: str = "https://bot-api.zaloplatforms.com"
+    polling_timeout: int = 30
+    request_timeout: float = 40.0
+    # Webhook mode when webhook_url is set (the public HTTPS URL given to setWebhook).
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8088
+    webhook_path: str = "/zalo/webhook"
+    # Zalo publishes no rate limits: every Zalo call also waits on these.
+    send_global_per_second: float = 10.0
+    send_per_chat_per_second: float = 1.0
+    send_per_chat_burst: int = 3
+    # Photos from Zalo re-uploaded to Telegram: at most this size.
+    max_photo_mb: float = 10.0
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and bool(self.token.strip())
+
+    def __post_init__(self) -> None:
+        if self.webhook_url and not 8 <= len(self.webhook_secret) <= 256:
+            raise ConfigError("zalo.webhook_secret must be 8-256 characters in webhook mode")
+        if self.send_global_per_second <= 0 or self.send_per_chat_per_second <= 0:
+            raise ConfigError("zalo.send_* rates must be above 0")
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -84,6 +148,9 @@ class Settings:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     tryit: TryItSettings = field(default_factory=TryItSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
+    zalo: ZaloSettings = field(default_factory=ZaloSettings)
 
 
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -105,6 +172,26 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "REMINDER_CHECK_MINUTES": ("reminders", "check_minutes"),
     "LOG_LEVEL": ("logging", "level"),
     "TRYIT_DATABASE": ("tryit", "database"),
+    "DIGEST_WEEKDAY": ("digest", "weekday"),
+    "DIGEST_HOUR": ("digest", "hour"),
+    "DIGEST_CHECK_MINUTES": ("digest", "check_minutes"),
+    "REPORTS_DIRECTORY": ("reports", "directory"),
+    "REPORTS_EXPORT_MAX_ROWS": ("reports", "export_max_rows"),
+    "REPORTS_CHECK_SECONDS": ("reports", "check_seconds"),
+    "ZALO_ENABLED": ("zalo", "enabled"),
+    "ZALO_BOT_TOKEN": ("zalo", "token"),
+    "ZALO_API_BASE": ("zalo", "api_base"),
+    "ZALO_POLLING_TIMEOUT": ("zalo", "polling_timeout"),
+    "ZALO_REQUEST_TIMEOUT": ("zalo", "request_timeout"),
+    "ZALO_WEBHOOK_URL": ("zalo", "webhook_url"),
+    "ZALO_WEBHOOK_SECRET": ("zalo", "webhook_secret"),
+    "ZALO_WEBHOOK_LISTEN": ("zalo", "webhook_listen"),
+    "ZALO_WEBHOOK_PORT": ("zalo", "webhook_port"),
+    "ZALO_WEBHOOK_PATH": ("zalo", "webhook_path"),
+    "ZALO_SEND_GLOBAL_PER_SECOND": ("zalo", "send_global_per_second"),
+    "ZALO_SEND_PER_CHAT_PER_SECOND": ("zalo", "send_per_chat_per_second"),
+    "ZALO_SEND_PER_CHAT_BURST": ("zalo", "send_per_chat_burst"),
+    "ZALO_MAX_PHOTO_MB": ("zalo", "max_photo_mb"),
 }
 
 FRAMEWORKS = ("aiogram", "ptb")

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.amounts import format_amount
 from handlers.events import Button, OutMessage
 from handlers.i18n import Html, Translator, html_join
-from handlers.textnorm import truncate
+from handlers.textnorm import ELLIPSIS, truncate
 from storage.models import Idea, IdeaEvent, IdeaStatus
 from storage.uow import UnitOfWork
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # Vietnam keeps no daylight saving time
 CARD_BODY_CHARS = 2500
 NOTE_CHARS = 300
+# Telegram counts 4096 UTF-16 units after entity parsing (an emoji is two): a card stays
+# under this, so a triage step can add its question below it; the history keeps only its
+# newest entries within HISTORY_CHARS (the audit keeps them all).
+CARD_TEXT_CHARS = 3600
+HISTORY_CHARS = 1000
+_TAG = re.compile(r"<[^>]*>")
 OPEN = {IdeaStatus.SUBMITTED.value, IdeaStatus.INFO_REQUESTED.value, IdeaStatus.FORWARDED.value}
 # Events shown in a card's history; others (reminders) stay in the audit only.
 HISTORY = ("info_requested", "info_added", "forwarded", "approved", "declined")
@@ -59,16 +67,19 @@ async def card_message(
     if full:
         author = await uow.people.get(idea.author_id)
         files = len(await uow.ideas.attachments(idea.id))
-        body = truncate(idea.body, CARD_BODY_CHARS)
-        text = t(
-            "card.full",
-            **params,
+        params.update(
             author=author.display_name if author else "?",
             confidential=t("idea.is_confidential" if idea.confidential else "idea.is_shareable"),
             files=files,
-            # The body under the title, unless the title already is the whole body.
-            body="" if body.strip() == idea.title.strip() else "\n" + body,
             history=Html(await history(uow, t, events)),
+        )
+        room = CARD_TEXT_CHARS - visible_length(t("card.full", **params, body="")) - 1
+        body = fit(idea.body, min(CARD_BODY_CHARS, max(room, 1)))
+        # The body under the title, unless the title already is the whole body.
+        text = t(
+            "card.full",
+            **params,
+            body="" if body.strip() == idea.title.strip() else "\n" + body,
         )
     else:
         text = t("card.redacted", **params)
@@ -109,7 +120,37 @@ async def history(uow: UnitOfWork, t: Translator, events: list[IdeaEvent]) -> st
         )
     if not lines:
         return ""
-    return t("card.history", lines=html_join(lines))
+    kept: list[str] = []
+    used = 0
+    for line in reversed(lines):  # the newest entries, as many as fit
+        used += visible_length(line) + 1
+        if kept and used > HISTORY_CHARS:
+            kept.append(Html("…"))
+            break
+        kept.append(line)
+    return t("card.history", lines=html_join(reversed(kept)))
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def visible_length(text: str) -> int:
+    """The length Telegram counts for HTML ``text``: tags gone, entities decoded, UTF-16."""
+    return _utf16(html.unescape(_TAG.sub("", text)))
+
+
+def fit(text: str, units: int) -> str:
+    """``text`` truncated (as :func:`truncate` does) to at most ``units`` UTF-16 units."""
+    chars = units
+    while True:
+        cut = truncate(text, max(chars, 1))
+        size = _utf16(cut)
+        if size <= units:
+            return cut
+        if chars <= 1:
+            return ELLIPSIS
+        chars = min(chars - 1, chars * units // size)  # an emoji is two units
 
 
 def utc_now() -> datetime:

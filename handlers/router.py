@@ -6,7 +6,18 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from handlers.context import Context
-from handlers.flows import answer, basics, group, idea_form, join, my_ideas, offer, triage
+from handlers.flows import (
+    answer,
+    basics,
+    group,
+    idea_form,
+    join,
+    link,
+    my_ideas,
+    offer,
+    progress,
+    triage,
+)
 
 
 class Flow(Protocol):
@@ -36,6 +47,11 @@ COMMANDS: dict[str, Command] = {
     "help": basics.help_command,
     "lang": basics.language_command,
     "queue": triage.queue_command,
+    "progress": progress.progress_command,
+    "export": progress.export_command,
+    "subscribe": progress.subscribe_command,
+    "unsubscribe": progress.unsubscribe_command,
+    "link": link.command,
 }
 
 # Buttons that do not belong to a flow instance: "g:<name>:<arg>".
@@ -50,6 +66,7 @@ GLOBAL_BUTTONS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
 RECORD_BUTTONS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
     "tr": triage.on_card_button,
     "ans": answer.begin_from_button,
+    "pg": progress.on_button,
 }
 
 

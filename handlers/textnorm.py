@@ -99,7 +99,8 @@ def _drop_invisibles(s: str) -> str:
             continue
         else:
             category = unicodedata.category(ch)
-            if category == "Cc":
+            # Controls, and lone surrogates (not UTF-8: no database or messenger takes them).
+            if category in ("Cc", "Cs"):
                 continue
             # NBSP, thin space, ideographic space...: show as an ordinary space.
             out.append(" " if category == "Zs" else ch)

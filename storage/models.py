@@ -8,13 +8,14 @@ that the same schema works on SQLite and PostgreSQL without native enum types.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -232,6 +233,8 @@ class Idea(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(index=True)
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # The campaign (phase) the idea was submitted in; None outside every phase.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it)
 
@@ -338,3 +341,184 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+# ---------------------------------------------------------------- progress (issue #4)
+
+
+class ReportKind(enum.StrEnum):
+    CHART = "chart"
+    SPREADSHEET = "xlsx"
+
+
+class ReportStatus(enum.StrEnum):
+    PENDING = "pending"
+    WORKING = "working"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Campaign(Base):
+    """A national phase of the programme; an idea counts toward the one it was submitted in.
+
+    Dates are Vietnam calendar days, both included. Phases never overlap.
+    """
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class Quota(Base):
+    """A unit's own target for a campaign, as imported."""
+
+    __tablename__ = "quotas"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    target: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+
+class QuotaTotal(Base):
+    """The target that counts for a unit: its own, else the sum of its children's.
+
+    Derived from ``quotas`` and the tree whenever either changes (quota import,
+    ``python -m bot progress rebuild``), so reading it is one primary-key lookup.
+    """
+
+    __tablename__ = "quota_totals"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    target: Mapped[int] = mapped_column(BigInteger)
+    summed: Mapped[bool] = mapped_column(Boolean)  # True: the sum of the children's
+
+
+class ProgressTotal(Base):
+    """Ideas submitted and approved in a unit's whole subtree in one campaign.
+
+    One row per unit and campaign for the idea's own unit *and every unit above it*,
+    kept in the same transaction as the change (submission, decision).
+    """
+
+    __tablename__ = "progress_totals"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    submitted: Mapped[int] = mapped_column(Integer, default=0)
+    approved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProgressDaily(Base):
+    """The same counts per Vietnam calendar day (submissions on the day submitted,
+    approvals on the day decided), for "the last 7 days"."""
+
+    __tablename__ = "progress_daily"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    submitted: Mapped[int] = mapped_column(Integer, default=0)
+    approved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DigestSubscription(Base):
+    """An official who gets their progress report every week."""
+
+    __tablename__ = "digest_subscriptions"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    subscribed_at: Mapped[datetime]
+    # The scheduled moment of the last digest sent (or skipped): at most one a week.
+    last_slot: Mapped[datetime | None]
+
+
+class ReportJob(Base):
+    """A chart or spreadsheet someone asked for, made outside the update's transaction."""
+
+    __tablename__ = "report_jobs"
+    __table_args__ = (Index("ix_report_jobs_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    lang: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+# ---------------------------------------------------------------- channels (issue #9)
+
+
+class ChannelChoices(Base):
+    """The numbered choices a messenger without buttons (Zalo) showed last in a chat.
+
+    One row per chat: the newest message that offered choices. A reply "1" or the
+    option's words is read against it, so a restart never loses what was on screen.
+    """
+
+    __tablename__ = "channel_choices"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    # [[label, callback data], …] in the order they were numbered.
+    choices: Mapped[list[Any]] = mapped_column(JSON)
+    shown_at: Mapped[datetime]
+
+
+class ChannelFile(Base):
+    """A file a messenger hands over only as a URL (Zalo's photos), under a short stable id.
+
+    ``Attachment.file_id`` holds ``zalo:<hash>``; the URL, of any length, lives here.
+    """
+
+    __tablename__ = "channel_files"
+
+    file_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class LinkCode(Base):
+    """A one-time code that attaches a person's account on another messenger to them.
+
+    Only the SHA-256 of the code is stored; it expires after minutes and is used once.
+    """
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # where the code was given out
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LinkAttempt(Base):
+    """A code typed to link accounts, right or wrong: wrong ones are rationed."""
+
+    __tablename__ = "link_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)

@@ -7,26 +7,40 @@ or call ``commit`` themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Attachment,
+    Base,
+    Campaign,
+    ChannelChoices,
+    ChannelFile,
     Conversation,
     Counter,
+    DigestSubscription,
     Idea,
     IdeaEvent,
     IdeaStatus,
     Identity,
+    LinkAttempt,
+    LinkCode,
     OutboxMessage,
     OutboxStatus,
     Person,
     ProcessedUpdate,
+    ProgressDaily,
+    ProgressTotal,
+    QuotaTotal,
+    ReportJob,
+    ReportStatus,
     Role,
+    RoleKind,
     TeamChat,
     Unit,
     UnitKind,
@@ -541,13 +555,598 @@ class UpdateLog:
         self.session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
 
 
+# ---------------------------------------------------------------- progress (issue #4)
+
+
+class ExportedIdea(NamedTuple):
+    """One idea as an export shows it (``author`` and ``body`` None when confidential)."""
+
+    ref_code: str
+    unit_path: str
+    title: str
+    category: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    benefit: str
+    benefit_amount: int | None
+    confidential: bool
+    author: str | None
+    body: str | None
+
+
+class ProgressRepository:
+    """Campaigns, quotas, the progress counters, digest subscriptions and report jobs.
+
+    Counters (``progress_totals``, ``progress_daily``) hold one row per unit for the
+    idea's own unit and every unit above it, so reading a unit's figures is a
+    primary-key lookup whatever the size of its subtree (docs/PROGRESS.md).
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _insert(self) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    # ------------------------------------------------------------ campaigns
+
+    async def campaign(self, campaign_id: int) -> Campaign | None:
+        return await self.session.get(Campaign, campaign_id)
+
+    async def campaign_by_code(self, code: str) -> Campaign | None:
+        query = select(Campaign).where(func.upper(Campaign.code) == code.upper()).limit(1)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def campaign_on(self, day: date) -> Campaign | None:
+        """The campaign running on this (Vietnam) calendar day, if any."""
+        query = (
+            select(Campaign)
+            .where(Campaign.starts_on <= day, Campaign.ends_on >= day)
+            .order_by(Campaign.starts_on)
+            .limit(1)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def campaigns(self) -> list[Campaign]:
+        """Every campaign, earliest first."""
+        query = select(Campaign).order_by(Campaign.starts_on, Campaign.id)
+        return list((await self.session.execute(query)).scalars())
+
+    # ------------------------------------------------------------ counters
+
+    async def bump(
+        self,
+        unit_ids: Sequence[int],
+        campaign_id: int,
+        day: date,
+        *,
+        submitted: int = 0,
+        approved: int = 0,
+    ) -> None:
+        """Add to the counters of these units (an idea's unit and its ancestors).
+
+        ``UPDATE … SET n = n + k`` through an upsert, in the caller's transaction: exact
+        under concurrent writers. Rows are written in unit id order, so two
+        transactions always lock them in the same order (no deadlock on PostgreSQL).
+        """
+        if not unit_ids or (submitted == 0 and approved == 0):
+            return
+        insert = self._insert()
+        ids = sorted(set(unit_ids))
+        base = {"campaign_id": campaign_id, "submitted": submitted, "approved": approved}
+        totals = insert(ProgressTotal).values([{"unit_id": u, **base} for u in ids])
+        totals = totals.on_conflict_do_update(
+            index_elements=[ProgressTotal.unit_id, ProgressTotal.campaign_id],
+            set_={
+                "submitted": ProgressTotal.submitted + totals.excluded.submitted,
+                "approved": ProgressTotal.approved + totals.excluded.approved,
+            },
+        )
+        await self.session.execute(totals)
+        daily = insert(ProgressDaily).values([{"unit_id": u, "day": day, **base} for u in ids])
+        daily = daily.on_conflict_do_update(
+            index_elements=[ProgressDaily.unit_id, ProgressDaily.campaign_id, ProgressDaily.day],
+            set_={
+                "submitted": ProgressDaily.submitted + daily.excluded.submitted,
+                "approved": ProgressDaily.approved + daily.excluded.approved,
+            },
+        )
+        await self.session.execute(daily)
+
+    async def totals(self, campaign_id: int, unit_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(submitted, approved) in each unit's subtree; units with none are left out."""
+        if not unit_ids:
+            return {}
+        query = select(
+            ProgressTotal.unit_id, ProgressTotal.submitted, ProgressTotal.approved
+        ).where(ProgressTotal.campaign_id == campaign_id, ProgressTotal.unit_id.in_(unit_ids))
+        return {u: (int(s), int(a)) for u, s, a in await self.session.execute(query)}
+
+    async def since(
+        self, campaign_id: int, unit_ids: Sequence[int], first_day: date
+    ) -> dict[int, tuple[int, int]]:
+        """(submitted, approved) from ``first_day`` on, per unit (net of any reversals)."""
+        if not unit_ids:
+            return {}
+        query = (
+            select(
+                ProgressDaily.unit_id,
+                func.sum(ProgressDaily.submitted),
+                func.sum(ProgressDaily.approved),
+            )
+            .where(
+                ProgressDaily.campaign_id == campaign_id,
+                ProgressDaily.unit_id.in_(unit_ids),
+                ProgressDaily.day >= first_day,
+            )
+            .group_by(ProgressDaily.unit_id)
+        )
+        return {u: (int(s or 0), int(a or 0)) for u, s, a in await self.session.execute(query)}
+
+    async def targets(
+        self, campaign_id: int, unit_ids: Sequence[int]
+    ) -> dict[int, tuple[int, bool]]:
+        """(target, summed from the children) for each unit that has one."""
+        if not unit_ids:
+            return {}
+        query = select(QuotaTotal.unit_id, QuotaTotal.target, QuotaTotal.summed).where(
+            QuotaTotal.campaign_id == campaign_id, QuotaTotal.unit_id.in_(unit_ids)
+        )
+        return {u: (int(t), bool(s)) for u, t, s in await self.session.execute(query)}
+
+    async def children(self, unit_id: int) -> list[Unit]:
+        query = select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.code)
+        return list((await self.session.execute(query)).scalars())
+
+    async def official_units(self, person_id: int) -> list[Unit]:
+        """The units this person is an official of, highest first."""
+        query = (
+            select(Unit)
+            .join(Role, Role.unit_id == Unit.id)
+            .where(
+                Role.person_id == person_id,
+                Role.role == RoleKind.OFFICIAL.value,
+                Role.revoked_at.is_(None),
+            )
+            .order_by(Unit.depth, Unit.code)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    # ------------------------------------------------------------ digests
+
+    async def subscription(self, person_id: int) -> DigestSubscription | None:
+        return await self.session.get(DigestSubscription, person_id)
+
+    async def subscribe(
+        self, person_id: int, unit_id: int, *, now: datetime, last_slot: datetime
+    ) -> bool:
+        """Subscribe (or move the subscription to another unit); False if it was so already."""
+        row = await self.session.get(DigestSubscription, person_id)
+        if row is None:
+            self.session.add(
+                DigestSubscription(
+                    person_id=person_id, unit_id=unit_id, subscribed_at=now, last_slot=last_slot
+                )
+            )
+            return True
+        if row.unit_id == unit_id:
+            return False
+        row.unit_id = unit_id
+        return True
+
+    async def unsubscribe(self, person_id: int) -> bool:
+        row = await self.session.get(DigestSubscription, person_id)
+        if row is None:
+            return False
+        await self.session.delete(row)
+        return True
+
+    async def digests_due(self, slot: datetime, *, limit: int) -> list[DigestSubscription]:
+        query = (
+            select(DigestSubscription)
+            .where(or_(DigestSubscription.last_slot.is_(None), DigestSubscription.last_slot < slot))
+            .order_by(DigestSubscription.person_id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def claim_digest(self, person_id: int, slot: datetime) -> bool:
+        """Mark this week's digest as taken; False if another pass took it first."""
+        result = await self.session.execute(
+            update(DigestSubscription)
+            .where(
+                DigestSubscription.person_id == person_id,
+                or_(DigestSubscription.last_slot.is_(None), DigestSubscription.last_slot < slot),
+            )
+            .values(last_slot=slot)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    # ------------------------------------------------------------ report jobs
+
+    async def add_job(self, job: ReportJob) -> ReportJob:
+        self.session.add(job)
+        await self.session.flush()
+        return job
+
+    async def pending_jobs(self, *, stale_before: datetime, limit: int) -> list[ReportJob]:
+        """Jobs to do: pending ones, and ones a crashed worker started long ago."""
+        query = (
+            select(ReportJob)
+            .where(
+                or_(
+                    ReportJob.status == ReportStatus.PENDING.value,
+                    and_(
+                        ReportJob.status == ReportStatus.WORKING.value,
+                        ReportJob.started_at < stale_before,
+                    ),
+                )
+            )
+            .order_by(ReportJob.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def claim_job(self, job: ReportJob, *, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(ReportJob)
+            .where(
+                ReportJob.id == job.id,
+                ReportJob.status == job.status,
+                or_(ReportJob.started_at.is_(None), ReportJob.started_at == job.started_at),
+            )
+            .values(status=ReportStatus.WORKING.value, started_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def job_waiting(self, person_id: int, kind: str, unit_id: int, campaign_id: int) -> bool:
+        """Whether the same report for the same person is still being made."""
+        query = select(func.count(ReportJob.id)).where(
+            ReportJob.person_id == person_id,
+            ReportJob.kind == kind,
+            ReportJob.unit_id == unit_id,
+            ReportJob.campaign_id == campaign_id,
+            ReportJob.status.in_([ReportStatus.PENDING.value, ReportStatus.WORKING.value]),
+        )
+        return bool((await self.session.execute(query)).scalar_one())
+
+    # ------------------------------------------------------------ exports
+
+    def _in_subtree(self, path: str) -> Any:
+        # The indexed range form of "path starts with" (docs/STORAGE.md).
+        return and_(Unit.path >= path, Unit.path < path[:-1] + "0")
+
+    async def count_in_subtree(self, path: str, campaign_id: int) -> int:
+        query = (
+            select(func.count(Idea.id))
+            .join(Unit, Unit.id == Idea.unit_id)
+            .where(self._in_subtree(path), Idea.campaign_id == campaign_id)
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def ideas_in_subtree(
+        self, path: str, campaign_id: int, *, limit: int, body_chars: int = 2000
+    ) -> list[ExportedIdea]:
+        """The ideas of a subtree and campaign, newest first, as plain rows for an export.
+
+        Only the columns an export shows are read, the text cut at ``body_chars``; a
+        confidential idea's text and author are not read at all.
+        """
+        secret = Idea.confidential.is_(True)
+        query = (
+            select(
+                Idea.ref_code,
+                Unit.path,
+                Idea.title,
+                Idea.category,
+                Idea.status,
+                Idea.created_at,
+                Idea.updated_at,
+                Idea.benefit,
+                Idea.benefit_amount,
+                Idea.confidential,
+                case((secret, None), else_=Person.display_name),
+                case((secret, None), else_=func.substr(Idea.body, 1, body_chars)),
+            )
+            .join(Unit, Unit.id == Idea.unit_id)
+            .outerjoin(Person, Person.id == Idea.author_id)
+            .where(self._in_subtree(path), Idea.campaign_id == campaign_id)
+            .order_by(Idea.created_at.desc(), Idea.id.desc())
+            .limit(limit)
+        )
+        return [ExportedIdea._make(row) for row in await self.session.execute(query)]
+
+    async def unit_names(self, unit_ids: Sequence[int]) -> dict[int, str]:
+        names: dict[int, str] = {}
+        ids = sorted(set(unit_ids))
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            result = await self.session.execute(
+                select(Unit.id, Unit.name).where(Unit.id.in_(chunk))
+            )
+            names.update((int(i), n) for i, n in result)
+        return names
+
+    async def finish_job(self, job_id: int, *, now: datetime, error: str | None = None) -> None:
+        status = ReportStatus.FAILED if error else ReportStatus.DONE
+        await self.session.execute(
+            update(ReportJob)
+            .where(ReportJob.id == job_id)
+            .values(status=status.value, finished_at=now, error=error[:200] if error else None)
+            .execution_options(synchronize_session=False)
+        )
+
+
 __all__ = [
     "ConversationRepository",
     "IdeaRepository",
     "OutboxRepository",
     "PersonRepository",
+    "ProgressRepository",
     "RoleRepository",
     "UnitRepository",
     "UpdateLog",
     "unit_ids_on_path",
 ]
+
+
+# ---------------------------------------------------------------- channels (issue #9)
+
+
+class ChannelRepository:
+    """What a messenger without buttons needs remembered: the choices shown, URL files."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _insert(self) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    async def choices(self, channel: str, chat_id: str) -> ChannelChoices | None:
+        """The newest choices shown in the chat, if any are still on offer."""
+        return await self.session.get(ChannelChoices, (channel, chat_id))
+
+    async def show_choices(
+        self,
+        channel: str,
+        chat_id: str,
+        *,
+        message_id: str,
+        choices: Sequence[tuple[str, str]],
+        now: datetime,
+    ) -> None:
+        """Remember the choices a message offered; they replace the chat's earlier ones."""
+        values = {
+            "channel": channel,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "choices": [[label, data] for label, data in choices],
+            "shown_at": now,
+        }
+        statement = self._insert()(ChannelChoices).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[ChannelChoices.channel, ChannelChoices.chat_id],
+            set_={k: v for k, v in values.items() if k not in ("channel", "chat_id")},
+        )
+        await self.session.execute(statement)
+
+    async def forget_choices(
+        self, channel: str, chat_id: str, message_id: str | None = None
+    ) -> None:
+        """The choices are off: the message that offered them was replaced (``message_id``),
+        or the chat now waits for something typed (None: whatever was on offer)."""
+        query = delete(ChannelChoices).where(
+            ChannelChoices.channel == channel, ChannelChoices.chat_id == chat_id
+        )
+        if message_id is not None:
+            query = query.where(ChannelChoices.message_id == message_id)
+        await self.session.execute(query.execution_options(synchronize_session=False))
+
+    async def add_file(
+        self, *, file_id: str, channel: str, url: str, mime_type: str | None, now: datetime
+    ) -> None:
+        statement = self._insert()(ChannelFile).values(
+            file_id=file_id, channel=channel, url=url, mime_type=mime_type, created_at=now
+        )
+        await self.session.execute(statement.on_conflict_do_nothing())
+
+    async def file(self, file_id: str) -> ChannelFile | None:
+        return await self.session.get(ChannelFile, file_id)
+
+
+class LinkRepository:
+    """One-time codes that link a person's accounts, and merging two people into one."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def code_in_use(self, code_hash: str, now: datetime) -> bool:
+        query = select(func.count(LinkCode.id)).where(
+            LinkCode.code_hash == code_hash, LinkCode.used_at.is_(None), LinkCode.expires_at > now
+        )
+        return bool((await self.session.execute(query)).scalar_one())
+
+    async def add_code(
+        self, *, person_id: int, channel: str, code_hash: str, now: datetime, expires_at: datetime
+    ) -> LinkCode:
+        """A new code for the person; any earlier code of theirs stops working."""
+        await self.session.execute(
+            update(LinkCode)
+            .where(
+                LinkCode.person_id == person_id,
+                LinkCode.used_at.is_(None),
+                LinkCode.expires_at > now,
+            )
+            .values(expires_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        code = LinkCode(
+            person_id=person_id,
+            channel=channel,
+            code_hash=code_hash,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        self.session.add(code)
+        await self.session.flush()
+        return code
+
+    async def usable_code(self, code_hash: str, now: datetime) -> LinkCode | None:
+        """The unused, unexpired code with this hash, locked until the transaction ends."""
+        query = (
+            select(LinkCode)
+            .where(
+                LinkCode.code_hash == code_hash,
+                LinkCode.used_at.is_(None),
+                LinkCode.expires_at > now,
+            )
+            .order_by(LinkCode.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    def record_attempt(self, person_id: int, now: datetime, *, ok: bool) -> None:
+        self.session.add(LinkAttempt(person_id=person_id, at=now, ok=ok))
+
+    async def failures_since(self, person_id: int, since: datetime) -> int:
+        query = select(func.count(LinkAttempt.id)).where(
+            LinkAttempt.person_id == person_id,
+            LinkAttempt.ok.is_(False),
+            LinkAttempt.at >= since,
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def channels_of(self, person_id: int) -> set[str]:
+        query = select(Identity.channel).where(Identity.person_id == person_id)
+        return set((await self.session.execute(query)).scalars())
+
+    async def merge(self, keep: Person, gone: Person, *, delete_gone: bool) -> None:
+        """Move everything of ``gone`` to ``keep``, in the caller's transaction.
+
+        Every row that points at a person (found through the schema's foreign keys, so
+        tables added later are covered too) moves to ``keep``; where ``keep`` already has
+        the same row (a role on the same unit, a digest subscription) ``keep``'s stays.
+        ``keep`` takes ``gone``'s unit and language where it has none. ``gone`` is deleted,
+        unless the caller still writes rows for it in this transaction (the person whose
+        update is being handled): then it is left without identities, an empty shell that
+        :meth:`purge_shells` removes later.
+        """
+        if keep.id == gone.id:
+            raise ValueError("a person cannot be merged into themselves")
+        await self.purge_shells(except_ids=(keep.id, gone.id))
+        await self._merge_roles(keep.id, gone.id)
+        models = {mapper.local_table: mapper.class_ for mapper in Base.registry.mappers}
+        people = Person.__table__
+        for table in Base.metadata.sorted_tables:
+            model = models.get(table)
+            if model is None:
+                continue
+            for fk in table.foreign_keys:
+                if fk.column is not people.c.id:
+                    continue
+                await self._move(model, table, fk.parent.key, keep.id, gone.id)
+        if keep.unit_id is None:
+            keep.unit_id = gone.unit_id
+        if keep.language is None:
+            keep.language = gone.language
+        if keep.platform_language is None:
+            keep.platform_language = gone.platform_language
+        keep.unreachable = False  # an account that just typed a code is reachable
+        await self.session.flush()
+        if delete_gone:
+            await self.session.delete(gone)
+            await self.session.flush()
+
+    async def _merge_roles(self, keep_id: int, gone_id: int) -> None:
+        """Where both hold a role on a unit, ``keep``'s stays, restored if only ``gone``'s
+        was still in force."""
+        keep_roles = {
+            (r.unit_id, r.role): r
+            for r in (
+                await self.session.execute(select(Role).where(Role.person_id == keep_id))
+            ).scalars()
+        }
+        gone_roles = await self.session.execute(select(Role).where(Role.person_id == gone_id))
+        for role in list(gone_roles.scalars()):
+            twin = keep_roles.get((role.unit_id, role.role))
+            if twin is None:
+                continue
+            if twin.revoked_at is not None and role.revoked_at is None:
+                twin.revoked_at = None
+                twin.granted_at = role.granted_at
+            await self.session.delete(role)
+        await self.session.flush()
+
+    async def _move(self, model: Any, table: Any, key: str, keep_id: int, gone_id: int) -> None:
+        column = getattr(model, key)
+        for unique in _unique_column_sets(table, key):
+            twin = aliased(model)
+            same = [getattr(twin, key) == keep_id]
+            same += [getattr(twin, other) == getattr(model, other) for other in unique - {key}]
+            await self.session.execute(
+                delete(model)
+                .where(column == gone_id, exists().where(*same))
+                .execution_options(synchronize_session="fetch")
+            )
+        await self.session.execute(
+            update(model)
+            .where(column == gone_id)
+            .values({key: keep_id})
+            .execution_options(synchronize_session="fetch")
+        )
+
+    async def purge_shells(self, *, except_ids: Sequence[int] = ()) -> int:
+        """Delete people left without any identity by earlier merges; returns how many."""
+        query = select(Person).where(
+            ~exists().where(Identity.person_id == Person.id), Person.id.not_in(except_ids)
+        )
+        shells = list((await self.session.execute(query)).scalars())
+        removed = 0
+        models = {mapper.local_table: mapper.class_ for mapper in Base.registry.mappers}
+        for shell in shells:
+            blocking = False
+            for table in Base.metadata.sorted_tables:
+                model = models.get(table)
+                for fk in table.foreign_keys:
+                    if model is None or fk.column is not Person.__table__.c.id:
+                        continue
+                    column = getattr(model, fk.parent.key)
+                    if fk.parent.nullable:
+                        await self.session.execute(
+                            update(model)
+                            .where(column == shell.id)
+                            .values({fk.parent.key: None})
+                            .execution_options(synchronize_session="fetch")
+                        )
+                        continue
+                    count = select(func.count()).select_from(model).where(column == shell.id)
+                    if (await self.session.execute(count)).scalar_one():
+                        blocking = True
+            if not blocking:
+                await self.session.delete(shell)
+                removed += 1
+        await self.session.flush()
+        return removed
+
+
+def _unique_column_sets(table: Any, key: str) -> list[set[str]]:
+    """Every set of columns that is unique in ``table`` and includes the column ``key``."""
+    from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
+
+    sets: list[set[str]] = []
+    for candidate in [*table.constraints, *table.indexes]:
+        unique = isinstance(candidate, PrimaryKeyConstraint | UniqueConstraint) or (
+            isinstance(candidate, Index) and bool(candidate.unique)
+        )
+        if not unique:
+            continue
+        columns = {c.key for c in candidate.columns}
+        if key in columns and columns not in sets:
+            sets.append(columns)
+    return sets

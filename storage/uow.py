@@ -9,10 +9,13 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
+    ChannelRepository,
     ConversationRepository,
     IdeaRepository,
+    LinkRepository,
     OutboxRepository,
     PersonRepository,
+    ProgressRepository,
     RoleRepository,
     TeamChatRepository,
     UnitRepository,
@@ -62,6 +65,9 @@ class UnitOfWork:
         self.conversations = ConversationRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.updates = UpdateLog(self.session)
+        self.progress = ProgressRepository(self.session)
+        self.channels = ChannelRepository(self.session)
+        self.links = LinkRepository(self.session)
         return self
 
     async def __aexit__(

@@ -11,7 +11,7 @@ from typing import Any
 
 from handlers.context import Context
 from handlers.events import Button, FileRef
-from handlers.flows.common import stale
+from handlers.flows.common import parse_id, stale
 from handlers.limits import MAX_IDEA_BODY_CHARS, MAX_IDEA_FILES
 from handlers.team import send_card, team_for
 from handlers.textnorm import clean_user_text
@@ -56,9 +56,10 @@ def _start(ctx: Context, idea: Idea) -> None:
 
 
 async def _open_question(ctx: Context, raw_id: str) -> Idea | None:
-    if not raw_id.isdigit():
+    idea_id = parse_id(raw_id)
+    if idea_id is None:
         return None
-    idea = await ctx.uow.ideas.get_for_update(int(raw_id))
+    idea = await ctx.uow.ideas.get_for_update(idea_id)
     if idea is None or idea.author_id != ctx.person.id:
         return None
     return idea if idea.status == IdeaStatus.INFO_REQUESTED.value else None
@@ -76,8 +77,11 @@ async def on_message(ctx: Context) -> None:
         data["files"].extend(f.to_json() for f in incoming.files)
     text = clean_user_text(incoming.text or "")
     if text:
-        used = len("\n\n".join(data["body"]))
+        # The parts are joined with a blank line: count it, as the idea form does.
+        used = len("\n\n".join(data["body"])) + (2 if data["body"] else 0)
         if used + len(text) > MAX_IDEA_BODY_CHARS:
+            if incoming.files:  # the message is refused whole, its files too
+                data["files"] = data["files"][: -len(incoming.files)]
             ctx.reply(
                 ctx.t(
                     "idea.too_long",

@@ -6,6 +6,19 @@ from handlers.context import Context
 from handlers.events import Button
 from storage.models import Unit
 
+MAX_ID_DIGITS = 18  # any id or offset fits a signed 64-bit database integer
+
+
+def parse_id(raw: str) -> int | None:
+    """A number from callback data or a typed option: plain ASCII digits only, else None.
+
+    ``str.isdigit`` also accepts "²" (which ``int`` refuses) and "٣" (which it reads),
+    and a number longer than a database integer makes the query itself fail.
+    """
+    if not raw or len(raw) > MAX_ID_DIGITS or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
 
 def global_button(label: str, name: str, *args: str | int) -> Button:
     """A button that works whatever flow the chat is in ("g:<name>:<args>")."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from handlers import team
+from handlers import progress_counts, team
 from handlers.amounts import format_amount, parse_amount
 from handlers.context import Context
 from handlers.events import AttachmentKind, Button, FileRef, OtherContent
-from handlers.flows.common import stale
+from handlers.flows.common import parse_id, stale
 from handlers.i18n import Translator
 from handlers.language import detect_language
 from handlers.limits import (
@@ -270,8 +270,12 @@ async def _edit_choice(ctx: Context, value: str) -> None:
 
 
 async def _back_to_review(ctx: Context, _: str) -> None:
-    ctx.answer()
     data = _data(ctx)
+    if not data.get("editing"):  # "Back" is only offered while editing from the review
+        stale(ctx)
+        await reprompt(ctx)
+        return
+    ctx.answer()
     if ctx.state.step == BODY and not data["body"] and data.get("previous_body"):
         data["body"] = data["previous_body"]
     _advance(ctx, REVIEW, edit=True)
@@ -325,6 +329,7 @@ async def _submit(ctx: Context, _: str) -> None:
             )
         )
     idea.waiting_since = ctx.now
+    await progress_counts.record_submitted(ctx, idea)
     holder_team = await team.team_for(ctx, unit)
     reached = await team.send_card(ctx, idea, holder_team, files=files) if holder_team else 0
     ctx.state.clear()
@@ -456,8 +461,9 @@ def _pairs(buttons: list[Button]) -> list[list[Button]]:
 def _match_option(text: str, options: list[str]) -> str | None:
     """A typed answer where buttons were offered: the option key or a number."""
     folded = fold(text)
-    if folded.isdigit() and 1 <= int(folded) <= len(options):
-        return options[int(folded) - 1]
+    number = parse_id(folded)
+    if number is not None and 1 <= number <= len(options):
+        return options[number - 1]
     return folded if folded in options else None
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 
 from handlers.context import Context
-from handlers.flows.common import stale, unit_label
+from handlers.flows.common import parse_id, stale, unit_label
 from handlers.limits import MAX_DEEP_LINK_PAYLOAD, MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
 from handlers.textnorm import clean_user_text, fold, truncate
 from storage import invites
@@ -37,6 +37,12 @@ async def start_command(ctx: Context) -> None:
 
 async def begin(ctx: Context, *, after: str | None = None) -> None:
     """Ask for the unit; ``after`` names the flow to continue with once joined."""
+    if ctx.state.flow == "idea":  # /join in the middle of an idea: never drop the draft
+        from handlers.flows import idea_form
+
+        ctx.reply(ctx.t("idea.already_open"))
+        await idea_form.reprompt(ctx)
+        return
     ctx.state.start(FLOW, STEP, after=after)
     ctx.reply(ctx.t("join.ask_unit"))
 
@@ -81,7 +87,7 @@ async def on_button(ctx: Context, args: list[str]) -> None:
         ctx.answer()
         ctx.show(ctx.t("join.ask_unit"))
         return
-    unit_id = int(args[2]) if len(args) > 2 and args[2].isdigit() else None
+    unit_id = parse_id(args[2]) if len(args) > 2 else None
     # The unit id in the button is only a hint: check it again here.
     unit = await ctx.uow.units.get(unit_id) if unit_id is not None else None
     if unit is None or unit.kind not in JOINABLE:

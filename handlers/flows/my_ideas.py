@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.events import Button
-from handlers.flows.common import global_button
+from handlers.flows.common import global_button, parse_id
+from handlers.i18n import html_join
 from handlers.limits import MY_IDEAS_PAGE
 from handlers.textnorm import truncate
 
@@ -17,7 +18,7 @@ async def show(ctx: Context) -> None:
 
 
 async def page(ctx: Context, args: list[str]) -> None:
-    offset = int(args[0]) if args and args[0].isdigit() else 0
+    offset = (parse_id(args[0]) if args else None) or 0
     ctx.answer()
     text, buttons = await _page(ctx, offset)
     ctx.show(text, buttons)
@@ -46,4 +47,5 @@ async def _page(ctx: Context, offset: int) -> tuple[str, list[list[Button]]]:
         row.append(global_button(t("my.prev"), "my", max(offset - MY_IDEAS_PAGE, 0)))
     if offset + MY_IDEAS_PAGE < total:
         row.append(global_button(t("my.next"), "my", offset + MY_IDEAS_PAGE))
-    return header + "\n\n" + "\n\n".join(lines), [row] if row else []
+    # html_join: the lines are markup already (a plain str.join would be escaped again).
+    return header + "\n\n" + html_join(lines, "\n\n"), [row] if row else []

@@ -7,12 +7,15 @@ support role over the unit holding it and that it still waits for a decision.
 
 from __future__ import annotations
 
+import html
 import logging
 
+from handlers import progress_counts
 from handlers.cards import OPEN, card_message, local_time
 from handlers.context import Context
 from handlers.events import Button, OutMessage
-from handlers.i18n import Html, Translator
+from handlers.flows.common import parse_id
+from handlers.i18n import Html, Translator, html_join
 from handlers.team import file_ref, refresh_cards, send_card, team_for, tell_author
 from handlers.textnorm import clean_user_text, truncate
 from storage.models import Idea, IdeaStatus, RoleKind, Unit
@@ -32,10 +35,11 @@ MAX_NOTE_CHARS = 1000
 
 async def on_card_button(ctx: Context, args: list[str]) -> None:
     """``tr:<id>:<action>[:<value>]`` — re-authorised here, whatever the button said."""
-    if len(args) < 2 or not args[0].isdigit():
+    idea_id = parse_id(args[0]) if args else None
+    if len(args) < 2 or idea_id is None:
         ctx.answer(ctx.t("common.stale_button"))
         return
-    idea = await ctx.uow.ideas.get_for_update(int(args[0]))
+    idea = await ctx.uow.ideas.get_for_update(idea_id)
     if idea is None:
         ctx.answer(ctx.t("common.stale_button"))
         return
@@ -50,7 +54,7 @@ async def on_card_button(ctx: Context, args: list[str]) -> None:
         await _open_card(ctx, idea, holder)
         return
     if idea.status not in OPEN:
-        ctx.answer(await _already_decided(ctx, idea), alert=True)
+        ctx.answer(html.unescape(await _already_decided(ctx, idea)), alert=True)
         await _show_card(ctx, idea, holder, buttons=False)
         return
     handler = _ACTIONS.get(action)
@@ -109,7 +113,7 @@ async def _forward(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
     if target is None:  # only the units above may receive it: the id is a hint
         ctx.answer(ctx.t("common.stale_button"))
         return
-    ctx.answer(ctx.t("triage.forwarded_toast", unit=target.name))
+    ctx.answer(html.unescape(ctx.t("triage.forwarded_toast", unit=target.name)))
     idea.holder_unit_id = target.id
     idea.status = IdeaStatus.FORWARDED.value
     idea.updated_at = idea.waiting_since = ctx.now
@@ -197,6 +201,7 @@ async def _decide(
     note: str | None = None,
     data: dict[str, object] | None = None,
 ) -> None:
+    await progress_counts.record_status_change(ctx, idea, idea.status, status.value)
     idea.status = status.value
     idea.updated_at = ctx.now
     await ctx.uow.ideas.add_event(
@@ -296,7 +301,7 @@ async def queue_command(ctx: Context) -> None:
 
 async def queue_page(ctx: Context, args: list[str]) -> None:
     ctx.answer()
-    offset = int(args[0]) if args and args[0].isdigit() else 0
+    offset = (parse_id(args[0]) if args else None) or 0
     text, rows = await _queue_page(ctx, offset)
     ctx.show(text, rows)
 
@@ -339,7 +344,7 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
     if nav:
         rows.append(nav)
     header = t("queue.header", total=len(ideas), first=offset + 1, last=offset + len(page))
-    return header + "\n\n" + "\n\n".join(lines), rows
+    return header + "\n\n" + html_join(lines, "\n\n"), rows
 
 
 # ---------------------------------------------------------------- helpers

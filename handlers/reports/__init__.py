@@ -1,0 +1,1 @@
+"""Officials' progress reports: the view, the chart, the spreadsheet, the report worker."""

@@ -1,0 +1,137 @@
+"""The progress chart: attainment per sub-unit against the quota line, as a PNG.
+
+Drawn with matplotlib's Agg canvas directly (no pyplot, so no global figure state
+and safe in a worker thread), 1080 px wide so a phone shows it without zooming:
+one horizontal bar per sub-unit, laggards on top, the quota at 100 %. DejaVu Sans,
+which matplotlib ships, has every Vietnamese letter with its diacritics.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from typing import Final
+
+from handlers.i18n import Translator
+from handlers.reports.view import Figures, ProgressView, mark, number, percent, short_name
+from handlers.reports.view import plain as _plain
+from handlers.textnorm import truncate
+
+WIDTH_PX: Final = 1080
+DPI: Final = 100
+MAX_BARS: Final = 25
+LABEL_LINE_CHARS: Final = 26
+BAR_IN: Final = 0.62  # height per bar, inches
+FONT: Final = "DejaVu Sans"
+COLOURS: Final = {"🔴": "#d64541", "🟡": "#f0ad4e", "🟢": "#3c9d5d", "⚪": "#9e9e9e"}
+QUOTA_COLOUR: Final = "#1f3b73"
+
+
+def _label(name: str) -> str:
+    """A sub-unit's name on at most two lines, the usual long words shortened."""
+    lines = textwrap.wrap(short_name(name), LABEL_LINE_CHARS)
+    if len(lines) > 2:
+        lines = [lines[0], truncate(" ".join(lines[1:]), LABEL_LINE_CHARS)]
+    return "\n".join(lines)
+
+
+def render_chart(t: Translator, view: ProgressView) -> bytes:
+    """The chart for this view, as PNG bytes."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows: list[Figures] = view.children or [view.own]
+    with_target = [f for f in rows if f.attainment is not None]
+    without_target = len(rows) - len(with_target)
+    shown = with_target[:MAX_BARS]  # already ranked laggards first
+    lang = t.lang
+    notes = [
+        _plain(
+            t(
+                "chart.overall",
+                approved=number(view.own.approved, lang),
+                submitted=number(view.own.submitted, lang),
+                attainment=percent(view.own.attainment, lang),
+            )
+        )
+    ]
+    if len(with_target) > len(shown):
+        notes.append(_plain(t("chart.more", shown=len(shown), total=len(with_target))))
+    if without_target and view.children:
+        notes.append(_plain(t("chart.no_target", count=without_target)))
+    # Fixed margins in inches, so titles and notes never collide whatever the bar count.
+    top_in, bottom_in = 1.35, 1.0 + 0.32 * len(notes)
+    height_in = top_in + bottom_in + BAR_IN * max(len(shown), 3)
+
+    with rc_context({"font.family": FONT, "font.size": 15}):
+        figure = Figure(figsize=(WIDTH_PX / DPI, height_in), dpi=DPI)
+        FigureCanvasAgg(figure)
+        figure.subplots_adjust(
+            left=0.37, right=0.96, top=1 - top_in / height_in, bottom=bottom_in / height_in
+        )
+        axes = figure.add_subplot()
+        figure.text(
+            0.02,
+            1 - 0.3 / height_in,
+            truncate(view.unit.name, 64),
+            fontsize=20,
+            fontweight="bold",
+            va="top",
+        )
+        figure.text(
+            0.02,
+            1 - 0.72 / height_in,
+            _plain(
+                t(
+                    "chart.subtitle",
+                    code=view.campaign.code,
+                    start=view.campaign.starts_on.strftime("%d/%m/%Y"),
+                    end=view.campaign.ends_on.strftime("%d/%m/%Y"),
+                )
+            ),
+            fontsize=16,
+            color="#444444",
+            va="top",
+        )
+        if shown:
+            values = [f.attainment or 0.0 for f in shown]
+            positions = list(range(len(shown)))
+            axes.barh(positions, values, color=[COLOURS[mark(f)] for f in shown], height=0.7)
+            axes.set_yticks(positions, [_label(f.unit.name) for f in shown], fontsize=14)
+            axes.invert_yaxis()  # the lowest on top
+            limit = max(125.0, max(values) * 1.3)
+            axes.set_xlim(0, limit)
+            axes.axvline(100, color=QUOTA_COLOUR, linestyle="--", linewidth=2.5, zorder=1)
+            axes.text(
+                100,
+                -0.6,
+                _plain(t("chart.quota_line")),
+                color=QUOTA_COLOUR,
+                ha="center",
+                va="bottom",
+                fontsize=14,
+                fontweight="bold",
+            )
+            for position, f in zip(positions, shown, strict=True):
+                assert f.target is not None
+                axes.text(
+                    (f.attainment or 0.0) + limit * 0.01,
+                    position,
+                    f"{number(f.approved, lang)}/{number(f.target, lang)} · "
+                    f"{percent(f.attainment, lang)}",
+                    va="center",
+                    fontsize=13,
+                    zorder=3,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85},
+                )
+            axes.set_xlabel(_plain(t("chart.axis")), fontsize=14)
+            axes.grid(axis="x", alpha=0.3)
+            axes.set_axisbelow(True)
+        else:
+            axes.set_axis_off()
+            axes.text(0.5, 0.5, _plain(t("chart.no_targets")), ha="center", va="center")
+        figure.text(0.02, 0.2 / height_in, "\n".join(notes), fontsize=14, va="bottom")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()

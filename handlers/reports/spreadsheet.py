@@ -1,0 +1,167 @@
+"""The ideas of a subtree and campaign as an .xlsx workbook (openpyxl, write-only mode).
+
+Two sheets: the ideas (reference, unit path, title, category, status, dates,
+benefit, …) and the summary of the progress message. Confidentiality holds here
+as on the cards: a confidential idea leaves its grassroots union only as its title
+and its benefit; its author and its text are not in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from handlers.cards import VIETNAM
+from handlers.i18n import Translator
+from handlers.reports.view import ProgressView
+from handlers.reports.view import plain as _plain
+from storage.repositories import ExportedIdea
+
+PATH_SEPARATOR: Final = " › "
+# Text that Excel would take for a formula is written with a leading apostrophe.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    idea: ExportedIdea
+    unit_path: str  # unit names from the exported unit down to the idea's unit
+
+
+def safe(text: str | None) -> str | None:
+    """A string cell that no spreadsheet program runs as a formula."""
+    if text is None:
+        return None
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
+    return "'" + cleaned if cleaned.startswith(_FORMULA_START) else cleaned
+
+
+def _label(text: str) -> str:
+    """A button label as a cell: without the emoji in front."""
+    plain = _plain(text)
+    start = next((i for i, ch in enumerate(plain) if ch.isalnum()), 0)
+    return plain[start:]
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.astimezone(VIETNAM).replace(tzinfo=None)  # Excel has no time zones
+
+
+def write_workbook(
+    path: Path, t: Translator, view: ProgressView, rows: Sequence[ExportRow], *, total: int
+) -> None:
+    """Write the workbook for ``view`` to ``path`` (``total``: ideas before any limit)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def header(sheet: Any, names: list[str]) -> None:
+        cells = []
+        for name in names:
+            cell = WriteOnlyCell(sheet, value=_plain(t(name)))
+            cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
+
+    ideas = workbook.create_sheet(_plain(t("sheet.ideas"))[:31])
+    widths = (16, 48, 48, 18, 22, 17, 17, 28, 16, 12, 24, 80)
+    for index, width in enumerate(widths):
+        ideas.column_dimensions[chr(ord("A") + index)].width = width
+    ideas.freeze_panes = "A2"
+    header(
+        ideas,
+        [
+            "sheet.ref",
+            "sheet.unit",
+            "sheet.title",
+            "sheet.category",
+            "sheet.status",
+            "sheet.submitted",
+            "sheet.updated",
+            "sheet.benefit",
+            "sheet.amount",
+            "sheet.confidential",
+            "sheet.author",
+            "sheet.body",
+        ],
+    )
+    redacted = _plain(t("sheet.redacted"))
+    yes, no = _plain(t("sheet.yes")), _plain(t("sheet.no"))
+    date_format = "dd/mm/yyyy hh:mm"
+    for row in rows:
+        idea = row.idea
+        submitted = WriteOnlyCell(ideas, value=_local(idea.created_at))
+        submitted.number_format = date_format
+        updated = WriteOnlyCell(ideas, value=_local(idea.updated_at))
+        updated.number_format = date_format
+        amount = WriteOnlyCell(ideas, value=idea.benefit_amount)
+        amount.number_format = "#,##0"
+        wrap = Alignment(wrap_text=True, vertical="top")
+        if idea.confidential:
+            author, body = redacted, redacted
+        else:
+            author = safe(idea.author) or ""
+            body = safe(idea.body) or ""
+        body_cell = WriteOnlyCell(ideas, value=body)
+        body_cell.alignment = wrap
+        ideas.append(
+            [
+                idea.ref_code,
+                safe(row.unit_path),
+                safe(idea.title),
+                _label(t(f"category.{idea.category}")),
+                _label(t(f"status.{idea.status}")),
+                submitted,
+                updated,
+                _label(t(f"benefit.{idea.benefit}")),
+                amount,
+                yes if idea.confidential else no,
+                author,
+                body_cell,
+            ]
+        )
+    if total > len(rows):
+        ideas.append([])
+        ideas.append([_plain(t("sheet.truncated", shown=len(rows), total=total))])
+
+    summary = workbook.create_sheet(_plain(t("sheet.summary"))[:31])
+    for index, width in enumerate((56, 14, 14, 14, 14, 18)):
+        summary.column_dimensions[chr(ord("A") + index)].width = width
+    summary.append([_plain(t("sheet.campaign", code=view.campaign.code, name=view.campaign.name))])
+    summary.append([])
+    header(
+        summary,
+        [
+            "sheet.unit",
+            "sheet.count_submitted",
+            "sheet.count_approved",
+            "sheet.target",
+            "sheet.attainment",
+            "sheet.week_submitted",
+        ],
+    )
+    for figures in [view.own, *view.children]:
+        attainment = figures.attainment
+        percent_cell = WriteOnlyCell(
+            summary, value=None if attainment is None else round(attainment / 100, 4)
+        )
+        percent_cell.number_format = "0.0%"
+        summary.append(
+            [
+                safe(figures.unit.name),
+                figures.submitted,
+                figures.approved,
+                figures.target,
+                percent_cell,
+                figures.week_submitted,
+            ]
+        )
+    workbook.save(str(path))
