@@ -1,0 +1,104 @@
+"""Receiving from Zalo: an ``UpdateSource`` for the runtime's polling loop.
+
+Zalo's getUpdates has no offset and no update id: each call hands over (and takes
+off Zalo's queue) one update. So :meth:`ZaloAdapter.fetch` numbers what it gets
+with a sequence of its own (the ordered intake only needs ids that grow), and the
+id the dispatcher records in ``processed_updates`` is derived from the chat and
+message ids (``updates.stable_update_id``): a redelivered message is handled once.
+There is nothing to confirm, so the loop's closing ``fetch(offset, 0)`` fetches
+nothing (a call would take an update off Zalo's queue that nobody handles).
+
+:meth:`ZaloAdapter.process` reads the update into an ``Incoming``: a reply that
+picks one of the choices last shown in the chat (``channel_choices``) becomes that
+button's press; a photo's URL is stored under a short id (``channel_files``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.runtime.polling import RawUpdate
+from bot.zalo import CHANNEL
+from bot.zalo.api import ZaloApi
+from bot.zalo.files import remember_photo
+from bot.zalo.updates import BadUpdate, ShownChoices, parse, to_incoming
+from handlers.dispatch import utc_now
+from handlers.events import Incoming
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+OnIncoming = Callable[[Incoming], Awaitable[None]]
+
+
+class ZaloAdapter:
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        api: ZaloApi,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.api = api
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._sequence = itertools.count(1)
+        self._on_incoming: OnIncoming | None = None
+        self.name = ""
+
+    async def start(self, on_incoming: OnIncoming) -> str:
+        """Learn who the bot is (getMe); returns its account name."""
+        self._on_incoming = on_incoming
+        me = await self.api.get_me()
+        self.name = str(me.get("account_name") or me.get("display_name") or me.get("id") or "")
+        return self.name
+
+    def wrap(self, data: Any) -> RawUpdate:
+        """An update as the intake takes it: a fresh sequence number and its chat's key."""
+        number = next(self._sequence)
+        try:
+            key = parse(data).chat_key
+        except BadUpdate:
+            key = f"{CHANNEL}:update:{number}"
+        return RawUpdate(number, key, data)
+
+    async def fetch(self, offset: int | None, timeout: int) -> list[RawUpdate]:
+        if timeout <= 0:
+            return []  # the loop confirming its offset: Zalo has none
+        return [self.wrap(data) for data in await self.api.get_updates(timeout)]
+
+    async def process(self, raw: RawUpdate) -> None:
+        incoming = await self.translate(raw.payload)
+        if incoming is not None and self._on_incoming is not None:
+            await self._on_incoming(incoming)
+
+    async def translate(self, data: Any) -> Incoming | None:
+        try:
+            update = parse(data)
+        except BadUpdate as exc:
+            # Never the content: people's messages stay out of the log.
+            log.warning("zalo: an update was skipped (%s)", exc)
+            return None
+        if update.photo_url is not None:
+            await remember_photo(self._sessionmaker, update.photo_url, clock=self._clock)
+        shown = await self._shown(update.chat_id) if update.chat_kind == "private" else None
+        return to_incoming(update, shown)
+
+    async def _shown(self, chat_id: str) -> ShownChoices | None:
+        async with UnitOfWork(self._sessionmaker) as uow:
+            row = await uow.channels.choices(CHANNEL, chat_id)
+            if row is None:
+                return None
+            choices = [(str(label), str(data)) for label, data in row.choices]
+            return ShownChoices(row.message_id, choices)
+
+    async def close(self) -> None:
+        await self.api.close()

@@ -1,0 +1,177 @@
+"""An async client of the Zalo stand-in's control API (tests, terminal chats)."""
+
+from __future__ import annotations
+
+import base64
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+JSONDict = dict[str, Any]
+
+
+class ZaloStandinError(Exception):
+    def __init__(self, status: int, message: str, body: JSONDict | None = None) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+        self.body = body or {}
+
+
+class ZaloStandinTimeout(ZaloStandinError):
+    """A wait ran out before what it waited for happened."""
+
+
+class ZaloStandinClient:
+    def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session = session
+        self._owns_session = session is None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _request(self, method: str, path: str, body: JSONDict | None = None) -> Any:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        timeout = aiohttp.ClientTimeout(total=float((body or {}).get("timeout", 10)) + 30)
+        async with self._session.request(
+            method, f"{self.base_url}/_control{path}", json=body, timeout=timeout
+        ) as response:
+            data = await response.json()
+            if response.status == 408:
+                raise ZaloStandinTimeout(408, data.get("error", ""), data)
+            if response.status >= 400:
+                raise ZaloStandinError(response.status, data.get("error", ""), data)
+            return data
+
+    # ------------------------------------------------------------ server
+
+    async def health(self) -> JSONDict:
+        return dict(await self._request("GET", "/health"))
+
+    async def reset(self) -> None:
+        await self._request("POST", "/reset")
+
+    async def state(self) -> JSONDict:
+        return dict(await self._request("GET", "/state"))
+
+    # ------------------------------------------------------------ people
+
+    async def upsert_user(self, user_id: str, display_name: str | None = None) -> JSONDict:
+        body = {"display_name": display_name} if display_name else {}
+        return dict(await self._request("PUT", f"/users/{user_id}", body))
+
+    async def set_blocked(self, user_id: str, blocked: bool = True) -> JSONDict:
+        return dict(await self._request("POST", f"/users/{user_id}/blocked", {"blocked": blocked}))
+
+    async def send_text(self, user_id: str, text: str) -> JSONDict:
+        return dict(await self._request("POST", "/messages", {"user_id": user_id, "text": text}))
+
+    async def send_photo(
+        self,
+        user_id: str,
+        *,
+        caption: str | None = None,
+        data: bytes | None = None,
+        width: int = 640,
+        height: int = 480,
+        seed: int = 0,
+    ) -> JSONDict:
+        photo: JSONDict = (
+            {"base64": base64.b64encode(data).decode()}
+            if data is not None
+            else {"width": width, "height": height, "seed": seed}
+        )
+        body: JSONDict = {"user_id": user_id, "photo": photo}
+        if caption is not None:
+            body["caption"] = caption
+        return dict(await self._request("POST", "/messages", body))
+
+    async def send_sticker(self, user_id: str, sticker: str = "sticker-1") -> JSONDict:
+        body = {"user_id": user_id, "sticker": sticker}
+        return dict(await self._request("POST", "/messages", body))
+
+    async def send_unsupported(self, user_id: str) -> JSONDict:
+        body = {"user_id": user_id, "unsupported": True}
+        return dict(await self._request("POST", "/messages", body))
+
+    # ------------------------------------------------------------ reading and waiting
+
+    async def messages(self, chat_id: str, *, sender: str = "bot") -> list[JSONDict]:
+        data = await self._request("GET", f"/chats/{chat_id}/messages?sender={sender}")
+        return list(data["messages"])
+
+    async def wait_messages(
+        self, chat_id: str, count: int = 1, timeout: float = 10.0, *, after_seq: int = 0
+    ) -> list[JSONDict]:
+        body = {"chat_id": chat_id, "count": count, "after_seq": after_seq, "timeout": timeout}
+        return list((await self._request("POST", "/wait/messages", body))["messages"])
+
+    async def wait_reply(
+        self, sent: JSONDict, count: int = 1, timeout: float = 10.0
+    ) -> list[JSONDict]:
+        """The bot's next ``count`` messages in the chat of ``sent`` (what send_* returned)."""
+        message = sent["message"]
+        return await self.wait_messages(
+            message["chat_id"], count, timeout, after_seq=message["seq"]
+        )
+
+    async def calls(
+        self, method: str | None = None, *, chat_id: str | None = None, since: int = 0
+    ) -> list[JSONDict]:
+        query = [f"since={since}"]
+        if method:
+            query.append(f"method={method}")
+        if chat_id:
+            query.append(f"chat_id={chat_id}")
+        return list((await self._request("GET", "/calls?" + "&".join(query)))["calls"])
+
+    async def wait_calls(
+        self,
+        method: str | None = None,
+        *,
+        chat_id: str | None = None,
+        count: int = 1,
+        since: int = 0,
+        status: int | None = None,
+        timeout: float = 10.0,
+    ) -> list[JSONDict]:
+        body: JSONDict = {"count": count, "since": since, "timeout": timeout}
+        for key, value in (("method", method), ("chat_id", chat_id), ("status", status)):
+            if value is not None:
+                body[key] = value
+        return list((await self._request("POST", "/wait/calls", body))["calls"])
+
+    async def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        await self._request("POST", "/wait/quiet", {"quiet": quiet, "timeout": timeout})
+
+    async def updates(self) -> JSONDict:
+        return dict(await self._request("GET", "/updates"))
+
+    async def add_faults(self, *rules: JSONDict) -> list[JSONDict]:
+        return list((await self._request("POST", "/faults", {"rules": list(rules)}))["rules"])
+
+    async def clear_faults(self) -> None:
+        await self._request("DELETE", "/faults")
+
+    async def media(self, url: str) -> bytes:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.get(url) as response:
+            response.raise_for_status()
+            return await response.read()
