@@ -1,0 +1,117 @@
+"""Run the benchmarks: ``python -m bench.run [--quick] [--only NAME ...] [--frameworks aiogram,ptb]
+[--repeat N] [--profile]``.
+
+Writes every figure and each run's raw data as JSON under ``bench/results/`` and prints a
+Markdown table of medians. A framework whose runs fail (say, an adapter that does not work
+yet) is reported as failed; the other framework's figures are kept. See docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+
+from bench import latency, memory, sending, startup, throughput
+from bench.common import (
+    FRAMEWORKS,
+    RESULTS_DIR,
+    BenchResult,
+    Options,
+    Row,
+    machine_info,
+    markdown_table,
+    save_results,
+)
+
+Measure = Callable[[Options], Awaitable[BenchResult]]
+BENCHMARKS: dict[str, Measure] = {
+    "startup": startup.measure,
+    "throughput": throughput.measure,
+    "latency": latency.measure,
+    "sending": sending.measure,
+    "memory": memory.measure,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME",
+        help=f"run only these: {', '.join(BENCHMARKS)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--frameworks", default=",".join(FRAMEWORKS), help="comma-separated: aiogram,ptb"
+    )
+    parser.add_argument("--repeat", type=int, help="runs per measurement (default: per benchmark)")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the bot with py-spy while it is measured"
+    )
+    parser.add_argument("--workdir", type=Path, default=RESULTS_DIR / "work")
+    args = parser.parse_args(argv)
+    frameworks = tuple(f.strip() for f in args.frameworks.split(",") if f.strip())
+    unknown = [f for f in frameworks if f not in FRAMEWORKS]
+    if unknown or not frameworks:
+        parser.error(f"--frameworks takes {', '.join(FRAMEWORKS)}, not {args.frameworks!r}")
+    args.frameworks = frameworks
+    return args
+
+
+async def run(args: argparse.Namespace) -> list[BenchResult]:
+    options = Options(
+        quick=args.quick,
+        frameworks=args.frameworks,
+        repeat=args.repeat,
+        workdir=args.workdir,
+        profile=args.profile,
+    )
+    results = []
+    for name in args.only or list(BENCHMARKS):
+        combined = BenchResult(name)
+        for framework in options.frameworks:
+            started = time.monotonic()
+            options.log(f"{name} on {framework} …")
+            try:
+                result = await BENCHMARKS[name](replace(options, frameworks=(framework,)))
+            except Exception as error:
+                detail = "".join(traceback.format_exception_only(error)).strip()
+                options.log(f"{name} on {framework} FAILED: {detail}")
+                combined.problems.append(f"{framework}: the benchmark failed: {detail[:2000]}")
+                combined.rows.append(Row(name, framework, "failed (see problems)", None, "", 0))
+                continue
+            combined.rows += result.rows
+            combined.problems += result.problems
+            combined.raw[framework] = result.raw
+            combined.raw[f"{framework}_loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+            options.log(f"{name} on {framework} done in {time.monotonic() - started:.0f} s")
+        results.append(combined)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv)
+    info = machine_info()
+    started = time.monotonic()
+    results = asyncio.run(run(args))
+    info["total_seconds"] = round(time.monotonic() - started)
+    path = save_results(results, command.strip(), info)
+    print(f"\n`{command.strip()}` on {info['nproc']} × {info['cpu']}, Python {info['python']}\n")
+    print(markdown_table(row for result in results for row in result.rows))
+    problems = [f"- {r.name}: {p}" for r in results for p in r.problems]
+    if problems:
+        print("\nProblems seen:\n" + "\n".join(problems))
+    print(f"\nResults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Throughput: updates per second through the whole idea form, against the bare echo bot.
+
+N simulated workers join the unit first (not measured), then all at once each go through the
+idea form one step after another: ``/idea``, the idea text, Done, a category, a benefit, an
+amount typed (even ids) or Skip (odd ids), confidential or shareable, Submit. Each step waits
+for the bot's reaction (its sendMessage, or the edit that turns the pressed message into the
+next question) before the next. Updates answered per second of wall time are counted.
+
+The ceiling is the bare echo bot of the same framework (``bench/echo_*.py``) driven by the same
+load generator through the same stand-in: the same N people, the same eight updates each, each
+waiting for the echo. Echo and bot runs are interleaved, a fresh stand-in and a fresh SQLite
+database each run. The stand-in's limits are off and the bot's send limits raised, so no
+limiter binds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    FIRST_WORKER,
+    RAISED_SEND_LIMITS,
+    SUPPORT_USER,
+    BenchResult,
+    Options,
+    Person,
+    Process,
+    Row,
+    Step,
+    Template,
+    add_people,
+    bot_argv,
+    bot_env,
+    echo_argv,
+    fresh_database,
+    idea_text,
+    log_problems,
+    median,
+    own_cpu_seconds,
+    profiled,
+    rounded,
+    run_people,
+    standin,
+    summarise_problems,
+    template,
+    wait_ready,
+    watched,
+)
+
+NAME = "throughput"
+TARGET_RATIO = 0.5
+CATEGORIES = ("technical", "management", "operations", "technology", "safety", "other")
+BENEFITS = ("cost", "productivity", "quality", "safety", "environment", "other")
+REF = re.compile(r"SK-\d{4}-\d{6}")
+ECHO_TEXTS = ("/idea", "", "xong", "khac", "moi truong", "2 trieu", "chia se", "gui")
+
+
+def form_steps(person: Person) -> list[Step]:
+    """The eight updates of one idea form, varied a little by the worker's id."""
+    uid = person.id
+    amount = (
+        Step("text", "2 trieu", expect="sendMessage")
+        if uid % 2 == 0
+        else Step("press", pick=":amount:skip", expect="editMessageText")
+    )
+    return [
+        Step("text", "/idea"),
+        Step("text", idea_text(uid)),
+        Step("press", pick=":body:done", expect="editMessageText"),
+        Step("press", pick=f":category:pick:{CATEGORIES[uid % 6]}", expect="editMessageText"),
+        Step("press", pick=f":benefit:pick:{BENEFITS[uid % 6]}", expect="editMessageText"),
+        amount,
+        Step(
+            "press",
+            pick=f":confidential:pick:{'yes' if uid % 3 == 0 else 'no'}",
+            expect="editMessageText",
+        ),
+        Step("press", pick=":review:submit", expect="editMessageText"),
+    ]
+
+
+def echo_steps(person: Person) -> list[Step]:
+    """As many updates as the form, each a text the echo bot answers."""
+    return [Step("text", text or idea_text(person.id)) for text in ECHO_TEXTS]
+
+
+UPDATES_PER_FORM = len(ECHO_TEXTS)
+
+
+async def one_run(
+    kind: str, framework: str, workers: int, source: Template, directory: Path, options: Options
+) -> dict[str, Any]:
+    """One measured run of the bot (``kind="bot"``) or the echo bot (``kind="echo"``)."""
+    people_ids = list(range(FIRST_WORKER, FIRST_WORKER + workers))
+    async with standin() as server:
+        world = watched(server)
+        add_people(world, [SUPPORT_USER, *people_ids])
+        if kind == "bot":
+            db = fresh_database(source, directory)
+            env = bot_env(server.base_url, db, framework, RAISED_SEND_LIMITS)
+            argv = bot_argv()
+        else:
+            env = bot_env(server.base_url, directory / "unused.db", framework)
+            argv = echo_argv(framework, server.base_url)
+        process = Process(argv, env, directory / f"{kind}-{framework}.log")
+        await process.start()
+        try:
+            await wait_ready(world, process)
+            people = [Person(world, uid) for uid in people_ids]
+            if kind == "bot":
+                support = Person(world, SUPPORT_USER)
+                await run_people(
+                    [support], lambda p: [Step("text", f"/start {source.support_token}")]
+                )
+            join = await run_people(
+                people, lambda p: [Step("text", f"/start {source.member_token}")]
+            )
+            world.reset_counts()
+            delivered = world.updates.delivered_count
+            bot_cpu, own_cpu = process.cpu_seconds(), own_cpu_seconds()
+            steps = form_steps if kind == "bot" else echo_steps
+            async with profiled(options, process, directory.name):
+                form = await run_people(people, steps)
+            bot_cpu = process.cpu_seconds() - bot_cpu
+            own_cpu = own_cpu_seconds() - own_cpu
+            finished = dict(world.finished)
+            run: dict[str, Any] = {
+                "kind": kind,
+                "framework": framework,
+                "workers": workers,
+                "updates": form.updates,
+                "expected_updates": workers * UPDATES_PER_FORM,
+                "seconds": rounded(form.seconds),
+                "updates_per_second": rounded(form.rate, 1),
+                "deliveries_per_update": rounded(
+                    (world.updates.delivered_count - delivered) / max(form.updates, 1), 2
+                ),
+                "process_cpu_seconds": rounded(bot_cpu),
+                "process_cpu_share": rounded(bot_cpu / form.seconds if form.seconds else 0.0),
+                "standin_cpu_share": rounded(own_cpu / form.seconds if form.seconds else 0.0),
+                "join_failures": join.failures[:5],
+                "failures": form.failures[:5],
+                "failure_count": len(form.failures) + len(join.failures),
+                **form.breakdown(),
+            }
+            if kind == "bot":
+                run.update(await _check_bot(world, people, workers))
+            run["calls"] = {f"{method} {status}": n for (method, status), n in finished.items()}
+        finally:
+            run_code = await process.stop()
+        problems = log_problems(process.log())
+        run["exit_code"] = run_code
+        run["log_problems"] = summarise_problems(problems)
+        run["log_problem_count"] = len(problems)
+        options.log(
+            f"{NAME} {kind:4} {framework:7} {workers} workers: {run['updates_per_second']} "
+            f"updates/s ({run['updates']}/{run['expected_updates']}); per step "
+            f"{run['waiting_for_getupdates_median_ms']} ms waiting for getUpdates + "
+            f"{run['in_bot_median_ms']} ms in the bot (medians); bot CPU "
+            f"{run['process_cpu_share']}, stand-in CPU {run['standin_cpu_share']}"
+        )
+        return run
+
+
+async def _check_bot(world: Any, people: Sequence[Person], workers: int) -> dict[str, Any]:
+    """Every form ended with a reference; the support member got one card per idea."""
+    refs = [m.group() for p in people if (m := REF.search(p.current_text()))]
+    deadline = time.monotonic() + 60
+    cards = 0
+    while time.monotonic() < deadline:
+        cards = _bot_messages(world, SUPPORT_USER) - 1  # minus the welcome
+        if cards >= len(refs):
+            break
+        await asyncio.sleep(0.2)
+    extra = {k: v for k, v in world.unexpected.items() if k != "sendMessage" or v != cards}
+    return {
+        "submitted": len(refs),
+        "distinct_refs": len(set(refs)),
+        "support_cards": cards,
+        "unexpected_calls": extra,
+        "lost_or_duplicated": len(refs) != workers
+        or len(set(refs)) != len(refs)
+        or cards != len(refs),
+    }
+
+
+def _bot_messages(world: Any, chat_id: int) -> int:
+    chat = world.chats.get(chat_id)
+    if chat is None:
+        return 0
+    return sum(
+        1
+        for message_id in range(1, chat.next_message_id)
+        if (m := world.messages.get((chat_id, message_id))) is not None and m.from_bot
+    )
+
+
+async def measure(options: Options) -> BenchResult:
+    result = BenchResult(NAME)
+    workers = options.pick(200, 30)
+    rounds = options.runs(5, 2)
+    source = template(options.workdir)
+    runs: list[dict[str, Any]] = []
+    for round_no in range(rounds):
+        for framework in options.frameworks:
+            order = ("echo", "bot") if round_no % 2 == 0 else ("bot", "echo")
+            pair: dict[str, dict[str, Any]] = {}
+            for kind in order:
+                directory = options.workdir / NAME / f"throughput-{framework}-{kind}-{round_no}"
+                pair[kind] = await one_run(kind, framework, workers, source, directory, options)
+            echo_rate = pair["echo"]["updates_per_second"] or 0.0
+            ratio = pair["bot"]["updates_per_second"] / echo_rate if echo_rate else None
+            runs.append(
+                {"round": round_no, "framework": framework, "ratio": rounded(ratio), **pair}
+            )
+    result.raw = {"workers": workers, "rounds": rounds, "runs": runs}
+    for framework in options.frameworks:
+        mine = [r for r in runs if r["framework"] == framework]
+        bot = [r["bot"]["updates_per_second"] for r in mine]
+        echo = [r["echo"]["updates_per_second"] for r in mine]
+        ratios = [r["ratio"] for r in mine if r["ratio"] is not None]
+        ratio = median(ratios)
+        result.rows += [
+            Row(
+                NAME,
+                framework,
+                f"full bot, idea form, {workers} workers",
+                median(bot),
+                "updates/s",
+                len(bot),
+            ),
+            Row(
+                NAME,
+                framework,
+                f"bare echo bot, {workers} workers",
+                median(echo),
+                "updates/s",
+                len(echo),
+            ),
+            Row(
+                NAME,
+                framework,
+                "bot ÷ echo (median of per-round ratios)",
+                ratio,
+                "×",
+                len(ratios),
+                f"≥ {TARGET_RATIO}",
+                None if ratio is None else ratio >= TARGET_RATIO,
+            ),
+        ]
+        for r in mine:
+            for kind in ("bot", "echo"):
+                if r[kind]["failure_count"]:
+                    result.problems.append(
+                        f"{framework} {kind} round {r['round']}: {r[kind]['failure_count']} "
+                        f"people did not finish: {r[kind]['failures'][:2]}"
+                    )
+            if r["bot"].get("lost_or_duplicated"):
+                result.problems.append(
+                    f"{framework} round {r['round']}: submitted {r['bot']['submitted']}, "
+                    f"distinct {r['bot']['distinct_refs']}, cards {r['bot']['support_cards']}"
+                )
+            if r["bot"]["log_problem_count"]:
+                result.problems.append(
+                    f"{framework} round {r['round']}: {r['bot']['log_problem_count']} warning/"
+                    f"error log lines: {r['bot']['log_problems'][:3]}"
+                )
+    return result

@@ -1,0 +1,139 @@
+"""Each benchmark runs at a tiny size and gives sane, complete results.
+
+Only that: the figures themselves depend on the machine, so no timing is asserted here.
+The real bot runs on aiogram (the framework every end-to-end test uses).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import latency, memory, sending, startup, throughput
+from bench.common import (
+    BenchResult,
+    Options,
+    markdown_table,
+    percentile,
+    save_results,
+    summarise_profile,
+)
+from bench.run import parse_args
+
+pytestmark = pytest.mark.e2e
+
+FRAMEWORK = "aiogram"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench")
+
+
+def tiny(workdir: Path, **changes: object) -> Options:
+    options = Options(quick=True, frameworks=(FRAMEWORK,), repeat=1, workdir=workdir)
+    for name, value in changes.items():
+        setattr(options, name, value)
+    return options
+
+
+def check_rows(result: BenchResult) -> None:
+    assert result.rows, result
+    assert all(row.framework == FRAMEWORK for row in result.rows)
+    assert all(row.value is not None and row.runs >= 1 for row in result.rows), result.rows
+    assert not result.problems, result.problems
+    json.dumps(result.to_json())  # the results file can hold it
+    assert markdown_table(result.rows).count("\n") == len(result.rows) + 1
+
+
+async def test_throughput(workdir: Path) -> None:
+    result = await throughput.measure(tiny(workdir, size=3))
+    check_rows(result)
+    [run] = result.raw["runs"]
+    for kind in ("bot", "echo"):
+        assert run[kind]["updates"] == run[kind]["expected_updates"] == 3 * 8, run[kind]
+        assert run[kind]["failure_count"] == 0
+        assert run[kind]["updates_per_second"] > 0
+    bot = run["bot"]
+    assert bot["submitted"] == bot["distinct_refs"] == bot["support_cards"] == 3, bot
+    assert not bot["lost_or_duplicated"]
+    assert bot["calls"]["answerCallbackQuery 200"] == bot["calls"]["editMessageText 200"]
+    assert run["ratio"] > 0
+
+
+async def test_latency(workdir: Path) -> None:
+    result = await latency.measure(tiny(workdir, size=10, seconds=1.0, rate=50.0))
+    check_rows(result)
+    [run] = result.raw["runs"]
+    assert run["updates"] == 50
+    assert run["answered"] == run["updates"] and run["lost"] == 0, run
+    assert 0 < run["median_ms"] <= run["p99_ms"] <= run["max_ms"]
+
+
+async def test_memory(workdir: Path) -> None:
+    result = await memory.measure(tiny(workdir, size=20, echo_reference=False))
+    check_rows(result)
+    [run] = result.raw["runs"]
+    assert run["open_forms"] == 20 and run["updates"] == 60, run
+    assert 0 < run["idle_rss_mb"] <= run["peak_rss_mb"]
+    assert 0 < run["loaded_rss_mb"] <= run["peak_rss_mb"]
+
+
+async def test_sending(workdir: Path) -> None:
+    result = await sending.measure(tiny(workdir, size=20))
+    check_rows(result)
+    [run] = result.raw["runs"]
+    assert run["sent"] == run["distinct_chats"] == 20 and run["duplicates"] == 0, run
+    assert run["rate_per_second"] > 0
+    assert run["standin_limits"]["enabled"]
+
+
+async def test_startup(workdir: Path) -> None:
+    result = await startup.measure(tiny(workdir, import_rounds=0))
+    assert [row.metric for row in result.rows][:2] == [
+        "spawn → first getUpdates, full bot",
+        "spawn → first getUpdates, bare echo bot",
+    ]
+    assert all(row.value and row.value > 0 for row in result.rows[:2])
+    assert not result.problems, result.problems
+
+
+def test_importtime_parsing() -> None:
+    text = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       100 |        100 |     pydantic.fields",
+            "import time:       300 |        400 |   pydantic",
+            "import time:      2000 |       2500 |     aiogram.types",
+            "import time:       500 |       3400 | aiogram",
+            "import time:       100 |        100 | yaml",
+        ]
+    )
+    parsed = startup.parse_importtime(text)
+    assert parsed["total_ms"] == 3.5
+    assert parsed["self_ms"] == {"aiogram": 2.5, "pydantic": 0.4, "yaml": 0.1}
+    assert parsed["cumulative_ms"] == {"aiogram": 3.4, "pydantic": 0.4, "yaml": 0.1}
+    assert startup.module_self_ms(text, "aiogram.types") == 2.0
+
+
+def test_helpers(tmp_path: Path) -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 99) == 5.0
+    collapsed = "\n".join(
+        [
+            "main (bot/__main__.py:1);run (a.py:2);parse (b.py:3) 6",
+            "main (bot/__main__.py:1);run (a.py:2);EpollSelector.select (selectors.py:9) 4",
+            "Thread._bootstrap (threading.py:1);_connection_worker_thread (core.py:5) 7",
+        ]
+    )
+    summary = summarise_profile(collapsed)
+    assert "6 busy, 4 idle" in summary and "100.0%  parse (b.py)" in summary
+    args = parse_args(["--quick", "--only", "latency", "--frameworks", "ptb", "--repeat", "2"])
+    assert args.frameworks == ("ptb",) and args.only == ["latency"] and args.repeat == 2
+    path = save_results([BenchResult("x")], "python -m bench.run", {"nproc": 2})
+    try:
+        assert json.loads(path.read_text())["benchmarks"][0]["name"] == "x"
+    finally:
+        path.unlink()
