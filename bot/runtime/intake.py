@@ -38,6 +38,11 @@ class OrderedIntake:
         return None if self._highest is None else self._highest + 1
 
     @property
+    def highest(self) -> int | None:
+        """The highest update id taken in so far."""
+        return self._highest
+
+    @property
     def in_flight(self) -> int:
         return len(self._in_flight)
 

@@ -31,7 +31,15 @@ class RawUpdate:
 
 
 class UpdateSource(Protocol):
-    async def fetch(self, offset: int | None, timeout: int) -> list[RawUpdate]: ...
+    async def fetch(
+        self, offset: int | None, timeout: int, *, known_through: int | None = None
+    ) -> list[RawUpdate]:
+        """One batch from ``offset`` on; updates up to ``known_through`` are already held.
+
+        Telegram sends every unconfirmed update again on each poll, so a source may
+        leave out (and need not parse) those the intake already holds.
+        """
+        ...
 
 
 async def poll(
@@ -49,7 +57,9 @@ async def poll(
         if on_first_fetch is not None:
             on_first_fetch()
             on_first_fetch = None
-        fetch = asyncio.create_task(source.fetch(intake.offset, timeout))
+        fetch = asyncio.create_task(
+            source.fetch(intake.offset, timeout, known_through=intake.highest)
+        )
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()

@@ -70,7 +70,9 @@ class ZaloAdapter:
             key = f"{CHANNEL}:update:{number}"
         return RawUpdate(number, key, data)
 
-    async def fetch(self, offset: int | None, timeout: int) -> list[RawUpdate]:
+    async def fetch(
+        self, offset: int | None, timeout: int, *, known_through: int | None = None
+    ) -> list[RawUpdate]:
         if timeout <= 0:
             return []  # the loop confirming its offset: Zalo has none
         return [self.wrap(data) for data in await self.api.get_updates(timeout)]

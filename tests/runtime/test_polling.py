@@ -48,7 +48,9 @@ class FakeTelegram:
         self._arrived.set()
         return update_id
 
-    async def fetch(self, offset: int | None, timeout: int) -> list[RawUpdate]:
+    async def fetch(
+        self, offset: int | None, timeout: int, *, known_through: int | None = None
+    ) -> list[RawUpdate]:
         self.calls.append((offset, timeout))
         self.call_times.append(asyncio.get_running_loop().time())
         self._check(offset)
