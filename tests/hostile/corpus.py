@@ -229,10 +229,10 @@ class _Builder:
         self.labels = itertools.count()
 
     async def send(self, who: str, text: str | None = None, **kw: object) -> Result:
-        return await self.feed(who, text=text, **kw)
+        return await self.feed(who, text=text, **kw)  # type: ignore[arg-type]
 
-    async def press(self, who: str, data: str, **kw: object) -> Result:
-        return await self.feed(who, button=data, **kw)
+    async def press(self, who: str, data: str) -> Result:
+        return await self.feed(who, button=data)
 
     async def feed(
         self, who: str, label: str | None = None, *, added: bool = False, **kw: object
