@@ -60,7 +60,7 @@ def run(
         from dataclasses import replace
 
         settings = replace(settings, telegram=replace(settings.telegram, framework=framework))
-    if not settings.telegram.token:
+    if not settings.telegram.token and not settings.zalo.active:
         console.print(
             "No TELEGRAM_BOT_TOKEN set: starting the local try-it-out mode (no Telegram needed)."
         )
