@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -101,15 +102,26 @@ def units_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Load units from a CSV (code,name,kind,parent_code); nothing loads if any row is bad."""
+    from storage.units_import import UnitsImportError, import_units
+
+    _import_csv("units", file, import_units, UnitsImportError)
+
+
+def _import_csv(
+    what: str,
+    file: Path,
+    importer: Callable[..., Awaitable[object]],
+    rejected: type[Exception],
+) -> None:
+    """Run a whole-file CSV import with a progress bar; a rejected file lists its bad rows."""
     settings = _settings()
     from storage.db import create_engine, create_sessionmaker
-    from storage.units_import import UnitsImportError, import_units
 
     async def go() -> None:
         engine = create_engine(settings.database.url)
         try:
             with Progress(
-                TextColumn("Importing units"),
+                TextColumn(f"Importing {what}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
@@ -120,13 +132,12 @@ def units_import(
                 def on_progress(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                result = await import_units(
-                    create_sessionmaker(engine), file, on_progress=on_progress
-                )
+                result = await importer(create_sessionmaker(engine), file, on_progress=on_progress)
             console.print(f"[green]{result}[/green]")
-        except UnitsImportError as exc:
-            console.print(f"[red]Nothing was imported.[/red] {len(exc.errors)} bad row(s):")
-            for error in exc.errors:
+        except rejected as exc:
+            errors = list(getattr(exc, "errors", []))
+            console.print(f"[red]Nothing was imported.[/red] {len(errors)} bad row(s):")
+            for error in errors:
                 console.print(f"  {error}", markup=False)
             raise typer.Exit(1) from exc
         finally:
@@ -377,38 +388,9 @@ def quotas_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Load quotas from a CSV (unit_code,campaign,target); nothing loads if any row is bad."""
-    settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
     from storage.quotas_import import QuotasImportError, import_quotas
 
-    async def go() -> None:
-        engine = create_engine(settings.database.url)
-        try:
-            with Progress(
-                TextColumn("Importing quotas"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            ) as progress:
-                task = progress.add_task("import", total=None)
-
-                def on_progress(done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total)
-
-                result = await import_quotas(
-                    create_sessionmaker(engine), file, on_progress=on_progress
-                )
-            console.print(f"[green]{result}[/green]")
-        except QuotasImportError as exc:
-            console.print(f"[red]Nothing was imported.[/red] {len(exc.errors)} bad row(s):")
-            for error in exc.errors:
-                console.print(f"  {error}", markup=False)
-            raise typer.Exit(1) from exc
-        finally:
-            await engine.dispose()
-
-    asyncio.run(go())
+    _import_csv("quotas", file, import_quotas, QuotasImportError)
 
 
 @progress_app.command("rebuild")
