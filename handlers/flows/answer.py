@@ -11,11 +11,11 @@ from typing import Any
 
 from handlers.context import Context
 from handlers.events import Button, FileRef
-from handlers.flows.common import parse_id, stale
+from handlers.flows.common import parse_id, stale, store_attachments
 from handlers.limits import MAX_IDEA_BODY_CHARS, MAX_IDEA_FILES
 from handlers.team import send_card, team_for
 from handlers.textnorm import clean_user_text
-from storage.models import Attachment, Idea, IdeaStatus
+from storage.models import Idea, IdeaStatus
 
 FLOW = "answer"
 STEP = "collect"
@@ -142,21 +142,7 @@ async def _send(ctx: Context) -> None:
         note=answer or None,
     )
     files = [FileRef.from_json(f) for f in data["files"]]
-    for file in files:
-        ctx.uow.ideas.add_attachment(
-            Attachment(
-                idea_id=idea.id,
-                event_id=event.id,
-                channel=ctx.incoming.channel,
-                kind=file.kind.value,
-                file_id=file.file_id,
-                file_unique_id=file.file_unique_id,
-                file_name=file.file_name,
-                mime_type=file.mime_type,
-                size=file.size,
-                added_at=ctx.now,
-            )
-        )
+    store_attachments(ctx, files, idea_id=idea.id, event_id=event.id)
     await ctx.uow.flush()
     holder = await ctx.uow.units.get(idea.holder_unit_id)
     team = await team_for(ctx, holder) if holder else None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.context import Context
-from handlers.events import Button
-from storage.models import Unit
+from handlers.events import Button, FileRef
+from storage.models import Attachment, Unit
 
 MAX_ID_DIGITS = 18  # any id or offset fits a signed 64-bit database integer
 
@@ -35,3 +37,24 @@ async def unit_label(ctx: Context, unit: Unit) -> str:
         return unit.name
     parent = await ctx.uow.units.get(unit.parent_id)
     return f"{unit.name} — {parent.name}" if parent else unit.name
+
+
+def store_attachments(
+    ctx: Context, files: Sequence[FileRef], *, idea_id: int, event_id: int
+) -> None:
+    """Keep the files a worker sent with an idea (or an answer) by their messenger ids."""
+    for file in files:
+        ctx.uow.ideas.add_attachment(
+            Attachment(
+                idea_id=idea_id,
+                event_id=event_id,
+                channel=ctx.incoming.channel,
+                kind=file.kind.value,
+                file_id=file.file_id,
+                file_unique_id=file.file_unique_id,
+                file_name=file.file_name,
+                mime_type=file.mime_type,
+                size=file.size,
+                added_at=ctx.now,
+            )
+        )

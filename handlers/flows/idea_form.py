@@ -15,7 +15,7 @@ from handlers import progress_counts, team
 from handlers.amounts import format_amount, parse_amount
 from handlers.context import Context
 from handlers.events import AttachmentKind, Button, FileRef, OtherContent
-from handlers.flows.common import parse_id, stale
+from handlers.flows.common import parse_id, stale, store_attachments
 from handlers.i18n import Translator
 from handlers.language import detect_language
 from handlers.limits import (
@@ -25,7 +25,7 @@ from handlers.limits import (
     MIN_IDEA_BODY_CHARS,
 )
 from handlers.textnorm import clean_user_text, derive_title, fold, truncate
-from storage.models import Attachment, Benefit, Category, Idea, IdeaStatus
+from storage.models import Benefit, Category, Idea, IdeaStatus
 
 log = logging.getLogger(__name__)
 
@@ -313,21 +313,7 @@ async def _submit(ctx: Context, _: str) -> None:
         idea_id=idea.id, kind="submitted", actor_id=ctx.person.id, at=ctx.now
     )
     files = [FileRef.from_json(f) for f in data["files"]]
-    for file in files:
-        ctx.uow.ideas.add_attachment(
-            Attachment(
-                idea_id=idea.id,
-                event_id=event.id,
-                channel=ctx.incoming.channel,
-                kind=file.kind.value,
-                file_id=file.file_id,
-                file_unique_id=file.file_unique_id,
-                file_name=file.file_name,
-                mime_type=file.mime_type,
-                size=file.size,
-                added_at=ctx.now,
-            )
-        )
+    store_attachments(ctx, files, idea_id=idea.id, event_id=event.id)
     idea.waiting_since = ctx.now
     await progress_counts.record_submitted(ctx, idea)
     holder_team = await team.team_for(ctx, unit)
