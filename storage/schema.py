@@ -93,6 +93,12 @@ async def _upgrade(url: str | URL, revision: str) -> None:
     engine = create_engine(url, pooled=False, sqlite_foreign_keys=False)
     try:
         async with engine.connect() as conn:
+            # Begin before Alembic sees the connection. Alembic treats SQLite DDL as
+            # non-transactional and, handed a connection outside a transaction, commits
+            # after every migration: a second process could then read the version
+            # between two commits and run a migration again. Inside our transaction
+            # (BEGIN IMMEDIATE on SQLite) Alembic runs everything in it, once.
+            await conn.begin()
             if conn.dialect.name == "postgresql":
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}

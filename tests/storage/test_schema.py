@@ -218,3 +218,36 @@ async def test_concurrent_upgrades_from_separate_processes(db_url: str) -> None:
         assert (await check_schema(engine)).ok
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_upgrade_commits_all_migrations_at_once(tmp_path: Path) -> None:
+    """Another process never sees a half-migrated SQLite database: were the
+    migrations committed one by one, a second `migrate` starting in between would
+    read an old revision and run a migration again ("table already exists")."""
+    import sqlite3
+    import threading
+
+    file = tmp_path / "bot.db"
+    seen: set[str | None] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                conn = sqlite3.connect(file, timeout=0.001)
+                try:
+                    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                    seen.add(row[0] if row else None)
+                finally:
+                    conn.close()
+            except sqlite3.OperationalError:  # no table yet, or locked for a moment
+                pass
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        await upgrade(f"sqlite+aiosqlite:///{file}")
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen <= {None, head_revision()}
