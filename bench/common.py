@@ -72,12 +72,17 @@ JSON = dict[str, Any]
 # ---------------------------------------------------------------- options and results
 
 
+def default_workdir() -> Path:
+    """A work directory of this run's own: runs at the same time must not share databases."""
+    return RESULTS_DIR / "work" / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{os.getpid()}"
+
+
 @dataclass
 class Options:
     quick: bool = False
     frameworks: tuple[str, ...] = FRAMEWORKS
     repeat: int | None = None  # None: each benchmark's own default
-    workdir: Path = field(default_factory=lambda: RESULTS_DIR / "work")
+    workdir: Path = field(default_factory=lambda: default_workdir())
     # Sizes a test can shrink further than --quick; None: the benchmark's own choice.
     size: int | None = None
     seconds: float | None = None

@@ -31,6 +31,7 @@ from bench.common import (
     Process,
     Row,
     Step,
+    StepFailed,
     Template,
     add_people,
     bot_argv,
@@ -85,6 +86,7 @@ async def one_run(
                 people,
                 lambda p: [Step("text", f"/start {source.member_token}"), Step("text", "/idea")],
             )
+            not_in_form = [p.id for p in people if not _in_idea_form(p)]
             await asyncio.sleep(0.5)
             measured = set(people_ids)
             outstanding: dict[int, deque[tuple[int, float]]] = {uid: deque() for uid in people_ids}
@@ -92,11 +94,12 @@ async def one_run(
             queued: list[float] = []  # update made available → handed to the bot
             in_bot: list[float] = []  # handed to the bot → its answer at the stand-in
             completions: list[float] = []
-            strays: list[str] = []
+            failed: list[str] = []  # answers the stand-in refused (each uses up an update)
+            extra: list[str] = []  # messages beyond one per update
             all_answered = asyncio.Event()
 
             def check_done() -> None:
-                if len(latencies) + len(strays) >= total:
+                if len(latencies) + len(failed) >= total:
                     all_answered.set()
 
             def on_call(record: CallRecord) -> None:
@@ -107,11 +110,11 @@ async def one_run(
                     return
                 queue = outstanding[chat]
                 if not queue:
-                    strays.append(f"chat {chat}: {record.method} {record.status} unasked")
+                    extra.append(f"chat {chat}: {record.method} {record.status} unasked")
                     return
                 update_id, created = queue.popleft()
                 if record.status != 200:
-                    strays.append(f"chat {chat}: sendMessage answered {record.status}")
+                    failed.append(f"chat {chat}: sendMessage answered {record.status}")
                     check_done()
                     return
                 latencies.append(record.time - created)
@@ -145,10 +148,10 @@ async def one_run(
                     injected_at.append(sent.update.created)
                 check_done()
                 while not all_answered.is_set():  # until answered, or no answer for a while
-                    before = len(latencies) + len(strays)
+                    before = len(latencies) + len(failed)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(all_answered.wait(), STALL_SECONDS)
-                    if len(latencies) + len(strays) == before:
+                    if len(latencies) + len(failed) == before:
                         break
             elapsed = time.perf_counter() - wall
             injection_seconds = injected_at[-1] - injected_at[0] if total > 1 else 0.0
@@ -173,10 +176,13 @@ async def one_run(
         ),
         "updates": total,
         "answered": len(latencies),
-        "lost": total - len(latencies) - len(strays),
-        "strays": strays[:5],
-        "stray_count": len(strays),
+        "lost": total - len(latencies) - len(failed),
+        "failed_answers": failed[:5],
+        "failed_answer_count": len(failed),
+        "extra_messages": extra[:5],
+        "extra_message_count": len(extra),
         "prepare_failures": len(prepared.failures),
+        "not_in_form": len(not_in_form),
         "median_ms": rounded(median(ms), 2),
         "p90_ms": rounded(percentile(ms, 90), 2),
         "p99_ms": rounded(percentile(ms, 99), 2),
@@ -205,6 +211,14 @@ async def one_run(
         f"{run['bot_cpu_share']}, stand-in CPU {run['standin_cpu_share']}"
     )
     return run
+
+
+def _in_idea_form(person: Person) -> bool:
+    """The person's last message from the bot is the idea form's first question."""
+    try:
+        return person.button(":body:cancel").startswith("idea:")
+    except StepFailed:
+        return False
 
 
 async def measure(options: Options) -> BenchResult:
@@ -244,10 +258,18 @@ async def measure(options: Options) -> BenchResult:
             ),
         ]
         for r in mine:
-            if r["lost"] or r["stray_count"] or r["prepare_failures"]:
+            if (
+                r["lost"]
+                or r["failed_answer_count"]
+                or r["extra_message_count"]
+                or r["prepare_failures"]
+                or r["not_in_form"]
+            ):
                 result.problems.append(
-                    f"{framework}: lost {r['lost']}, strays {r['stray_count']}, "
-                    f"prepare failures {r['prepare_failures']}"
+                    f"{framework}: lost {r['lost']}, failed answers {r['failed_answer_count']}, "
+                    f"extra messages {r['extra_message_count']} {r['extra_messages'][:2]}, "
+                    f"prepare failures {r['prepare_failures']}, not in the idea form after "
+                    f"preparing: {r['not_in_form']}"
                 )
             if r["log_problem_count"]:
                 result.problems.append(f"{framework}: log {r['log_problems'][:3]}")

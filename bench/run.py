@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import shlex
 import sys
@@ -22,10 +23,10 @@ from pathlib import Path
 from bench import latency, memory, sending, startup, throughput
 from bench.common import (
     FRAMEWORKS,
-    RESULTS_DIR,
     BenchResult,
     Options,
     Row,
+    default_workdir,
     machine_info,
     markdown_table,
     save_results,
@@ -55,7 +56,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="store_true", help="sample the bot with py-spy while it is measured"
     )
-    parser.add_argument("--workdir", type=Path, default=RESULTS_DIR / "work")
+    parser.add_argument(
+        "--workdir", type=Path, help="databases, logs, profiles (default: a new directory under "
+        "bench/results/work/)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     frameworks = tuple(f.strip() for f in args.frameworks.split(",") if f.strip())
     unknown = [f for f in frameworks if f not in FRAMEWORKS]
@@ -65,12 +69,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def run(args: argparse.Namespace) -> list[BenchResult]:
+async def run(args: argparse.Namespace, workdir: Path) -> list[BenchResult]:
     options = Options(
         quick=args.quick,
         frameworks=args.frameworks,
         repeat=args.repeat,
-        workdir=args.workdir,
+        workdir=workdir,
         profile=args.profile,
     )
     results = []
@@ -100,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv)
     info = machine_info()
+    workdir: Path = args.workdir or default_workdir()
+    workdir.mkdir(parents=True, exist_ok=True)
+    # The stand-in runs in this process; what its server logs (a bot hanging up mid-request
+    # when it is stopped, say) goes to a file instead of between the progress lines.
+    logging.basicConfig(filename=workdir / "standin.log", level=logging.WARNING)
     started = time.monotonic()
-    results = asyncio.run(run(args))
+    results = asyncio.run(run(args, workdir))
     info["total_seconds"] = round(time.monotonic() - started)
     path = save_results(results, command.strip(), info)
     print(f"\n`{command.strip()}` on {info['nproc']} × {info['cpu']}, Python {info['python']}\n")
@@ -109,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = [f"- {r.name}: {p}" for r in results for p in r.problems]
     if problems:
         print("\nProblems seen:\n" + "\n".join(problems))
-    print(f"\nResults: {path}")
+    print(f"\nResults: {path}\nLogs, databases and profiles: {workdir}")
     return 0
 
 

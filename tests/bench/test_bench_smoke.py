@@ -69,6 +69,7 @@ async def test_latency(workdir: Path) -> None:
     [run] = result.raw["runs"]
     assert run["updates"] == 50
     assert run["answered"] == run["updates"] and run["lost"] == 0, run
+    assert run["not_in_form"] == run["extra_message_count"] == run["failed_answer_count"] == 0
     assert 0 < run["median_ms"] <= run["p99_ms"] <= run["max_ms"]
 
 
