@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,9 +21,13 @@ from handlers.context import PRIORITY_REPLY, BotInfo, Context, FlowState
 from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage
 from handlers.i18n import Catalogue
 from handlers.language import reply_language
+from storage.instances import instance_name
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+#: How long the instance that handled an update keeps its replies to itself.
+REPLY_LEASE = timedelta(seconds=15)
 
 
 def utc_now() -> datetime:
@@ -38,9 +42,16 @@ class Dispatcher:
     catalogue: Catalogue
     bot: BotInfo
     clock: Callable[[], datetime] = utc_now
+    # Replies are leased to this bot instance, which sends them straight after the
+    # commit; if it cannot (a crash), any instance's drainer takes them after the lease.
+    instance: str = field(default_factory=instance_name)
+    reply_lease: timedelta = REPLY_LEASE
 
     async def handle(self, incoming: Incoming) -> Outcome:
         async with UnitOfWork(self.sessionmaker) as uow:
+            # Another instance may hold an earlier update of this chat (a webhook
+            # redelivered while the first try still runs): wait for it to finish.
+            await uow.lock_chat(incoming.chat.key)
             if await uow.updates.seen(incoming.channel, incoming.update_id):
                 log.info("update %s:%s already handled", incoming.channel, incoming.update_id)
                 return Outcome(duplicate=True)
@@ -90,18 +101,19 @@ class Dispatcher:
                     data=state.data,
                     now=now,
                 )
-            outbox_ids: list[int] = []
-            for message in ctx.replies:
-                outbox_ids.append(
-                    await uow.outbox.add(
-                        channel=incoming.channel,
-                        chat_id=incoming.chat.external_id,
-                        payload=message.to_json(),
-                        priority=PRIORITY_REPLY,
-                        now=now,
-                        person_id=person.id if private else None,
-                    )
+            replies = [
+                await uow.outbox.add_row(
+                    channel=incoming.channel,
+                    chat_id=incoming.chat.external_id,
+                    payload=message.to_json(),
+                    priority=PRIORITY_REPLY,
+                    now=now,
+                    person_id=person.id if private else None,
+                    claimed_by=self.instance,
+                    claimed_until=now + self.reply_lease,
                 )
+                for message in ctx.replies
+            ]
             await uow.commit()
             log.info(
                 "update %s:%s handled: flow=%s step=%s replies=%d",
@@ -112,7 +124,8 @@ class Dispatcher:
                 len(ctx.replies),
             )
             return Outcome(
-                outbox_ids=outbox_ids,
+                outbox_ids=[row.id for row in replies],
+                replies=replies,
                 callback_answer=ctx.callback_answer,
                 notifications=ctx.notifications,
             )
@@ -120,6 +133,7 @@ class Dispatcher:
     async def set_aside(self, incoming: Incoming) -> Outcome:
         """Record an update that kept failing as handled, and apologise to its sender."""
         async with UnitOfWork(self.sessionmaker) as uow:
+            await uow.lock_chat(incoming.chat.key)
             if await uow.updates.seen(incoming.channel, incoming.update_id):
                 return Outcome(duplicate=True)
             now = self.clock()
@@ -128,16 +142,18 @@ class Dispatcher:
                 chosen=None, telegram_language_code=incoming.sender.language_code, text=None
             )
             text = self.catalogue.for_lang(lang)("common.error")
-            row_id = await uow.outbox.add(
+            row = await uow.outbox.add_row(
                 channel=incoming.channel,
                 chat_id=incoming.chat.external_id,
                 payload=OutMessage(text=text).to_json(),
                 priority=PRIORITY_REPLY,
                 now=now,
+                claimed_by=self.instance,
+                claimed_until=now + self.reply_lease,
             )
             await uow.commit()
         log.error(
             "update %s:%s set aside after repeated failures", incoming.channel, incoming.update_id
         )
         answer = CallbackAnswer() if incoming.callback_id else None
-        return Outcome(outbox_ids=[row_id], callback_answer=answer)
+        return Outcome(outbox_ids=[row.id], replies=[row], callback_answer=answer)

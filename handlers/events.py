@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from handlers.limits import MAX_CALLBACK_DATA_BYTES
+
+if TYPE_CHECKING:
+    from storage.models import OutboxMessage
 
 ChatKind = Literal["private", "group"]
 
@@ -223,6 +226,8 @@ class Outcome:
     """What handling one update produced, besides what it wrote to the database."""
 
     outbox_ids: list[int] = field(default_factory=list)  # replies, to send at once
+    # The same replies' rows, leased to the instance that handled the update.
+    replies: list[OutboxMessage] = field(default_factory=list)
     notifications: int = 0  # messages queued for other chats
     callback_answer: CallbackAnswer | None = None
     duplicate: bool = False

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -304,6 +305,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
         Index("ix_outbox_idea_purpose", "idea_id", "purpose"),
+        Index("ix_outbox_chat", "channel", "chat_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -322,6 +324,21 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # A lease: the bot instance sending this row, until when. Replies are claimed by
+    # the instance that handled their update, in its transaction; the rest are
+    # claimed by whichever instance's drainer gets them first (SKIP LOCKED).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+
+
+class SendSlot(Base):
+    """Shared send-rate state (GCRA "theoretical arrival time") when several bot
+    instances share one PostgreSQL database: one row for the bot, one per chat."""
+
+    __tablename__ = "send_slots"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)
 
 
 class ProcessedUpdate(Base):

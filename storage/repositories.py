@@ -7,10 +7,10 @@ or call ``commit`` themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -317,7 +317,12 @@ class IdeaRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def waiting_since_before(self, cutoff: datetime, *, limit: int) -> list[Idea]:
-        """Ideas in a team's queue (not waiting for the worker) since before ``cutoff``."""
+        """Ideas in a team's queue (not waiting for the worker) since before ``cutoff``.
+
+        Locked for this transaction; rows another transaction holds (the same pass in
+        another bot instance, a team member deciding right now) are skipped, so no
+        idea is reminded twice: they come up again at the next pass.
+        """
         query = (
             select(Idea)
             .where(
@@ -327,6 +332,7 @@ class IdeaRepository:
             )
             .order_by(Idea.waiting_since)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         return list((await self.session.execute(query)).scalars())
 
@@ -445,6 +451,33 @@ class OutboxRepository:
         idea_id: int | None = None,
         purpose: str | None = None,
     ) -> int:
+        row = await self.add_row(
+            channel=channel,
+            chat_id=chat_id,
+            payload=payload,
+            priority=priority,
+            now=now,
+            person_id=person_id,
+            idea_id=idea_id,
+            purpose=purpose,
+        )
+        return row.id
+
+    async def add_row(
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        priority: int,
+        now: datetime,
+        person_id: int | None = None,
+        idea_id: int | None = None,
+        purpose: str | None = None,
+        claimed_by: str | None = None,
+        claimed_until: datetime | None = None,
+    ) -> OutboxMessage:
+        """Queue a message; ``claimed_by`` keeps it for that instance until ``claimed_until``."""
         row = OutboxMessage(
             channel=channel,
             chat_id=chat_id,
@@ -457,37 +490,81 @@ class OutboxRepository:
             person_id=person_id,
             idea_id=idea_id,
             purpose=purpose,
+            claimed_by=claimed_by,
+            claimed_until=claimed_until,
         )
         self.session.add(row)
         await self.session.flush()
-        return row.id
+        return row
 
-    def _pending(self) -> Select[OutboxMessage]:
-        return select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING.value)
-
-    async def by_ids(self, ids: Sequence[int]) -> list[OutboxMessage]:
-        query = self._pending().where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
-        return list((await self.session.execute(query)).scalars())
-
-    async def due(
-        self, now: datetime, *, limit: int, replies_created_before: datetime | None = None
+    async def claim_due(
+        self, now: datetime, *, instance: str, lease: timedelta, limit: int
     ) -> list[OutboxMessage]:
-        """Pending rows whose time has come, most urgent first.
+        """Take the lease on up to ``limit`` rows due at ``now``, most urgent first.
 
-        Replies (priority 0) belong to the update that queued them until
-        ``replies_created_before``, unless their first try already failed.
+        A row is due when its time has come and nobody holds a live lease on it. It
+        is left alone while an earlier row of the same chat is still outstanding
+        (leased elsewhere or waiting to retry), so one chat's messages keep their
+        order whichever instance sends them. On PostgreSQL the candidates are locked
+        with ``FOR UPDATE SKIP LOCKED``: instances draining at once never take the
+        same row; on SQLite the writer lock does the same.
         """
-        query = self._pending().where(OutboxMessage.next_attempt_at <= now)
-        if replies_created_before is not None:
-            query = query.where(
-                or_(
-                    OutboxMessage.priority > 0,
-                    OutboxMessage.attempts > 0,
-                    OutboxMessage.created_at <= replies_created_before,
-                )
+        row, earlier = OutboxMessage, aliased(OutboxMessage)
+        free = or_(row.claimed_until.is_(None), row.claimed_until < now)
+        blocked = (
+            select(earlier.id)
+            .where(
+                earlier.channel == row.channel,
+                earlier.chat_id == row.chat_id,
+                earlier.status == OutboxStatus.PENDING.value,
+                earlier.id < row.id,
+                or_(earlier.claimed_until >= now, earlier.next_attempt_at > now),
             )
-        query = query.order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
-        return list((await self.session.execute(query)).scalars())
+            .exists()
+        )
+        candidates = (
+            select(row.id)
+            .where(row.status == OutboxStatus.PENDING.value, row.next_attempt_at <= now, free)
+            .where(~blocked)
+            .order_by(row.priority, row.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list((await self.session.execute(candidates)).scalars())
+        if not ids:
+            return []
+        claim = (
+            update(row)
+            .where(row.id.in_(ids), row.status == OutboxStatus.PENDING.value, free)
+            .values(claimed_by=instance, claimed_until=now + lease)
+            .returning(row)
+            .execution_options(synchronize_session=False)
+        )
+        rows = list((await self.session.execute(claim)).scalars())
+        return sorted(rows, key=lambda r: (r.priority, r.id))
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """Give up the leases on rows that will not be sent now after all."""
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    async def release_claims(self, instance: str, *, created_before: datetime) -> int:
+        """Give up the leases ``instance`` took on rows created before ``created_before``
+        (the instance restarted then: nothing it held before is in flight)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.claimed_by == instance,
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.created_at < created_before,
+            )
+            .values(claimed_by=None, claimed_until=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def next_due_at(self) -> datetime | None:
         query = select(func.min(OutboxMessage.next_attempt_at)).where(
@@ -500,14 +577,26 @@ class OutboxRepository:
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == outbox_id)
-            .values(status=OutboxStatus.SENT.value, message_id=message_id, sent_at=now)
+            .values(
+                status=OutboxStatus.SENT.value,
+                message_id=message_id,
+                sent_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            )
         )
 
     async def mark_retry(self, outbox_id: int, *, at: datetime, error: str) -> None:
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == outbox_id)
-            .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=at, last_error=error[:200])
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=at,
+                last_error=error[:200],
+                claimed_by=None,
+                claimed_until=None,
+            )
         )
 
     async def mark_failed(self, outbox_id: int, *, error: str, now: datetime) -> None:
@@ -519,6 +608,8 @@ class OutboxRepository:
                 attempts=OutboxMessage.attempts + 1,
                 last_error=error[:200],
                 sent_at=now,
+                claimed_by=None,
+                claimed_until=None,
             )
         )
 

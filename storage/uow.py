@@ -6,6 +6,7 @@ import asyncio
 import weakref
 from types import TracebackType
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
@@ -83,6 +84,19 @@ class UnitOfWork:
         finally:
             if self._lock is not None:
                 self._lock.release()
+
+    async def lock_chat(self, chat_key: str) -> None:
+        """Hold the chat until this transaction ends, so one chat's updates are handled
+        one at a time even when several bot instances receive them.
+
+        PostgreSQL: a transaction-scoped advisory lock on the key's hash. SQLite: the
+        transaction already holds the database's single write lock.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"chat:{chat_key}"},
+            )
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -12,9 +12,16 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.instances import forget_idle_slots, reserve_slot
+
+log = logging.getLogger(__name__)
 
 # Slots are spaced a hair wider than the nominal rate, so timer jitter never lets
 # N+1 sends fall into one window that Telegram counts.
@@ -68,7 +75,7 @@ class SendLimiter:
         """
         started = self._clock()
         if new_message:
-            delay = self._reserve_chat_slot(chat_id, self._group if group else self._private)
+            delay = await self._chat_delay(chat_id, self._group if group else self._private)
             if delay > 0:
                 await asyncio.sleep(delay)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -86,6 +93,10 @@ class SendLimiter:
     def pause_all(self, seconds: float) -> None:
         self._global_tat = max(self._global_tat, self._clock() + seconds)
         self._wakeup.set()
+
+    async def _chat_delay(self, chat_id: str, rate: Rate) -> float:
+        """Reserve the chat's next slot; how long to wait for it."""
+        return self._reserve_chat_slot(chat_id, rate)
 
     def _reserve_chat_slot(self, chat_id: str, rate: Rate) -> float:
         now = self._clock()
@@ -122,10 +133,66 @@ class SendLimiter:
             if future.cancelled():
                 continue
             self._global_tat = max(self._global_tat, now) + self._global.interval
-            future.set_result(None)
+            shared_delay = await self._shared_global_delay()
+            if shared_delay > 0:
+                await asyncio.sleep(shared_delay)
+            if not future.cancelled():
+                future.set_result(None)
+
+    async def _shared_global_delay(self) -> float:
+        """The wait for the bot-wide slot other processes share (none for one process)."""
+        return 0.0
 
     async def close(self) -> None:
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
+
+
+class SharedSendLimiter(SendLimiter):
+    """The same limiter for several bot processes on one PostgreSQL database.
+
+    Each process still orders its own waiters by priority, but every slot, the
+    bot's and each chat's, is reserved in ``send_slots`` with one atomic upsert on
+    the database clock, so the limits hold for the bot as a whole. A failed
+    reservation (the database away for a moment) waits one interval and goes on:
+    sending stays possible, at this process's local pace.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        global_rate: Rate,
+        private_rate: Rate,
+        group_rate: Rate,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            global_rate=global_rate, private_rate=private_rate, group_rate=group_rate, clock=clock
+        )
+        self._engine = engine
+        self._next_cleanup = 0.0
+
+    async def _chat_delay(self, chat_id: str, rate: Rate) -> float:
+        local = self._reserve_chat_slot(chat_id, rate)  # keeps pause_chat() working
+        shared = await self._reserve(f"chat:{chat_id}", rate)
+        return max(local, shared)
+
+    async def _shared_global_delay(self) -> float:
+        now = self._clock()
+        if now >= self._next_cleanup:
+            self._next_cleanup = now + IDLE_CHAT_SECONDS
+            try:
+                await forget_idle_slots(self._engine, IDLE_CHAT_SECONDS)
+            except Exception as exc:
+                log.warning("could not clean the shared send slots (%s)", type(exc).__name__)
+        return await self._reserve("bot", self._global)
+
+    async def _reserve(self, key: str, rate: Rate) -> float:
+        try:
+            return await reserve_slot(self._engine, key, rate.interval, rate.tolerance)
+        except Exception as exc:
+            log.warning("shared send slot not reserved (%s)", type(exc).__name__)
+            return rate.interval

@@ -16,7 +16,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,18 +28,22 @@ from handlers.dispatch import utc_now
 from handlers.events import OutMessage
 from handlers.i18n import Catalogue
 from handlers.team import AUTHOR_PURPOSE, tell_team_author_unreachable
+from storage.instances import instance_name
 from storage.models import OutboxMessage, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+BATCH = 100
 IDLE_POLL_SECONDS = 1.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
-# A reply row is left to its own update's deliver() for this long before the
-# drainer may take it over (it only does after a crash or a failed first try).
-REPLY_GRACE = timedelta(seconds=15)
+# The lease the drainer takes on the rows it will send: long enough for a batch to
+# get through the send limiter, short enough that rows a dead instance held are
+# taken over soon. A row whose lease is about to run out is not sent (another
+# instance may take it): it is left for the next claim.
+DRAIN_LEASE = timedelta(seconds=120)
+LEASE_MARGIN = timedelta(seconds=2)
 
 
 @dataclass(slots=True)
@@ -62,7 +66,9 @@ class OutboxSender:
         max_attempts: int,
         clock: Callable[[], datetime] = utc_now,
         catalogue: Catalogue | None = None,
+        instance: str | None = None,
     ) -> None:
+        self.instance = instance_name(instance or "")
         self._sessionmaker = sessionmaker
         self._transports = transports
         self._limiter = limiter
@@ -70,9 +76,10 @@ class OutboxSender:
         self._clock = clock
         self._catalogue = catalogue
         self._in_flight: set[int] = set()
-        # Replies queued before this process started have no deliver() waiting on
-        # them any more (a crash or a stop): they are the drainer's at once.
+        # Leases this instance's previous life held (before a crash or a stop) have
+        # nobody sending them any more: the first drain gives them up.
         self._started_at = clock()
+        self._released = False
         self._wakeup = asyncio.Event()
         self._stopping = False
         self.sent = 0
@@ -86,24 +93,17 @@ class OutboxSender:
         self._stopping = True
         self._wakeup.set()
 
-    async def deliver(self, row_ids: Sequence[int]) -> None:
-        """Send the replies one update produced, in order, right now."""
-        if not row_ids:
+    async def deliver(self, rows: Sequence[OutboxMessage]) -> None:
+        """Send the replies one update produced (leased to this instance), in order, now."""
+        if not rows:
             return
-        self._in_flight.update(row_ids)
+        ids = [row.id for row in rows]
+        self._in_flight.update(ids)
         try:
-            async with UnitOfWork(self._sessionmaker) as uow:
-                rows = await uow.outbox.by_ids(row_ids)
-            results = []
-            for row in rows:
-                # Recorded one by one: a crash right after a send re-sends that message
-                # alone, not every message the update produced.
-                result = await self._send(row)
-                await self._record([result])
-                results.append(result)
+            finished = await self._send_chain(list(rows))
         finally:
-            self._in_flight.difference_update(row_ids)
-        if any(r.retry_at for r in results):
+            self._in_flight.difference_update(ids)
+        if not finished:  # a retry, or a lease that ran out: the drainer takes over
             self.wake()
 
     async def run(self) -> None:
@@ -124,9 +124,17 @@ class OutboxSender:
     async def _drain_once(self) -> bool:
         now = self._clock()
         async with UnitOfWork(self._sessionmaker) as uow:
-            rows = await uow.outbox.due(
-                now, limit=BATCH, replies_created_before=max(now - REPLY_GRACE, self._started_at)
+            if not self._released:
+                released = await uow.outbox.release_claims(
+                    self.instance, created_before=self._started_at
+                )
+                if released:
+                    log.info("outbox: %d messages of an earlier run to send", released)
+            rows = await uow.outbox.claim_due(
+                now, instance=self.instance, lease=DRAIN_LEASE, limit=BATCH
             )
+            await uow.commit()
+        self._released = True
         rows = [r for r in rows if r.id not in self._in_flight]
         if not rows:
             return False
@@ -141,15 +149,22 @@ class OutboxSender:
             self._in_flight.difference_update(ids)
         return True
 
-    async def _send_chain(self, rows: list[OutboxMessage]) -> None:
-        """One chat's messages in order; after a failure the rest wait for the next round."""
-        for row in rows:
+    async def _send_chain(self, rows: list[OutboxMessage]) -> bool:
+        """One chat's messages in order, each recorded as soon as it went: a crash
+        right after a send re-sends that message alone. After a failure the rest
+        wait for the next round (False)."""
+        for done, row in enumerate(rows, start=1):
             result = await self._send(row)
-            await self._record([result])
+            if result is None:
+                return False  # the lease ran out: the rows are anybody's already
+            left = [r.id for r in rows[done:]] if result.retry_at is not None else []
+            await self._record([result], release=left)
             if result.retry_at is not None:
-                break
+                return False
+        return True
 
-    async def _send(self, row: OutboxMessage) -> _Result:
+    async def _send(self, row: OutboxMessage) -> _Result | None:
+        """Send one row; None when its lease ran out before it could go (not sent)."""
         transport = self._transports.get(row.channel)
         if transport is None:
             return _Result(row.id, failed=f"no transport for channel {row.channel}")
@@ -162,6 +177,9 @@ class OutboxSender:
                 priority=row.priority,
                 new_message=message.edit_message_id is None,
             )
+            if self._lease_lost(row):
+                log.info("outbox %s: lease ran out before sending; left for the next claim", row.id)
+                return None
             try:
                 message_id = await transport.send(row.chat_id, message)
             except MessageGone:
@@ -187,6 +205,14 @@ class OutboxSender:
         self.sent += 1
         return _Result(row.id, message_id=message_id)
 
+    def _lease_lost(self, row: OutboxMessage) -> bool:
+        until = row.claimed_until
+        if until is None:
+            return False
+        if until.tzinfo is None:  # SQLite hands back naive UTC datetimes
+            until = until.replace(tzinfo=UTC)
+        return self._clock() > until - LEASE_MARGIN
+
     def _retry_later(self, row: OutboxMessage, error: str) -> _Result:
         if row.attempts + 1 >= self._max_attempts:
             return _Result(row.id, failed=f"gave up after {row.attempts + 1} tries: {error}")
@@ -195,11 +221,14 @@ class OutboxSender:
         log.info("outbox %s: %s, retrying in %.1f s", row.id, error, delay)
         return _Result(row.id, retry_at=self._clock() + timedelta(seconds=delay), failed=error)
 
-    async def _record(self, results: Sequence[_Result]) -> None:
+    async def _record(self, results: Sequence[_Result], *, release: Sequence[int] = ()) -> None:
+        """Record what became of sent rows; ``release`` gives up the lease on rows
+        that now wait behind a retry of an earlier one."""
         if not results:
             return
         now = self._clock()
         async with UnitOfWork(self._sessionmaker) as uow:
+            await uow.outbox.release(release)
             for result in results:
                 if result.retry_at is not None:
                     await uow.outbox.mark_retry(

@@ -42,7 +42,7 @@ class UpdateWorker:
                 )
             except Exception as exc:  # an expired query must not hold up the replies
                 log.info("could not answer callback (%s)", type(exc).__name__)
-        await self._sender.deliver(outcome.outbox_ids)
+        await self._sender.deliver(outcome.replies)
         if outcome.notifications:
             self._sender.wake()
         self.handled += 1
