@@ -1,4 +1,9 @@
-"""The composition root: builds every piece once and runs the bot until a signal."""
+"""The composition root: builds every piece once and runs the bot until a signal.
+
+Telegram updates come by long polling (the default) or, with ``webhook=True``
+(``python -m bot run --webhook``), by webhook: a :class:`~bot.runtime.webhook.WebhookServer`
+takes each update through the same ordered intake and answers only once it committed.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,20 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.runtime.errors import SendError
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.limiter import Rate, SendLimiter
 from bot.runtime.polling import RawUpdate, poll
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
+from bot.runtime.webhook import WebhookServer
 from bot.runtime.worker import UpdateWorker
-from bot.telegram.common import MENU_COMMANDS, MENU_LANGUAGES
+from bot.telegram.common import MENU_COMMANDS, MENU_LANGUAGES, WEBHOOK_SECRET_HEADER
 from handlers.context import BotInfo
 from handlers.digest import DigestPolicy, run_digest
 from handlers.dispatch import Dispatcher, utc_now
@@ -40,6 +47,10 @@ class SchemaNotReady(RuntimeError):
     """The database is not at this version's schema; the message says what to run."""
 
 
+class WebhookNotSet(RuntimeError):
+    """Webhook mode could not start: the listener or Telegram's setWebhook failed."""
+
+
 class TelegramAdapter(Transport, Protocol):
     async def start(self, on_incoming: Callable[[Incoming], Awaitable[None]]) -> str: ...
 
@@ -48,6 +59,12 @@ class TelegramAdapter(Transport, Protocol):
     ) -> list[RawUpdate]: ...
 
     async def process(self, raw: RawUpdate) -> None: ...
+
+    def wrap(self, data: Any) -> RawUpdate | None: ...
+
+    async def set_webhook(self, url: str, secret: str, *, max_connections: int) -> None: ...
+
+    async def delete_webhook(self) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -149,14 +166,78 @@ async def report_periodically(
         await asyncio.sleep(settings.reports.check_seconds)
 
 
+def make_webhook_server(
+    settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
+) -> WebhookServer:
+    config = settings.telegram
+    return WebhookServer(
+        telegram.wrap,
+        intake,
+        telegram.process,
+        secret=config.webhook_secret,
+        secret_header=WEBHOOK_SECRET_HEADER,
+        host=config.webhook_listen,
+        port=config.webhook_port,
+        path=config.webhook_path,
+        name="telegram",
+    )
+
+
+async def start_webhook(
+    settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
+) -> WebhookServer:
+    """Listen, then have Telegram post to us; raises :class:`WebhookNotSet` if either fails.
+
+    setWebhook is called by every instance at start (the same settings again change
+    nothing); no instance removes the webhook when it stops, the others keep serving.
+    """
+    config = settings.telegram
+    server = make_webhook_server(settings, telegram, intake)
+    try:
+        await server.start()
+    except OSError as exc:
+        where = f"{config.webhook_listen}:{config.webhook_port}"
+        raise WebhookNotSet(f"cannot listen on {where} ({exc.strerror or exc})") from exc
+    try:
+        await telegram.set_webhook(
+            config.webhook_url,
+            config.webhook_secret,
+            max_connections=config.webhook_max_connections,
+        )
+    except BaseException as exc:
+        await server.stop()
+        if isinstance(exc, SendError):
+            raise WebhookNotSet(f"Telegram did not take the webhook: {exc}") from exc
+        raise
+    return server
+
+
+async def clear_webhook(telegram: TelegramAdapter) -> None:
+    """Long polling: getUpdates answers only 409 while a webhook is set (say, from an
+    earlier ``--webhook`` run), so remove it; pending updates stay."""
+    try:
+        await telegram.delete_webhook()
+    except Exception as exc:
+        log.warning("could not remove the webhook (%s)", type(exc).__name__)
+
+
 async def run_bot(
     settings: Settings,
     *,
+    webhook: bool = False,
     started_at: float | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run until SIGINT or SIGTERM (or ``stop``), then finish the updates in hand and stop."""
+    """Run until SIGINT or SIGTERM (or ``stop``), then finish the updates in hand and stop.
+
+    ``webhook``: receive Telegram's updates by webhook (``telegram.webhook_*``) instead of
+    long polling.
+    """
     started_at = time.monotonic() if started_at is None else started_at
+    if webhook:
+        problem = settings.telegram.webhook_problem()
+        if problem is not None:
+            raise ConfigError(problem)
     if not settings.telegram.token and settings.zalo.active:  # Zalo alone (issue #9)
         from bot.zalo.runner import run_zalo_only
 
@@ -180,6 +261,7 @@ async def run_bot(
             catalogue=catalogue,
         )
         holder: dict[str, UpdateWorker] = {}
+        server: WebhookServer | None = None
 
         async def on_incoming(incoming: Incoming) -> None:
             await holder["worker"](incoming)
@@ -194,6 +276,11 @@ async def run_bot(
                 max_attempts=settings.runtime.update_max_attempts,
             )
             await set_command_menus(telegram, catalogue)
+            intake = OrderedIntake(settings.runtime.max_in_flight)
+            if webhook:
+                server = await start_webhook(settings, telegram, intake)
+            else:
+                await clear_webhook(telegram)
             if stop is None:
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
@@ -217,7 +304,6 @@ async def run_bot(
             report_task = asyncio.create_task(
                 report_periodically(settings, sessionmaker, catalogue, sender), name="reports"
             )
-            intake = OrderedIntake(settings.runtime.max_in_flight)
 
             def first_fetch() -> None:
                 log.info(
@@ -227,14 +313,28 @@ async def run_bot(
                     time.monotonic() - started_at,
                 )
 
-            await poll(
-                telegram,
-                intake,
-                telegram.process,
-                stop,
-                timeout=settings.telegram.polling_timeout,
-                on_first_fetch=first_fetch,
-            )
+            if server is not None:
+                log.info(
+                    "bot @%s webhook on %s:%d %s (%s), started in %.2f s",
+                    username,
+                    server.host,
+                    server.port,
+                    server.path,
+                    settings.telegram.framework,
+                    time.monotonic() - started_at,
+                )
+                await stop.wait()
+                # Stop accepting, let the updates taken in finish; the webhook stays set.
+                await server.stop()
+            else:
+                await poll(
+                    telegram,
+                    intake,
+                    telegram.process,
+                    stop,
+                    timeout=settings.telegram.polling_timeout,
+                    on_first_fetch=first_fetch,
+                )
             if zalo is not None:
                 await zalo.stop()
             log.info("stopping: %d updates handled", holder["worker"].handled)
@@ -250,6 +350,8 @@ async def run_bot(
             except TimeoutError:
                 log.warning("the outbox sender did not stop in time; unsent messages stay queued")
         finally:
+            if server is not None:
+                await server.stop()  # a no-op unless starting failed after it listened
             await limiter.close()
             await telegram.close()
     finally:

@@ -52,6 +52,14 @@ def run(
     framework: Annotated[
         str | None, typer.Option(help="aiogram or ptb (overrides telegram.framework)")
     ] = None,
+    webhook: Annotated[
+        bool,
+        typer.Option(
+            "--webhook",
+            help="Receive Telegram updates by webhook (telegram.webhook_* settings) "
+            "instead of long polling",
+        ),
+    ] = False,
 ) -> None:
     """Run the bot. Without a token, start the local try-it-out mode instead."""
     started = time.monotonic()
@@ -61,6 +69,9 @@ def run(
         from dataclasses import replace
 
         settings = replace(settings, telegram=replace(settings.telegram, framework=framework))
+    if webhook and (problem := settings.telegram.webhook_problem()) is not None:
+        console.print(f"[red]Configuration error:[/red] {problem}")
+        raise typer.Exit(2)
     if not settings.telegram.token and not settings.zalo.active:
         console.print(
             "No TELEGRAM_BOT_TOKEN set: starting the local try-it-out mode (no Telegram needed)."
@@ -69,11 +80,11 @@ def run(
 
         asyncio.run(run_tryit(settings))
         return
-    from bot.app import SchemaNotReady, run_bot
+    from bot.app import SchemaNotReady, WebhookNotSet, run_bot
 
     try:
-        asyncio.run(run_bot(settings, started_at=started))
-    except SchemaNotReady as exc:
+        asyncio.run(run_bot(settings, webhook=webhook, started_at=started))
+    except (SchemaNotReady, WebhookNotSet) as exc:
         console.print(f"[red]The bot cannot start:[/red] {exc}")
         raise typer.Exit(3) from exc
 

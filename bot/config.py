@@ -7,14 +7,20 @@ that override them are listed here once, in :data:`ENV_OVERRIDES`.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
+
+
+# What Telegram accepts as a webhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,55 @@ class TelegramSettings:
     framework: str = "aiogram"
     polling_timeout: int = 25
     request_timeout: float = 35.0
+    # Webhook mode (`python -m bot run --webhook`): the public HTTPS URL given to
+    # setWebhook, the secret Telegram sends back in a header, where the bot listens.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8089
+    webhook_path: str = "/telegram/webhook"
+    webhook_max_connections: int = 40
+
+    def __post_init__(self) -> None:
+        # Messages name the setting, never the secret's value.
+        if self.webhook_secret and not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
+            raise ConfigError(
+                "telegram.webhook_secret must be 1-256 characters of A-Z a-z 0-9 _ - "
+                "(what Telegram accepts)"
+            )
+        if self.webhook_url:
+            parts = urlsplit(self.webhook_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    "telegram.webhook_url must be an https:// URL (the public address "
+                    "Telegram posts updates to)"
+                )
+        if not 1 <= self.webhook_max_connections <= 100:
+            raise ConfigError(
+                "telegram.webhook_max_connections must be 1-100, "
+                f"not {self.webhook_max_connections}"
+            )
+        if not 0 <= self.webhook_port <= 65535:
+            raise ConfigError(f"telegram.webhook_port must be 0-65535, not {self.webhook_port}")
+        if not self.webhook_path.startswith("/"):
+            raise ConfigError(
+                f"telegram.webhook_path must start with '/', not {self.webhook_path!r}"
+            )
+
+    def webhook_problem(self) -> str | None:
+        """Why webhook mode cannot run with these settings (None: it can)."""
+        missing = [
+            f"telegram.{name} ({variable})"
+            for name, variable in (
+                ("token", "TELEGRAM_BOT_TOKEN"),
+                ("webhook_url", "TELEGRAM_WEBHOOK_URL"),
+                ("webhook_secret", "TELEGRAM_WEBHOOK_SECRET"),
+            )
+            if not getattr(self, name).strip()
+        ]
+        if missing:
+            return f"webhook mode needs {', '.join(missing)}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -159,6 +214,12 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "TELEGRAM_FRAMEWORK": ("telegram", "framework"),
     "TELEGRAM_POLLING_TIMEOUT": ("telegram", "polling_timeout"),
     "TELEGRAM_REQUEST_TIMEOUT": ("telegram", "request_timeout"),
+    "TELEGRAM_WEBHOOK_URL": ("telegram", "webhook_url"),
+    "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+    "TELEGRAM_WEBHOOK_LISTEN": ("telegram", "webhook_listen"),
+    "TELEGRAM_WEBHOOK_PORT": ("telegram", "webhook_port"),
+    "TELEGRAM_WEBHOOK_PATH": ("telegram", "webhook_path"),
+    "TELEGRAM_WEBHOOK_MAX_CONNECTIONS": ("telegram", "webhook_max_connections"),
     "DATABASE_URL": ("database", "url"),
     "SEND_GLOBAL_PER_SECOND": ("send_limits", "global_per_second"),
     "SEND_PRIVATE_PER_SECOND": ("send_limits", "private_per_second"),

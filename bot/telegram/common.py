@@ -8,7 +8,8 @@ call (``TgBotApi``: same names, same keyword parameters) and the classes they pa
 (``TgClasses``: same names, same fields).
 
 :class:`TelegramAdapterBase` holds the parts of an adapter that are not about its
-framework: fetching and parsing updates one by one, turning each kind of update into
+framework: fetching and parsing updates one by one (from getUpdates, or one webhook body
+at a time), setting the webhook, turning each kind of update into
 an :class:`~handlers.events.Incoming`, choosing and making the Bot API call for an
 :class:`~handlers.events.OutMessage`, and mapping every failed call to the neutral
 errors of :mod:`bot.runtime.errors`. An adapter adds only what its framework does:
@@ -60,6 +61,13 @@ MENU_LANGUAGES: Sequence[str | None] = (None, "vi", "en")  # None: everyone else
 
 # getUpdates must be allowed to take longer than its own long-polling timeout.
 POLL_TIMEOUT_MARGIN = 10
+
+# Webhook mode: the header Telegram carries setWebhook's secret_token in.
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# setWebhook / deleteWebhook at start: flood control (several instances starting at
+# once) and network errors are waited out this many times, with these pauses.
+SETUP_ATTEMPTS = 5
+SETUP_BACKOFF_SECONDS: Sequence[float] = (1.0, 2.0, 5.0, 10.0)
 
 OnIncoming = Callable[[Incoming], Awaitable[None]]
 
@@ -264,24 +272,36 @@ def parse_updates(
         raise TypeError(f"getUpdates answered a {type(results).__name__}, not a list")
     batch: list[RawUpdate] = []
     for data in results:
-        update_id = data.get("update_id") if isinstance(data, dict) else None
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
+        update_id = update_id_of(data)
+        if update_id is None:
             # Without an id it cannot be confirmed on its own; the next one confirms it.
             log.warning("an update without an update_id skipped")
             continue
         if known_through is not None and update_id <= known_through:
             continue
-        try:
-            update = parse(data)
-            key = chat_key(update)
-        except Exception as exc:
-            log.warning(
-                "update %s skipped: it could not be parsed (%s)", update_id, type(exc).__name__
-            )
-            batch.append(RawUpdate(update_id, f"{CHANNEL}:update:{update_id}", None))
-            continue
-        batch.append(RawUpdate(update_id, key, update))
+        batch.append(parse_one(update_id, data, parse))
     return batch
+
+
+def update_id_of(data: object) -> int | None:
+    """The ``update_id`` of one update's JSON (None: there is none)."""
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    return update_id
+
+
+def parse_one(
+    update_id: int, data: dict[str, Any], parse: Callable[[dict[str, Any]], TgUpdate]
+) -> RawUpdate:
+    """One update's JSON as the intake takes it; without a payload if it cannot be read."""
+    try:
+        update = parse(data)
+        key = chat_key(update)
+    except Exception as exc:
+        log.warning("update %s skipped: it could not be parsed (%s)", update_id, type(exc).__name__)
+        return RawUpdate(update_id, f"{CHANNEL}:update:{update_id}", None)
+    return RawUpdate(update_id, key, update)
 
 
 def _chat(chat: TgChat) -> ChatRef:
@@ -454,6 +474,18 @@ class TgBotApi(Protocol):
         self, *, commands: Any, scope: Any, language_code: str | None
     ) -> object: ...
 
+    async def set_webhook(
+        self,
+        *,
+        url: str,
+        secret_token: str | None,
+        max_connections: int | None,
+        allowed_updates: list[str] | None,
+        drop_pending_updates: bool | None,
+    ) -> object: ...
+
+    async def delete_webhook(self, *, drop_pending_updates: bool | None) -> object: ...
+
 
 @dataclass(frozen=True, slots=True)
 class TgClasses:
@@ -622,6 +654,72 @@ class TelegramAdapterBase(ABC):
     @abstractmethod
     def _parse_update(self, data: dict[str, Any]) -> TgUpdate:
         """One update as the framework's own object (raises if it cannot)."""
+
+    def wrap(self, data: Any) -> RawUpdate | None:
+        """One webhook body (an Update's JSON) as the intake takes it.
+
+        As in :meth:`fetch`, an update the framework cannot read comes without a payload
+        (``process`` does nothing with it, so it is answered 200 and never sent again);
+        a body without an ``update_id`` is not an update at all: None.
+        """
+        update_id = update_id_of(data)
+        if update_id is None:
+            log.warning("a webhook body without an update_id ignored")
+            return None
+        return parse_one(update_id, data, self._parse_update)
+
+    # ------------------------------------------------------------ webhook
+
+    async def set_webhook(
+        self,
+        url: str,
+        secret: str,
+        *,
+        max_connections: int,
+        allowed_updates: Sequence[str] = ALLOWED_UPDATES,
+    ) -> None:
+        """Have Telegram POST updates to ``url``, with ``secret`` in the secret header.
+
+        Setting the same webhook again changes nothing, so every instance of a bot
+        behind one URL calls this at start. Pending updates are kept; flood control
+        and network errors are waited out (see :data:`SETUP_ATTEMPTS`). Other errors
+        (a URL Telegram refuses) raise at once as neutral errors.
+        """
+        await self._with_retries(
+            "setWebhook",
+            lambda: self._api.set_webhook(
+                url=url,
+                secret_token=secret,
+                max_connections=max_connections,
+                allowed_updates=list(allowed_updates),
+                drop_pending_updates=False,
+            ),
+        )
+
+    async def delete_webhook(self) -> None:
+        """Back to getUpdates (which Telegram refuses while a webhook is set); pending
+        updates are kept."""
+        await self._with_retries(
+            "deleteWebhook", lambda: self._api.delete_webhook(drop_pending_updates=False)
+        )
+
+    async def _with_retries(self, what: str, call: Callable[[], Awaitable[object]]) -> None:
+        for attempt in range(1, SETUP_ATTEMPTS + 1):
+            try:
+                await self._neutral(call())
+                return
+            except RetryAfter as exc:
+                if attempt == SETUP_ATTEMPTS:
+                    raise
+                delay = exc.seconds
+                reason = "flood control"
+            except TransientSendError as exc:
+                if attempt == SETUP_ATTEMPTS:
+                    raise
+                delay = SETUP_BACKOFF_SECONDS[min(attempt, len(SETUP_BACKOFF_SECONDS)) - 1]
+                reason = str(exc)
+            log.warning("%s failed (%s); trying again in %.1f s", what, reason, delay)
+            await asyncio.sleep(delay)
 
     # The bodies of the framework's handlers, one for each kind of update.
 
