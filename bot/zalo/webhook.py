@@ -21,7 +21,7 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 class ZaloWebhookServer(WebhookServer):
     def __init__(
         self,
-        wrap: Callable[[Any], RawUpdate],
+        wrap: Callable[[Any], RawUpdate | None],
         intake: OrderedIntake,
         process: Callable[[RawUpdate], Awaitable[None]],
         *,

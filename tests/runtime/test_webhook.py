@@ -336,7 +336,7 @@ async def test_zalo_uses_the_generic_server_with_its_own_header() -> None:
 
 # ---------------------------------------------------------------- the Telegram adapters
 
-AN = {"id": 1001, "is_bot": False, "first_name": "An", "language_code": "vi"}
+AN: dict[str, Any] = {"id": 1001, "is_bot": False, "first_name": "An", "language_code": "vi"}
 CHAT = {"id": 1001, "type": "private", "first_name": "An"}
 PRIVATE_TEXT = "Mật khẩu kho là 4321"  # a person's message: must never reach a log line
 
