@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
 from bot.runtime.errors import SendError
 from bot.runtime.intake import OrderedIntake
-from bot.runtime.limiter import Rate, SendLimiter
+from bot.runtime.limiter import Rate, SendLimiter, SharedSendLimiter
 from bot.runtime.polling import RawUpdate, poll
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
@@ -84,13 +84,18 @@ def make_telegram(settings: Settings) -> TelegramAdapter:
     )
 
 
-def make_limiter(settings: Settings) -> SendLimiter:
+def make_limiter(settings: Settings, engine: AsyncEngine | None = None) -> SendLimiter:
+    """The send limiter; on PostgreSQL (several instances may share the database) its
+    slots are reserved in the database, so the limits hold for the bot as a whole."""
     limits = settings.send_limits
-    return SendLimiter(
-        global_rate=Rate(limits.global_per_second),
-        private_rate=Rate(limits.private_per_second, burst=limits.private_burst),
-        group_rate=Rate(limits.group_per_minute / 60.0, burst=limits.private_burst),
-    )
+    global_rate = Rate(limits.global_per_second)
+    private_rate = Rate(limits.private_per_second, burst=limits.private_burst)
+    group_rate = Rate(limits.group_per_minute / 60.0, burst=limits.private_burst)
+    if engine is not None and engine.dialect.name == "postgresql":
+        return SharedSendLimiter(
+            engine, global_rate=global_rate, private_rate=private_rate, group_rate=group_rate
+        )
+    return SendLimiter(global_rate=global_rate, private_rate=private_rate, group_rate=group_rate)
 
 
 async def set_command_menus(transport: Transport, catalogue: Catalogue) -> None:
@@ -251,14 +256,16 @@ async def run_bot(
         sessionmaker = create_sessionmaker(engine)
         catalogue = Catalogue.load()
         telegram = make_telegram(settings)
-        limiter = make_limiter(settings)
+        limiter = make_limiter(settings, engine)
         transports: dict[str, Transport] = {telegram.channel: telegram}
+        instance = settings.runtime.instance_name
         sender = OutboxSender(
             sessionmaker,
             transports,
             limiter,
             max_attempts=settings.runtime.send_max_attempts,
             catalogue=catalogue,
+            instance=instance,
         )
         holder: dict[str, UpdateWorker] = {}
         server: WebhookServer | None = None
@@ -268,7 +275,9 @@ async def run_bot(
 
         try:
             username = await telegram.start(on_incoming)
-            dispatcher = Dispatcher(sessionmaker, catalogue, BotInfo(username=username))
+            dispatcher = Dispatcher(
+                sessionmaker, catalogue, BotInfo(username=username), instance=instance
+            )
             holder["worker"] = UpdateWorker(
                 dispatcher,
                 sender,

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from storage.instances import instance_name
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
 
@@ -99,6 +101,12 @@ class RuntimeSettings:
     max_in_flight: int = 512
     send_max_attempts: int = 8
     update_max_attempts: int = 3
+    # This process's name among several sharing one database (empty: the host name).
+    instance: str = ""
+
+    @property
+    def instance_name(self) -> str:
+        return instance_name(self.instance)
 
 
 @dataclass(frozen=True)
@@ -228,6 +236,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "RUNTIME_MAX_IN_FLIGHT": ("runtime", "max_in_flight"),
     "RUNTIME_SEND_MAX_ATTEMPTS": ("runtime", "send_max_attempts"),
     "RUNTIME_UPDATE_MAX_ATTEMPTS": ("runtime", "update_max_attempts"),
+    "BOT_INSTANCE": ("runtime", "instance"),
     "REMINDER_WORKING_DAYS": ("reminders", "working_days"),
     "REMINDER_WEEKDAYS": ("reminders", "weekdays"),
     "REMINDER_CHECK_MINUTES": ("reminders", "check_minutes"),

@@ -124,7 +124,9 @@ async def start_zalo(
         await limiter.close()
         await adapter.close()
         raise
-    dispatcher = dispatcher or Dispatcher(sessionmaker, catalogue, BotInfo(username=name))
+    dispatcher = dispatcher or Dispatcher(
+        sessionmaker, catalogue, BotInfo(username=name), instance=sender.instance
+    )
     worker = UpdateWorker(
         dispatcher, sender, transport, max_attempts=settings.runtime.update_max_attempts
     )
@@ -201,7 +203,7 @@ async def run_zalo_only(
             raise SchemaNotReady(status.message)
         sessionmaker = create_sessionmaker(engine)
         catalogue = Catalogue.load()
-        limiter = make_limiter(settings)
+        limiter = make_limiter(settings, engine)
         transports: dict[str, Transport] = {}
         sender = OutboxSender(
             sessionmaker,
@@ -209,6 +211,7 @@ async def run_zalo_only(
             limiter,
             max_attempts=settings.runtime.send_max_attempts,
             catalogue=catalogue,
+            instance=settings.runtime.instance_name,
         )
         if stop is None:
             stop = asyncio.Event()
