@@ -27,6 +27,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--limits", action="store_true", help="enforce Telegram's flood limits (429)"
     )
+    parser.add_argument(
+        "--webhook-target",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="deliver webhooks through a load balancer to this backend (repeat for several)",
+    )
+    parser.add_argument(
+        "--webhook-timeout", type=float, default=60.0, help="seconds to wait for the webhook"
+    )
+    parser.add_argument(
+        "--webhook-retry-delay",
+        type=float,
+        default=1.0,
+        help="seconds before a failed update is retried (doubling, up to 60)",
+    )
     return parser.parse_args(argv)
 
 
@@ -36,6 +52,9 @@ async def serve(args: argparse.Namespace) -> None:
         bot_first_name=args.bot_first_name,
         bot_id=args.bot_id,
         limits=LimitsConfig(enabled=args.limits),
+        webhook_targets=list(args.webhook_target),
+        webhook_timeout=args.webhook_timeout,
+        webhook_retry_delay=args.webhook_retry_delay,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

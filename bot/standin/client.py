@@ -350,6 +350,69 @@ class StandinClient:
         body = {"quiet": quiet, "timeout": timeout}
         await self._request("POST", "/wait/quiet", body, timeout=timeout)
 
+    async def wait_deliveries(
+        self,
+        count: int = 1,
+        *,
+        since: int = 0,
+        update_id: int | None = None,
+        chat_id: int | None = None,
+        target: str | None = None,
+        ok: bool | None = None,
+        timeout: float = 10.0,
+    ) -> list[JSONDict]:
+        """Wait until ``count`` finished webhook requests match (``ok``: answered 2xx or not)."""
+        body: JSONDict = {"count": count, "since": since, "timeout": timeout}
+        filters = {"update_id": update_id, "chat_id": chat_id, "target": target, "ok": ok}
+        body.update({key: value for key, value in filters.items() if value is not None})
+        result = await self._request("POST", "/wait/deliveries", body, timeout=timeout)
+        return list(result["deliveries"])
+
+    # Webhook delivery ---------------------------------------------------------------------
+
+    async def webhook(self) -> JSONDict:
+        """The webhook, its load-balancer targets, timing, pending and in-flight counts."""
+        return await self._request("GET", "/webhook")
+
+    async def set_webhook_targets(self, urls: list[str]) -> JSONDict:
+        """Deliver through a load balancer to these backends (an empty list: to the URL itself)."""
+        return await self._request("POST", "/webhook/targets", {"urls": list(urls)})
+
+    async def set_webhook_timing(
+        self,
+        *,
+        timeout: float | None = None,
+        retry_delay: float | None = None,
+        retry_max_delay: float | None = None,
+        target_cooldown: float | None = None,
+    ) -> JSONDict:
+        fields = {
+            "timeout": timeout,
+            "retry_delay": retry_delay,
+            "retry_max_delay": retry_max_delay,
+            "target_cooldown": target_cooldown,
+        }
+        body = {key: value for key, value in fields.items() if value is not None}
+        return await self._request("PATCH", "/webhook", body)
+
+    async def deliveries(
+        self,
+        *,
+        since: int = 0,
+        update_id: int | None = None,
+        chat_id: int | None = None,
+        target: str | None = None,
+        ok: bool | None = None,
+    ) -> list[JSONDict]:
+        """Every webhook request so far (or those matching), oldest first."""
+        params = {"since": str(since)}
+        filters = {"update_id": update_id, "chat_id": chat_id, "target": target, "ok": ok}
+        for key, value in filters.items():
+            if value is not None:
+                params[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        result = await self._request("GET", "/webhook/deliveries", params=params)
+        return list(result["deliveries"])
+
     # Faults and limits --------------------------------------------------------------------
 
     async def add_faults(self, *rules: JSONDict) -> list[JSONDict]:

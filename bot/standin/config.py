@@ -28,3 +28,15 @@ class StandinConfig:
     callback_query_ttl: float | None = None
     first_update_id: int = 1
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    # Webhook delivery (docs/STANDIN.md, "Webhook delivery").
+    # Backends behind a load balancer: with any, the URL given to setWebhook is the public one
+    # and each request goes to one of these (round-robin); without, to the setWebhook URL.
+    webhook_targets: list[str] = field(default_factory=list)
+    # Seconds to wait for the webhook's answer before the attempt counts as failed (Telegram: 60).
+    webhook_timeout: float = 60.0
+    # Pause before the first retry of a failed update; it doubles with every failure up to
+    # webhook_retry_max_delay. A Retry-After header on the failed answer is honoured instead.
+    webhook_retry_delay: float = 1.0
+    webhook_retry_max_delay: float = 60.0
+    # How long the load balancer skips a target that refused a connection.
+    webhook_target_cooldown: float = 5.0

@@ -19,7 +19,8 @@ from bot.standin.files import StoredFile
 from bot.standin.models import CallRecord, JSONDict
 from bot.standin.render import chat_json, message_view, user_json
 from bot.standin.simulate import ControlError
-from bot.standin.state import World
+from bot.standin.state import DeliveryRecord, World
+from bot.standin.webhook import is_loopback_url
 
 PREFIX = "/_control"
 DEFAULT_WAIT = 10.0
@@ -64,6 +65,13 @@ class ControlApi:
             ("POST", "/wait/messages", self.wait_messages),
             ("POST", "/wait/calls", self.wait_calls),
             ("POST", "/wait/quiet", self.wait_quiet),
+            ("POST", "/wait/deliveries", self.wait_deliveries),
+            ("GET", "/webhook", self.get_webhook),
+            ("PATCH", "/webhook", self.patch_webhook),
+            ("GET", "/webhook/targets", self.get_targets),
+            ("POST", "/webhook/targets", self.set_targets),
+            ("PUT", "/webhook/targets", self.set_targets),
+            ("GET", "/webhook/deliveries", self.deliveries),
             ("GET", "/faults", self.get_faults),
             ("POST", "/faults", self.add_faults),
             ("DELETE", "/faults", self.clear_faults),
@@ -347,7 +355,11 @@ class ControlApi:
         return _json({"calls": found})
 
     async def wait_quiet(self, request: web.Request) -> web.Response:
-        """Wait until the bot has made no Bot API call (but getUpdates) for ``quiet`` seconds."""
+        """Wait until the bot has made no Bot API call (but getUpdates) for ``quiet`` seconds.
+
+        With a webhook set, the bot is busy, too, while a delivery is in flight or an update
+        is still waiting to be delivered.
+        """
         body = await _body(request)
         quiet = body.get("quiet", 0.3)
         if isinstance(quiet, bool) or not isinstance(quiet, int | float) or quiet < 0:
@@ -356,13 +368,72 @@ class ControlApi:
         world = self.world
         while True:
             idle_for = time.monotonic() - world.last_call_activity
-            busy = world.calls_in_flight > 0
+            waiting = world.webhook is not None and bool(world.updates.pending())
+            busy = world.calls_in_flight > 0 or world.deliveries_in_flight > 0 or waiting
             if not busy and idle_for >= quiet:
                 return _json({"ok": True, "calls": len(world.calls)})
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ControlError(408, f"the bot did not stay quiet for {quiet} s")
+                unsent = len(world.updates.pending()) if world.webhook is not None else 0
+                raise ControlError(
+                    408,
+                    f"the bot did not stay quiet for {quiet} s"
+                    + (f" ({unsent} update(s) not yet confirmed by its webhook)" if unsent else ""),
+                )
             await world.wait_change(remaining if busy else min(remaining, quiet - idle_for))
+
+    async def wait_deliveries(self, request: web.Request) -> web.Response:
+        """Wait until ``count`` finished webhook requests match the filters."""
+        body = await _body(request)
+        count = _int(body.get("count", 1), "count")
+        filters = _delivery_filters(body)
+
+        def ready() -> list[JSONDict] | None:
+            found = [d.to_json() for d in self._deliveries(**filters) if d.finished is not None]
+            return found if len(found) >= count else None
+
+        found = await self.world.wait_until(ready, _timeout(body))
+        if found is None:
+            seen = [d.to_json() for d in self._deliveries(**filters)]
+            raise ControlError(
+                408,
+                f"timed out waiting for {count} webhook deliveries matching {filters}; "
+                f"saw {len(seen)}: {seen[-5:]}",
+            )
+        return _json({"deliveries": found})
+
+    # Webhook delivery ---------------------------------------------------------------------
+
+    async def get_webhook(self, request: web.Request) -> JSONDict:
+        return self._webhook()
+
+    async def patch_webhook(self, request: web.Request) -> JSONDict:
+        body = await _body(request)
+        timing = self.world.webhook_timing
+        for name in ("timeout", "retry_delay", "retry_max_delay", "target_cooldown"):
+            if name in body:
+                value = body[name]
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise ControlError(400, f"{name} must be a number of seconds")
+                setattr(timing, name, float(value))
+        if "targets" in body:
+            self.world.webhook_targets = _targets(body["targets"])
+        self.world.changed()
+        return self._webhook()
+
+    async def get_targets(self, request: web.Request) -> JSONDict:
+        return {"urls": list(self.world.webhook_targets)}
+
+    async def set_targets(self, request: web.Request) -> JSONDict:
+        body = await _body(request)
+        self.world.webhook_targets = _targets(body.get("urls", []))
+        self.world.targets_down.clear()
+        self.world.changed()
+        return self._webhook()
+
+    async def deliveries(self, request: web.Request) -> JSONDict:
+        filters = _delivery_filters(dict(request.query))
+        return {"deliveries": [d.to_json() for d in self._deliveries(**filters)]}
 
     # Faults and limits --------------------------------------------------------------------
 
@@ -428,6 +499,39 @@ class ControlApi:
             and (status is None or str(call.status) == str(status))
         ]
 
+    def _webhook(self) -> JSONDict:
+        world = self.world
+        now = time.monotonic()
+        down = {url: round(until - now, 3) for url, until in world.targets_down.items()}
+        return {
+            "webhook": asdict(world.webhook) if world.webhook else None,
+            "targets": list(world.webhook_targets),
+            "targets_down": {url: left for url, left in down.items() if left > 0},
+            "timing": asdict(world.webhook_timing),
+            "pending_update_count": len(world.updates.pending()),
+            "in_flight": world.deliveries_in_flight,
+            "delivered_count": world.updates.delivered_count,
+            "deliveries": len(world.deliveries),
+        }
+
+    def _deliveries(
+        self,
+        since: int = 0,
+        update_id: int | None = None,
+        chat_id: int | None = None,
+        target: str | None = None,
+        ok: bool | None = None,
+    ) -> list[DeliveryRecord]:
+        return [
+            record
+            for record in self.world.deliveries
+            if record.seq > since
+            and (update_id is None or record.update_id == update_id)
+            and (chat_id is None or record.chat_id == chat_id)
+            and (target is None or record.target == target)
+            and (ok is None or (record.finished is not None and record.ok == ok))
+        ]
+
     def _file(self, request: web.Request) -> StoredFile:
         stored = self.world.files.get(request.match_info["file_id"])
         if stored is None:
@@ -475,6 +579,33 @@ def _int(value: Any, name: str) -> int:
         return int(str(value))
     except ValueError as error:
         raise ControlError(400, f"{name} must be an integer") from error
+
+
+def _targets(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
+        raise ControlError(400, "urls must be a list of URLs")
+    for url in value:
+        if not is_loopback_url(url):
+            raise ControlError(
+                400, f"the stand-in only delivers webhooks to loopback URLs, not {url!r}"
+            )
+    return list(value)
+
+
+def _delivery_filters(source: JSONDict) -> dict[str, Any]:
+    """since / update_id / chat_id / target / ok from a JSON body or a query string."""
+    filters: dict[str, Any] = {"since": _int(source.get("since", 0), "since")}
+    for name in ("update_id", "chat_id"):
+        if source.get(name) is not None:
+            filters[name] = _int(source[name], name)
+    if source.get("target") is not None:
+        filters["target"] = str(source["target"])
+    ok = source.get("ok")
+    if ok is not None:
+        if isinstance(ok, str):
+            ok = ok.lower() == "true"
+        filters["ok"] = bool(ok)
+    return filters
 
 
 def _timeout(body: JSONDict) -> float:

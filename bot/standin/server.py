@@ -14,6 +14,7 @@ from bot.standin.config import StandinConfig
 from bot.standin.control import ControlApi
 from bot.standin.spec import BotApiSpec
 from bot.standin.state import World
+from bot.standin.webhook import WebhookDelivery, is_loopback_url
 
 # Telegram takes uploads of up to 50 MB.
 MAX_REQUEST_BYTES = 50 * 1024 * 1024 + 64 * 1024
@@ -46,9 +47,15 @@ class StandinServer:
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError(f"the stand-in only listens on loopback addresses, not {host!r}")
+        for target in config.webhook_targets if config else ():
+            if not is_loopback_url(target):
+                raise ValueError(
+                    f"the stand-in only delivers webhooks to loopback URLs, not {target!r}"
+                )
         self.host = host
         self.port = port
         self.world = World(config)
+        self.delivery = WebhookDelivery(self.world)
         self.spec = spec or BotApiSpec.default()
         self._runner: web.AppRunner | None = None
 
@@ -76,10 +83,12 @@ class StandinServer:
             if isinstance(address, tuple):
                 self.port = int(address[1])
                 break
+        self.delivery.start()
 
     async def stop(self) -> None:
         if self._runner is None:
             return
+        await self.delivery.stop()
         self.world.updates.stop_polling()
         self.world.changed()
         await self._runner.cleanup()

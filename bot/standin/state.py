@@ -27,8 +27,10 @@ from bot.standin.updates import UpdateQueue
 
 T = TypeVar("T")
 
-# The call log keeps this many of the newest calls; sequence numbers keep counting.
+# The call log and the webhook delivery log keep this many of the newest entries; sequence
+# numbers keep counting.
 MAX_LOGGED_CALLS = 20_000
+MAX_LOGGED_DELIVERIES = 20_000
 
 
 @dataclass
@@ -38,6 +40,66 @@ class WebhookSettings:
     max_connections: int = 40
     allowed_updates: list[str] | None = None
     ip_address: str | None = None
+    # The most recent failed delivery, as getWebhookInfo reports it.
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+@dataclass
+class WebhookTiming:
+    """How webhook delivery waits and retries (seconds); see StandinConfig."""
+
+    timeout: float = 60.0
+    retry_delay: float = 1.0
+    retry_max_delay: float = 60.0
+    target_cooldown: float = 5.0
+
+    @classmethod
+    def from_config(cls, config: StandinConfig) -> WebhookTiming:
+        return cls(
+            timeout=config.webhook_timeout,
+            retry_delay=config.webhook_retry_delay,
+            retry_max_delay=config.webhook_retry_max_delay,
+            target_cooldown=config.webhook_target_cooldown,
+        )
+
+
+@dataclass
+class DeliveryRecord:
+    """One HTTP request of webhook delivery: one update, to one target."""
+
+    seq: int
+    update_id: int
+    chat_id: int | None  # the chat whose order the update keeps (None: an order of its own)
+    attempt: int  # Telegram's attempt at this update, from 1; failover requests share it
+    url: str  # the URL setWebhook registered
+    target: str  # where the request went (the url itself without load-balancer targets)
+    started: float  # time.time()
+    finished: float | None = None  # None while the request runs
+    status: int | None = None  # the HTTP status, None without an answer
+    error: str | None = None  # None when confirmed (2xx)
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def to_json(self) -> JSONDict:
+        return {
+            "seq": self.seq,
+            "update_id": self.update_id,
+            "chat_id": self.chat_id,
+            "attempt": self.attempt,
+            "url": self.url,
+            "target": self.target,
+            "started": self.started,
+            "finished": self.finished,
+            "duration": None if self.finished is None else round(self.finished - self.started, 6),
+            "status": self.status,
+            "ok": self.ok,
+            "error": self.error,
+            "retry_after": self.retry_after,
+        }
 
 
 @dataclass
@@ -67,6 +129,9 @@ class World:
         # Bot API calls other than getUpdates: how many are running, and when one last ended.
         self.calls_in_flight = 0
         self.last_call_activity = time.monotonic()
+        # Webhook requests now running (kept across resets: they end on their own).
+        self.deliveries_in_flight = 0
+        self._listeners: list[Callable[[], None]] = []
         self._clear()
 
     def _clear(self) -> None:
@@ -78,6 +143,12 @@ class World:
         self.actions: list[ChatAction] = []
         self.profile = BotProfile()
         self.webhook: WebhookSettings | None = None
+        self.webhook_targets: list[str] = list(self.config.webhook_targets)
+        self.webhook_timing = WebhookTiming.from_config(self.config)
+        # Targets the load balancer skips, and until when (time.monotonic()).
+        self.targets_down: dict[str, float] = {}
+        self.deliveries: list[DeliveryRecord] = []
+        self._delivery_seq = 0
         self.calls: list[CallRecord] = []
         self._call_seq = 0
         self.faults = FaultBook()
@@ -141,7 +212,40 @@ class World:
         self.changed()
         return record
 
+    def record_delivery(
+        self, update_id: int, chat_id: int | None, attempt: int, url: str, target: str
+    ) -> DeliveryRecord:
+        self._delivery_seq += 1
+        record = DeliveryRecord(
+            seq=self._delivery_seq,
+            update_id=update_id,
+            chat_id=chat_id,
+            attempt=attempt,
+            url=url,
+            target=target,
+            started=time.time(),
+        )
+        self.deliveries.append(record)
+        if len(self.deliveries) > MAX_LOGGED_DELIVERIES:
+            del self.deliveries[: len(self.deliveries) - MAX_LOGGED_DELIVERIES]
+        self.changed()
+        return record
+
+    def webhook_error(self, message: str) -> None:
+        """Remember a failed delivery for getWebhookInfo."""
+        if self.webhook is not None:
+            self.webhook.last_error_date = self.now()
+            self.webhook.last_error_message = message
+
     # Waiting ------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (synchronously) at every change."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def changed(self) -> None:
         """Wake everything waiting for the state to change."""
@@ -149,6 +253,8 @@ class World:
             if not waiter.done():
                 waiter.set_result(None)
         self._waiters.clear()
+        for listener in list(self._listeners):
+            listener()
 
     async def wait_change(self, timeout: float) -> None:
         """Return at the next change, or after ``timeout`` seconds."""

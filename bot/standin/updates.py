@@ -6,15 +6,16 @@ polls and returns as soon as an update arrives. A newer getUpdates ends the one 
 with 409, as Telegram does. ``allowed_updates`` is remembered and applies to updates created
 after it was set. Update ids keep growing across resets, so a running bot's offset stays valid.
 
-Webhook delivery, when it comes, reads the same queue (``pending`` / ``confirm``) instead of
-getUpdates.
+While a webhook is set, ``bot/standin/webhook.py`` reads the same queue (``pending``) and
+confirms updates one at a time (``remove``) as the webhook answers them 2xx; what it has not
+confirmed stays for getUpdates once the webhook is deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.standin.errors import GET_UPDATES_TERMINATED, conflict
 from bot.standin.models import JSONDict, UpdateRecord
@@ -65,6 +66,8 @@ class UpdateQueue:
         self._poll_generation = 0
         self._stopped = False
         self.delivered_count = 0
+        # Called (synchronously) whenever an update is queued: the webhook delivery loop.
+        self.listeners: list[Callable[[], None]] = []
 
     def push(self, update_type: str, payload: JSONDict) -> UpdateRecord | None:
         """Queue an update; None when the bot's allowed_updates excludes its type."""
@@ -74,6 +77,8 @@ class UpdateQueue:
         self._next_id += 1
         self._pending.append(record)
         self._wake()
+        for listener in list(self.listeners):
+            listener()
         return record
 
     def pending(self) -> list[UpdateRecord]:
@@ -84,6 +89,14 @@ class UpdateQueue:
             self._pending = [u for u in self._pending if u.update_id >= offset]
         elif offset < 0:
             self._pending = self._pending[offset:]
+
+    def remove(self, update_id: int) -> bool:
+        """Confirm one update (a webhook answered it 2xx); False if it was no longer queued."""
+        for index, record in enumerate(self._pending):
+            if record.update_id == update_id:
+                del self._pending[index]
+                return True
+        return False
 
     def clear(self) -> None:
         self._pending.clear()

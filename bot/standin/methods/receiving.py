@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.standin.errors import GET_UPDATES_WITH_WEBHOOK, bad_request, conflict
 from bot.standin.methods.base import Call, JSONDict, handles
 from bot.standin.state import WebhookSettings
+from bot.standin.webhook import is_loopback_url
 
-LOOPBACK_NAMES = frozenset({"localhost"})
+DEFAULT_MAX_CONNECTIONS = 40
+MAX_MAX_CONNECTIONS = 100
 
 
 @handles("getUpdates")
@@ -44,13 +44,24 @@ async def set_webhook(call: Call) -> bool:
             "bad webhook: the Telegram stand-in only delivers webhooks to http(s)://127.0.0.1"
         )
     allowed = params.items("allowed_updates")
-    call.world.webhook = WebhookSettings(
+    max_connections = params.integer("max_connections")
+    previous = call.world.webhook
+    settings = WebhookSettings(
         url=url,
         secret_token=params.string("secret_token"),
-        max_connections=params.integer("max_connections") or 40,
+        # Telegram clamps it to 1-100.
+        max_connections=DEFAULT_MAX_CONNECTIONS
+        if max_connections is None
+        else min(max(max_connections, 1), MAX_MAX_CONNECTIONS),
         allowed_updates=[str(kind) for kind in allowed] if allowed is not None else None,
         ip_address=params.string("ip_address"),
     )
+    if previous is not None and previous.url == url:
+        # The same webhook set again (every instance of a bot does at start): its last error
+        # stays, and deliveries in flight go on.
+        settings.last_error_date = previous.last_error_date
+        settings.last_error_message = previous.last_error_message
+    call.world.webhook = settings
     call.world.updates.set_allowed(allowed)
     return True
 
@@ -76,16 +87,7 @@ async def get_webhook_info(call: Call) -> JSONDict:
         info["ip_address"] = world.webhook.ip_address or "127.0.0.1"
         if world.webhook.allowed_updates is not None:
             info["allowed_updates"] = world.webhook.allowed_updates
+        if world.webhook.last_error_date is not None:
+            info["last_error_date"] = world.webhook.last_error_date
+            info["last_error_message"] = world.webhook.last_error_message or ""
     return info
-
-
-def is_loopback_url(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if parts.hostname in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
