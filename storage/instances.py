@@ -30,6 +30,17 @@ _RESERVE_POSTGRESQL: Final = text(
     f"SET tat = GREATEST(send_slots.tat, {_NOW}) + CAST(:interval AS float8) "
     f"RETURNING tat, {_NOW}"
 )
+_TAKE_POSTGRESQL: Final = text(
+    f"INSERT INTO send_slots (key, tat) VALUES (:key, {_NOW} + CAST(:interval AS float8)) "
+    "ON CONFLICT (key) DO UPDATE "
+    f"SET tat = GREATEST(send_slots.tat, {_NOW}) + CAST(:interval AS float8) "
+    f"WHERE send_slots.tat - CAST(:tolerance AS float8) <= {_NOW} "
+    "RETURNING tat"
+)
+_WAIT_POSTGRESQL: Final = text(
+    f"SELECT GREATEST(0, tat - CAST(:tolerance AS float8) - {_NOW}) FROM send_slots "
+    "WHERE key = :key"
+)
 _FORGET_POSTGRESQL: Final = text(
     f"DELETE FROM send_slots WHERE tat < {_NOW} - CAST(:seconds AS float8)"
 )
@@ -52,6 +63,26 @@ async def reserve_slot(engine: AsyncEngine, key: str, interval: float, tolerance
             await conn.execute(_RESERVE_POSTGRESQL, {"key": key, "interval": interval})
         ).one()
     return max(0.0, float(tat) - interval - tolerance - float(now))
+
+
+async def take_slot(engine: AsyncEngine, key: str, interval: float, tolerance: float) -> bool:
+    """Take ``key``'s slot if it conforms now (GCRA); False, and nothing taken, if not yet."""
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                _TAKE_POSTGRESQL, {"key": key, "interval": interval, "tolerance": tolerance}
+            )
+        ).first()
+    return row is not None
+
+
+async def chat_wait(engine: AsyncEngine, key: str, tolerance: float) -> float:
+    """Seconds until ``key`` conforms (0: now); reserves nothing."""
+    async with engine.connect() as conn:
+        value = (
+            await conn.execute(_WAIT_POSTGRESQL, {"key": key, "tolerance": tolerance})
+        ).scalar_one_or_none()
+    return float(value or 0.0)
 
 
 async def forget_idle_slots(engine: AsyncEngine, seconds: float) -> None:

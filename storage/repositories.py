@@ -6,11 +6,12 @@ or call ``commit`` themselves.
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -498,7 +499,13 @@ class OutboxRepository:
         return row
 
     async def claim_due(
-        self, now: datetime, *, instance: str, lease: timedelta, limit: int
+        self,
+        now: datetime,
+        *,
+        instance: str,
+        lease: timedelta,
+        limit: int,
+        per_chat: int | None = None,
     ) -> list[OutboxMessage]:
         """Take the lease on up to ``limit`` rows due at ``now``, most urgent first.
 
@@ -508,7 +515,18 @@ class OutboxRepository:
         order whichever instance sends them. On PostgreSQL the candidates are locked
         with ``FOR UPDATE SKIP LOCKED``: instances draining at once never take the
         same row; on SQLite the writer lock does the same.
+
+        ``per_chat`` caps the rows of one chat in a claim (the rest are let go at
+        once), so a chat's share fits in the lease at its send rate; the chat's later
+        rows wait behind those claimed, as above.
         """
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One claim at a time across instances: a claim running beside another
+            # would not see the other's uncommitted leases, and could take a chat's
+            # later rows while the other takes its earlier ones.
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended('outbox-claim', 0))")
+            )
         row, earlier = OutboxMessage, aliased(OutboxMessage)
         free = or_(row.claimed_until.is_(None), row.claimed_until < now)
         blocked = (
@@ -540,7 +558,20 @@ class OutboxRepository:
             .returning(row)
             .execution_options(synchronize_session=False)
         )
-        rows = list((await self.session.execute(claim)).scalars())
+        rows = sorted((await self.session.execute(claim)).scalars(), key=lambda r: r.id)
+        if per_chat is not None:
+            taken: Tally[tuple[str, str]] = Tally()
+            kept: list[OutboxMessage] = []
+            surplus: list[int] = []
+            for message in rows:
+                chat = (message.channel, message.chat_id)
+                taken[chat] += 1
+                if taken[chat] <= per_chat:
+                    kept.append(message)
+                else:
+                    surplus.append(message.id)
+            await self.release(surplus)
+            rows = kept
         return sorted(rows, key=lambda r: (r.priority, r.id))
 
     async def release(self, ids: Sequence[int]) -> None:

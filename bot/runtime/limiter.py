@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.instances import forget_idle_slots, reserve_slot
+from storage.instances import chat_wait, forget_idle_slots, reserve_slot, take_slot
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class SendLimiter:
         self._clock = clock
         self._global_tat = 0.0
         self._chat_tat: dict[str, float] = {}
+        self._paused: dict[str, float] = {}  # chat -> until when Telegram asked us to wait
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._sequence = itertools.count()
         self._wakeup = asyncio.Event()
@@ -74,44 +75,65 @@ class SendLimiter:
         messages, and a form that turns its question in place must stay snappy.
         """
         started = self._clock()
-        if new_message:
-            delay = await self._chat_delay(chat_id, self._group if group else self._private)
-            if delay > 0:
-                await asyncio.sleep(delay)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (priority, next(self._sequence), future))
-        self._ensure_pump()
-        self._wakeup.set()
-        await future
+        rate = self._group if group else self._private
+        while True:
+            if new_message:
+                # Wait until the chat could take a message, without taking its slot yet:
+                # the slot is taken once the bot-wide slot is ours too, right before the
+                # send. Taken earlier, a message held up in the global queue would reach
+                # Telegram late, and the chat's next ones, on time, in a burst with it.
+                wait = await self._chat_wait(chat_id, rate)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiters, (priority, next(self._sequence), future))
+            self._ensure_pump()
+            self._wakeup.set()
+            await future
+            if not new_message or await self._take_chat_slot(chat_id, rate):
+                break
+            # Another sender took the chat's slot meanwhile: this global slot goes unused.
         self.waited_seconds += self._clock() - started
 
     def pause_chat(self, chat_id: str, seconds: float) -> None:
         """Telegram said "retry after N": nothing more goes to that chat for N seconds."""
         until = self._clock() + seconds
-        self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, 0.0), until)
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
 
     def pause_all(self, seconds: float) -> None:
         self._global_tat = max(self._global_tat, self._clock() + seconds)
         self._wakeup.set()
 
-    async def _chat_delay(self, chat_id: str, rate: Rate) -> float:
-        """Reserve the chat's next slot; how long to wait for it."""
-        return self._reserve_chat_slot(chat_id, rate)
+    async def _chat_wait(self, chat_id: str, rate: Rate) -> float:
+        """How long until the chat may take a message (0: now); reserves nothing."""
+        return self._local_chat_wait(chat_id, rate)
 
-    def _reserve_chat_slot(self, chat_id: str, rate: Rate) -> float:
+    async def _take_chat_slot(self, chat_id: str, rate: Rate) -> bool:
+        """Take the chat's slot if it may take a message now."""
+        return self._take_local_chat_slot(chat_id, rate)
+
+    def _local_chat_wait(self, chat_id: str, rate: Rate) -> float:
+        now = self._clock()
+        tat = self._chat_tat.get(chat_id, 0.0)
+        paused = self._paused.get(chat_id, 0.0)
+        return max(0.0, tat - rate.tolerance - now, paused - now)
+
+    def _take_local_chat_slot(self, chat_id: str, rate: Rate) -> bool:
         now = self._clock()
         tat = max(self._chat_tat.get(chat_id, 0.0), now)
-        start = tat - rate.tolerance
-        delay = max(0.0, start - now)
+        if tat - rate.tolerance > now or self._paused.get(chat_id, 0.0) > now:
+            return False
         self._chat_tat[chat_id] = tat + rate.interval
         if len(self._chat_tat) > 10_000:
             self._forget_idle_chats(now)
-        return delay
+        return True
 
     def _forget_idle_chats(self, now: float) -> None:
         stale = [c for c, tat in self._chat_tat.items() if tat < now - IDLE_CHAT_SECONDS]
         for chat in stale:
             del self._chat_tat[chat]
+        for chat in [c for c, until in self._paused.items() if until < now]:
+            del self._paused[chat]
 
     def _ensure_pump(self) -> None:
         if self._pump is None or self._pump.done():
@@ -175,10 +197,26 @@ class SharedSendLimiter(SendLimiter):
         self._engine = engine
         self._next_cleanup = 0.0
 
-    async def _chat_delay(self, chat_id: str, rate: Rate) -> float:
-        local = self._reserve_chat_slot(chat_id, rate)  # keeps pause_chat() working
-        shared = await self._reserve(f"chat:{chat_id}", rate)
+    async def _chat_wait(self, chat_id: str, rate: Rate) -> float:
+        local = self._local_chat_wait(chat_id, rate)  # keeps pause_chat() working
+        try:
+            shared = await chat_wait(self._engine, f"chat:{chat_id}", rate.tolerance)
+        except Exception as exc:
+            log.warning("shared send slot not read (%s)", type(exc).__name__)
+            shared = rate.interval
         return max(local, shared)
+
+    async def _take_chat_slot(self, chat_id: str, rate: Rate) -> bool:
+        if self._local_chat_wait(chat_id, rate) > 0:
+            return False
+        try:
+            taken = await take_slot(self._engine, f"chat:{chat_id}", rate.interval, rate.tolerance)
+        except Exception as exc:
+            log.warning("shared send slot not taken (%s)", type(exc).__name__)
+            return False
+        if taken:
+            self._take_local_chat_slot(chat_id, rate)
+        return taken
 
     async def _shared_global_delay(self) -> float:
         now = self._clock()

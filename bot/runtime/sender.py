@@ -43,6 +43,9 @@ BACKOFF_MAX_SECONDS = 300.0
 # taken over soon. A row whose lease is about to run out is not sent (another
 # instance may take it): it is left for the next claim.
 DRAIN_LEASE = timedelta(seconds=120)
+# At most this many of one chat's rows in a claim: at Telegram's 20 a minute for a
+# group they take a minute, well inside the lease.
+PER_CHAT = 20
 LEASE_MARGIN = timedelta(seconds=2)
 
 
@@ -131,8 +134,12 @@ class OutboxSender:
                 if released:
                     log.info("outbox: %d messages of an earlier run to send", released)
             rows = await uow.outbox.claim_due(
-                now, instance=self.instance, lease=DRAIN_LEASE, limit=BATCH
+                now, instance=self.instance, lease=DRAIN_LEASE, limit=BATCH, per_chat=PER_CHAT
             )
+            # A reply deliver() is still sending (its own lease ran out meanwhile) is
+            # deliver()'s to finish: let it go rather than hold it for a whole lease.
+            busy = [r.id for r in rows if r.id in self._in_flight]
+            await uow.outbox.release(busy)
             await uow.commit()
         self._released = True
         rows = [r for r in rows if r.id not in self._in_flight]

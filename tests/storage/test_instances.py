@@ -208,3 +208,49 @@ async def test_the_reminder_query_locks_and_skips_on_every_database(
     """FOR UPDATE SKIP LOCKED (PostgreSQL) and its absence (SQLite) both run."""
     async with UnitOfWork(sessionmaker) as uow:
         assert await uow.ideas.waiting_since_before(T0, limit=10) == []
+
+
+async def test_a_claim_takes_a_few_of_one_chats_rows_and_leaves_the_rest_waiting(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    busy = await queue(sessionmaker, ["7"] * 5)
+    [other] = await queue(sessionmaker, ["8"])
+    async with UnitOfWork(sessionmaker) as uow:
+        rows = await uow.outbox.claim_due(T0, instance="a", lease=LEASE, limit=100, per_chat=2)
+        await uow.commit()
+    assert [row.id for row in rows] == [*busy[:2], other]
+    assert await claim(sessionmaker, "b") == []  # chat 7's rest waits behind a's two
+    async with UnitOfWork(sessionmaker) as uow:
+        for row_id in busy[:2]:
+            await uow.outbox.mark_sent(row_id, message_id="1", now=T0)
+        await uow.commit()
+    assert await claim(sessionmaker, "b") == busy[2:]
+
+
+@pytest.mark.postgres
+async def test_instances_claiming_at_once_never_split_a_chat(pg_url: str) -> None:
+    """Three claims at the same moment: one chat's rows go to one instance only."""
+    await upgrade(pg_url)
+    engines = [create_engine(pg_url) for _ in range(3)]
+    try:
+        makers = [create_sessionmaker(e) for e in engines]
+        for _ in range(5):
+            async with UnitOfWork(makers[0]) as uow:
+                await uow.session.execute(OutboxMessage.__table__.delete())
+                await uow.commit()
+            await queue(makers[0], ["7"] * 30)
+
+            async def take(n: int) -> list[int]:
+                async with UnitOfWork(makers[n]) as uow:
+                    rows = await uow.outbox.claim_due(
+                        T0, instance=f"i{n}", lease=LEASE, limit=5, per_chat=5
+                    )
+                    await asyncio.sleep(0.05)  # hold the transaction open a moment
+                    await uow.commit()
+                return [row.id for row in rows]
+
+            shares = await asyncio.gather(*(take(n) for n in range(3)))
+            assert sorted(len(share) for share in shares) == [0, 0, 5], shares
+    finally:
+        for engine in engines:
+            await engine.dispose()
