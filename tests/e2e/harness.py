@@ -51,6 +51,8 @@ class BotProcess:
     log_path: Path
     process: asyncio.subprocess.Process | None = None
     _log_offset: int = field(default=0)
+    args: tuple[str, ...] = ()  # after `python -m bot run`, e.g. ("--webhook",)
+    ready_line: str = READY_LINE
 
     async def start(self, timeout: float = 30.0) -> None:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -60,6 +62,7 @@ class BotProcess:
             "-m",
             "bot",
             "run",
+            *self.args,
             env=self.env,
             cwd=ROOT,
             stdout=log,
@@ -72,7 +75,7 @@ class BotProcess:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if READY_LINE in self.new_log():
+            if self.ready_line in self.new_log():
                 return
             assert self.process is not None
             if self.process.returncode is not None:
