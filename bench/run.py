@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import latency, memory, sending, startup, throughput
+from bench import instances, latency, memory, sending, startup, throughput
 from bench.common import (
     FRAMEWORKS,
     BenchResult,
@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, Measure] = {
     "latency": latency.measure,
     "sending": sending.measure,
     "memory": memory.measure,
+    "instances": instances.measure,
 }
 
 
