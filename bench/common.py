@@ -91,6 +91,7 @@ class Options:
     profile: bool = False  # sample the bot with py-spy while a benchmark measures
     import_rounds: int | None = None  # start-up: runs under -X importtime (None: default)
     echo_reference: bool = True  # memory: also measure the bare echo bot's idle RSS
+    memory_seed: bool | None = None  # memory: seed the forms (None: above 1,000 people)
 
     def runs(self, full: int, quick: int) -> int:
         if self.repeat is not None:
@@ -367,6 +368,26 @@ class Process:
                 found[key] = int(value.split()[0])
         return found
 
+    def threads(self) -> int:
+        """Threads of the process (aiosqlite runs one per open database connection)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+        return 0
+
+    def memory_breakdown_kb(self) -> dict[str, int]:
+        """What the resident set is made of, from /proc/<pid>/smaps_rollup, in kB: ``Rss``,
+        ``Anonymous`` (the heap: Python's objects and what C extensions allocate), and the
+        rest (``Rss`` minus ``Anonymous``: mapped files, mostly shared libraries)."""
+        found: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/smaps_rollup").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("Rss", "Anonymous", "Shared_Clean", "Private_Dirty"):
+                found[key] = int(value.split()[0])
+        if "Rss" in found and "Anonymous" in found:
+            found["Files"] = found["Rss"] - found["Anonymous"]
+        return found
+
     def cpu_seconds(self) -> float:
         """User plus system CPU time the process has used so far."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -443,6 +464,12 @@ class WatchedWorld(World):
         future: asyncio.Future[CallRecord] = asyncio.get_running_loop().create_future()
         self._expected.setdefault((chat_id, method), deque()).append(future)
         return future
+
+    def reset_first_poll(self) -> None:
+        """Forget the first getUpdates seen, so :func:`wait_ready` waits for the next bot
+        process's first one (one stand-in serving a bot process after another)."""
+        self.first_poll_at = None
+        self.first_poll.clear()
 
     def reset_counts(self) -> None:
         self.finished.clear()

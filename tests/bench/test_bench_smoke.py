@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import latency, memory, sending, startup, throughput
+from bench import instances, latency, memory, sending, startup, throughput
 from bench.common import (
+    FIRST_WORKER,
     BenchResult,
     Options,
     markdown_table,
@@ -21,6 +22,9 @@ from bench.common import (
     summarise_profile,
 )
 from bench.run import parse_args
+from handlers.language import detect_language
+from handlers.limits import MIN_IDEA_BODY_CHARS
+from tests.storage.conftest import _postgres_checked, require_postgres  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +67,27 @@ async def test_throughput(workdir: Path) -> None:
     assert run["ratio"] > 0
 
 
+@pytest.mark.postgres
+async def test_instances(workdir: Path, _postgres_checked: None) -> None:  # noqa: F811
+    """One instance on SQLite, one and three on PostgreSQL, in webhook mode."""
+    require_postgres()
+    result = await instances.measure(tiny(workdir, size=2))
+    check_rows(result)
+    runs = {run["setup"]: run for run in result.raw["runs"]}
+    assert sorted(runs) == ["postgres-1", "postgres-3", "sqlite-1"]
+    for run in runs.values():
+        assert run["updates"] == run["expected_updates"] == 2 * 8, run
+        assert run["failure_count"] == run["deliveries_failed"] == 0, run
+        assert run["submitted"] == run["ideas_in_database"] == run["support_cards"] == 2, run
+        assert not run["lost_or_duplicated"] and not run["database_mismatch"], run
+        assert run["deliveries"] == 16 and run["bot_cpu_seconds"] > 0, run
+    assert len(runs["postgres-3"]["deliveries_per_instance"]) == 3
+    assert runs["postgres-1"]["postgres_backends"] >= 1
+    assert set(result.raw["ratios"]) == {"3×PG ÷ 1×PG", "1×PG ÷ 1×SQLite"}
+    skipped = await instances.measure(tiny(workdir, frameworks=("ptb",)))
+    assert not skipped.rows and "skipped" in skipped.raw
+
+
 async def test_latency(workdir: Path) -> None:
     result = await latency.measure(tiny(workdir, size=10, seconds=1.0, rate=50.0))
     check_rows(result)
@@ -74,12 +99,36 @@ async def test_latency(workdir: Path) -> None:
 
 
 async def test_memory(workdir: Path) -> None:
+    """Every person through the bot: /start, /idea and two pieces of the idea each."""
     result = await memory.measure(tiny(workdir, size=20, echo_reference=False))
     check_rows(result)
     [run] = result.raw["runs"]
-    assert run["open_forms"] == 20 and run["updates"] == 60, run
+    assert not run["seeded"] and "seeding" not in run
+    assert run["open_forms"] == 20 and run["updates"] == run["expected_updates"] == 80, run
     assert 0 < run["idle_rss_mb"] <= run["peak_rss_mb"]
     assert 0 < run["loaded_rss_mb"] <= run["peak_rss_mb"]
+    assert 0 < run["loaded_smaps_mb"]["Anonymous"] < run["loaded_smaps_mb"]["Rss"]
+
+
+async def test_memory_seeded(workdir: Path) -> None:
+    """A quarter through the bot in a first process, the rest copied in the database; then
+    every person's next message to the measured process finds their form."""
+    result = await memory.measure(tiny(workdir, size=20, echo_reference=False, memory_seed=True))
+    check_rows(result)
+    [run] = result.raw["runs"]
+    assert run["seeded"] and run["seeding"]["templates"] == 5, run
+    assert run["seeding"]["copied"] == 15 and run["seeding"]["template_updates"] == 15
+    assert run["open_forms"] == 20 and run["updates"] == run["expected_updates"] == 20, run
+
+
+def test_memory_texts() -> None:
+    german = [uid for uid in range(FIRST_WORKER, FIRST_WORKER + 300) if memory.foreign(uid)]
+    assert len(german) == 3
+    for uid in (FIRST_WORKER, german[0]):
+        first, second = memory.form_text(uid, 1), memory.form_text(uid, 2)
+        assert first != second and len(second) >= MIN_IDEA_BODY_CHARS
+        expected = "de" if memory.foreign(uid) else "vi"
+        assert detect_language(first) == detect_language(second) == expected
 
 
 async def test_sending(workdir: Path) -> None:
@@ -92,13 +141,23 @@ async def test_sending(workdir: Path) -> None:
 
 
 async def test_startup(workdir: Path) -> None:
-    result = await startup.measure(tiny(workdir, import_rounds=0))
-    assert [row.metric for row in result.rows][:2] == [
+    result = await startup.measure(tiny(workdir, import_rounds=1))
+    rows = {row.metric: row for row in result.rows}
+    for metric in (
         "spawn → first getUpdates, full bot",
+        "of which after `bot.cli` is loaded (the bot's own log)",
+        "RSS at the first getUpdates",
         "spawn → first getUpdates, bare echo bot",
-    ]
-    assert all(row.value and row.value > 0 for row in result.rows[:2])
+        "importtime total, full bot start",
+    ):
+        value = rows[metric].value
+        assert value is not None and value > 0, rows[metric]
+    spawn = rows["spawn → first getUpdates, full bot"].value
+    after_cli = rows["of which after `bot.cli` is loaded (the bot's own log)"].value
+    assert spawn is not None and after_cli is not None and after_cli < spawn
+    # No problems: nor any module only reports or language detection need imported at start.
     assert not result.problems, result.problems
+    assert result.raw[FRAMEWORK]["lazy_modules_imported_at_start"] == []
 
 
 def test_importtime_parsing() -> None:
@@ -117,6 +176,12 @@ def test_importtime_parsing() -> None:
     assert parsed["self_ms"] == {"aiogram": 2.5, "pydantic": 0.4, "yaml": 0.1}
     assert parsed["cumulative_ms"] == {"aiogram": 3.4, "pydantic": 0.4, "yaml": 0.1}
     assert startup.module_self_ms(text, "aiogram.types") == 2.0
+    assert startup.lazy_modules_imported(text) == []
+    more = text + "\nimport time:        50 |         50 |   langdetect.detector"
+    assert startup.lazy_modules_imported(more) == ["langdetect"]
+    log = "12:00:00 INFO bot.app: bot @sangkien_bot polling (aiogram), started in 1.25 s"
+    assert startup.Start(2.0, log).reported == 1.25
+    assert startup.Start(2.0, "").reported is None
 
 
 def test_helpers(tmp_path: Path) -> None:
