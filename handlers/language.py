@@ -585,7 +585,7 @@ _factory_lock: Final = threading.Lock()
 
 
 def _get_factory() -> DetectorFactory:
-    """Load langdetect's profiles once (about 0.3 s), on first use, thread-safely."""
+    """Load langdetect's profiles once (about 0.1 s), on first use, thread-safely."""
     global _factory
     if _factory is None:
         with _factory_lock:
