@@ -45,6 +45,7 @@ from bot.standin.config import StandinConfig
 from bot.standin.models import CallRecord, UpdateRecord
 from bot.standin.server import StandinServer
 from bot.standin.state import World
+from bot.standin.webhook import WebhookDelivery
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -557,6 +558,8 @@ async def standin(config: StandinConfig | None = None) -> AsyncIterator[StandinS
     """A stand-in on a free loopback port whose world is a :class:`WatchedWorld`."""
     server = StandinServer(port=0, config=config)
     server.world = WatchedWorld(server.world.config)
+    # The webhook delivery loop was made for the world just replaced: give it this one.
+    server.delivery = WebhookDelivery(server.world)
     await server.start()
     try:
         yield server

@@ -76,14 +76,13 @@ from bench.common import (
     profiled,
     rounded,
     run_people,
+    standin,
     summarise_problems,
     template,
     watched,
 )
 from bench.throughput import REF, UPDATES_PER_FORM, _check_bot, form_steps
 from bot.standin.config import StandinConfig
-from bot.standin.server import StandinServer
-from bot.standin.webhook import WebhookDelivery
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Idea, OutboxMessage
 
@@ -256,21 +255,6 @@ def machine_ticks() -> tuple[int, int]:
 # ---------------------------------------------------------------- one run
 
 
-@contextlib.asynccontextmanager
-async def webhook_standin(config: StandinConfig) -> AsyncIterator[StandinServer]:
-    """:func:`bench.common.standin` for webhook delivery: that one swaps in the
-    :class:`WatchedWorld` after the server made its delivery loop, which then watches the
-    world it replaced and never sees an update; here the loop gets the watched world."""
-    server = StandinServer(port=0, config=config)
-    server.world = WatchedWorld(server.world.config)
-    server.delivery = WebhookDelivery(server.world)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -320,7 +304,7 @@ async def one_run(setup: Setup, workers: int, round_no: int, options: Options) -
         webhook_target_cooldown=1.0,
     )
     run: dict[str, Any] = {"setup": setup.key, "round": round_no, "workers": workers}
-    async with database(setup, options, directory) as db, webhook_standin(config) as server:
+    async with database(setup, options, directory) as db, standin(config) as server:
         world = watched(server)
         add_people(world, [SUPPORT_USER, *people_ids])
         processes = instance_processes(setup, server.base_url, db, ports, directory)

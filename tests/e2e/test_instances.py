@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import re
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -31,14 +30,21 @@ from bot.standin.limits import LimitsConfig
 from bot.standin.server import StandinServer
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Idea, OutboxMessage, Person
-from tests.e2e.harness import SAMPLE_TREE, BotProcess, base_env, button_data, cli, link_token
-from tests.e2e.harness import text_of as _text_of
+from tests.e2e.harness import (
+    SAMPLE_TREE,
+    BotProcess,
+    base_env,
+    button_data,
+    cli,
+    link_token,
+    text_of,
+)
+from tests.e2e.test_crash import REF, message_with
 from tests.storage.conftest import _postgres_checked, fresh_schema  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.postgres
 
 JSON = dict[str, Any]
-REF = re.compile(r"SK-\d{4}-\d{6}")
 STEP_TIMEOUT = 180.0
 POLL = 0.5
 SECRET = "e2e-instances-secret_0123456789"
@@ -56,10 +62,6 @@ FORM = [
     ("cần bảo mật", "Có thể chia sẻ"),
     ("Xem lại sáng kiến", "Gửi"),
 ]
-
-
-def text_of(message: JSON) -> str:
-    return _text_of(message)
 
 
 def free_port() -> int:
@@ -145,17 +147,6 @@ async def wait_until(fleet: Fleet, chat: int, wanted: Callable[[list[JSON]], JSO
         )
     finally:
         await client.close()
-
-
-def message_with(needle: str, *, button: str | None = None) -> Callable[[list[JSON]], JSON | None]:
-    def find(messages: list[JSON]) -> JSON | None:
-        for message in reversed(messages):
-            labels = " ".join(b["text"] for b in message.get("buttons") or [])
-            if needle in text_of(message) and (button is None or button in labels):
-                return message
-        return None
-
-    return find
 
 
 async def fill_form(fleet: Fleet, user: int, token: str) -> str:
