@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,7 +25,6 @@ from bot.runtime.limiter import Rate, SendLimiter, SharedSendLimiter
 from bot.runtime.polling import RawUpdate, poll
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
-from bot.runtime.webhook import WebhookServer
 from bot.runtime.worker import UpdateWorker
 from bot.telegram.common import MENU_COMMANDS, MENU_LANGUAGES, WEBHOOK_SECRET_HEADER
 from handlers.context import BotInfo
@@ -37,6 +36,9 @@ from handlers.reminders import ReminderPolicy, run_reminders
 from handlers.reports.jobs import ReportSettings, run_report_jobs
 from storage.db import create_engine, create_sessionmaker
 from storage.schema import check_schema
+
+if TYPE_CHECKING:  # imported when used: aiohttp's web server only in webhook mode
+    from bot.runtime.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,8 @@ async def report_periodically(
 def make_webhook_server(
     settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
 ) -> WebhookServer:
+    from bot.runtime.webhook import WebhookServer
+
     config = settings.telegram
     return WebhookServer(
         telegram.wrap,
@@ -295,17 +299,19 @@ async def run_bot(
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, stop.set)
-            from bot.zalo.runner import start_zalo  # Zalo beside Telegram (issue #9)
+            zalo = None
+            if settings.zalo.active:  # Zalo beside Telegram (issue #9)
+                from bot.zalo.runner import start_zalo
 
-            zalo = await start_zalo(
-                settings,
-                sessionmaker=sessionmaker,
-                catalogue=catalogue,
-                sender=sender,
-                transports=transports,
-                stop=stop,
-                dispatcher=dispatcher,
-            )
+                zalo = await start_zalo(
+                    settings,
+                    sessionmaker=sessionmaker,
+                    catalogue=catalogue,
+                    sender=sender,
+                    transports=transports,
+                    stop=stop,
+                    dispatcher=dispatcher,
+                )
             sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
             reminder_task = asyncio.create_task(
                 remind_periodically(settings, sessionmaker, catalogue, sender), name="reminders"

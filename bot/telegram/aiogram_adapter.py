@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Bot, Dispatcher, Router, types
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
+from bot.telegram.aiogram_models import import_aiogram
+
+# aiogram's models are built when first used, not all 444 at import (see the module).
+import_aiogram()
+
+from aiogram import Bot, Dispatcher, Router, types  # noqa: E402
+from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
+from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
+from aiogram.exceptions import (  # noqa: E402
     ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
@@ -25,11 +30,17 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import TelegramMethod
-from aiogram.types import BufferedInputFile, CallbackQuery, ChatMemberUpdated, Message, Update
+from aiogram.methods import TelegramMethod  # noqa: E402
+from aiogram.types import (  # noqa: E402
+    BufferedInputFile,
+    CallbackQuery,
+    ChatMemberUpdated,
+    Message,
+    Update,
+)
 
-from bot.runtime.polling import RawUpdate
-from bot.telegram.common import (
+from bot.runtime.polling import RawUpdate  # noqa: E402
+from bot.telegram.common import (  # noqa: E402
     ALLOWED_UPDATES,
     POLL_TIMEOUT_MARGIN,
     ApiFailure,
@@ -78,7 +89,9 @@ class AiogramTelegram(TelegramAdapterBase):
         )
         self.bot = Bot(token=token, session=session)
         super().__init__(self.bot, CLASSES)
-        self.dispatcher = Dispatcher()
+        # The bot keeps every conversation in its database: aiogram's FSM would only
+        # keep a record of every chat ever seen, in memory, for ever.
+        self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.include_router(self._router())
 
     async def _get_username(self) -> str:
