@@ -22,7 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.runtime.errors import SendError
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.limiter import Rate, SendLimiter, SharedSendLimiter
-from bot.runtime.polling import RawUpdate, poll
+from bot.runtime.polling import Inboxed, RawUpdate, poll
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
 from bot.runtime.worker import UpdateWorker
@@ -35,6 +35,7 @@ from handlers.i18n import Catalogue
 from handlers.reminders import ReminderPolicy, run_reminders
 from handlers.reports.jobs import ReportSettings, run_report_jobs
 from storage.db import create_engine, create_sessionmaker
+from storage.inbox import Inbox
 from storage.schema import check_schema
 
 if TYPE_CHECKING:  # imported when used: aiohttp's web server only in webhook mode
@@ -349,6 +350,7 @@ async def run_bot(
                     stop,
                     timeout=settings.telegram.polling_timeout,
                     on_first_fetch=first_fetch,
+                    inbox=Inboxed(Inbox(sessionmaker, telegram.channel), telegram.wrap),
                 )
             if zalo is not None:
                 await zalo.stop()

@@ -351,6 +351,25 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime]
 
 
+class InboxUpdate(Base):
+    """An update taken from long polling and confirmed to Telegram, until it is handled.
+
+    getUpdates confirms by offset: everything below it is gone for good. Keeping each
+    fetched update here first lets the bot confirm a batch at once instead of only
+    past its oldest update still being handled (which had Telegram send every update
+    in hand again on each poll). A row outlives its handling by a few seconds; one a
+    crash left behind is handled at the next start (``processed_updates`` tells which
+    already were).
+    """
+
+    __tablename__ = "inbox"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)  # the update's JSON as Telegram sent it
+    received_at: Mapped[datetime]
+
+
 class Counter(Base):
     """Named sequences, e.g. the per-year number inside reference codes."""
 

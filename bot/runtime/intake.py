@@ -42,6 +42,10 @@ class OrderedIntake:
         """The highest update id taken in so far."""
         return self._highest
 
+    def taken_through(self, update_id: int) -> None:
+        """Count every update up to ``update_id`` as taken in (the inbox already had them)."""
+        self._highest = update_id if self._highest is None else max(self._highest, update_id)
+
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)

@@ -1,12 +1,20 @@
-"""Long polling whose offset is confirmed only after the updates are committed."""
+"""Long polling that never confirms an update before it is safe.
+
+Without an inbox, the offset is moved only past updates whose work has committed, so
+Telegram sends every update still being handled again on each poll. With an inbox
+(:class:`storage.inbox.Inbox`, as the bot runs), each fetched batch is stored first and
+the offset moves past it at once: every poll brings only new updates, and what a
+crash interrupts is handled from the inbox at the next start.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.runtime.intake import OrderedIntake
@@ -23,11 +31,13 @@ class RawUpdate:
 
     ``payload`` is None for an update the framework could not parse: there is nothing
     to do with it but confirm it, so that it is not delivered again and again.
+    ``data`` is the update's JSON as received, for the inbox.
     """
 
     update_id: int
     chat_key: str
     payload: Any
+    data: Any = None
 
 
 class UpdateSource(Protocol):
@@ -42,6 +52,26 @@ class UpdateSource(Protocol):
         ...
 
 
+class UpdateStore(Protocol):
+    """Where fetched updates are kept until handled (see :class:`storage.inbox.Inbox`)."""
+
+    async def store(
+        self, updates: Sequence[tuple[int, Any]], *, now: datetime, forget: Iterable[int] = ()
+    ) -> None: ...
+
+    async def forget(self, update_ids: Iterable[int]) -> None: ...
+
+    async def pending(self) -> tuple[list[tuple[int, Any]], int | None]: ...
+
+
+@dataclass(slots=True)
+class Inboxed:
+    """An inbox and how to read back what it stored (the source's ``wrap``)."""
+
+    store: UpdateStore
+    wrap: Callable[[Any], RawUpdate | None]
+
+
 async def poll(
     source: UpdateSource,
     intake: OrderedIntake,
@@ -50,16 +80,20 @@ async def poll(
     *,
     timeout: int,
     on_first_fetch: Callable[[], None] | None = None,
+    inbox: Inboxed | None = None,
 ) -> None:
     """Fetch updates until ``stop`` is set, then let the open ones finish and confirm them."""
     failures = 0
+    # Handled updates whose inbox rows are still to be dropped.
+    handled: list[int] | None = [] if inbox is not None else None
+    if inbox is not None:
+        await _replay(inbox, intake, process, handled)
     while not stop.is_set():
         if on_first_fetch is not None:
             on_first_fetch()
             on_first_fetch = None
-        fetch = asyncio.create_task(
-            source.fetch(intake.offset, timeout, known_through=intake.highest)
-        )
+        offset = intake.offset if inbox is None else _past(intake.highest)
+        fetch = asyncio.create_task(source.fetch(offset, timeout, known_through=intake.highest))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
@@ -80,15 +114,36 @@ async def poll(
             log.warning("getUpdates failed (%s); retrying in %s s", type(exc).__name__, delay)
             await _sleep_unless(stop, delay)
             continue
-        failures = 0
         fresh = [u for u in batch if not intake.seen(u.update_id)]
+        if inbox is not None and handled is not None and (fresh or handled):
+            forget = list(handled)
+            try:
+                await inbox.store.store(
+                    [(u.update_id, u.data) for u in fresh], now=datetime.now(UTC), forget=forget
+                )
+            except Exception as exc:
+                # Not stored, so not taken in: the next poll (same offset) brings them again.
+                delay = ERROR_BACKOFF_SECONDS[min(failures, len(ERROR_BACKOFF_SECONDS) - 1)]
+                failures += 1
+                log.warning(
+                    "could not store updates (%s); retrying in %s s", type(exc).__name__, delay
+                )
+                await _sleep_unless(stop, delay)
+                continue
+            del handled[: len(forget)]
+        failures = 0
         for update in fresh:
-            await intake.submit(update.update_id, update.chat_key, _bind(process, update))
-        if batch and not fresh:
+            await intake.submit(update.update_id, update.chat_key, _bind(process, update, handled))
+        if inbox is None and batch and not fresh:
             # Only updates still being handled came back: wait for one to finish.
             await intake.wait_progress(REFETCH_WAIT_SECONDS)
     await intake.drain()
-    offset = intake.offset
+    if inbox is not None and handled:
+        try:
+            await inbox.store.forget(handled)
+        except Exception as exc:  # they are found handled at the next start
+            log.warning("could not clear the inbox (%s)", type(exc).__name__)
+    offset = intake.offset if inbox is None else _past(intake.highest)
     if offset is not None:
         try:
             await source.fetch(offset, 0)  # confirm what was handled before leaving
@@ -96,8 +151,34 @@ async def poll(
             log.warning("could not confirm the last offset (%s)", type(exc).__name__)
 
 
+async def _replay(
+    inbox: Inboxed,
+    intake: OrderedIntake,
+    process: Callable[[RawUpdate], Awaitable[None]],
+    done: list[int] | None,
+) -> None:
+    """Take in what an earlier run stored but did not handle, before anything new."""
+    pending, highest = await inbox.store.pending()
+    if pending:
+        log.info("%d updates from the inbox to handle first", len(pending))
+    for update_id, data in pending:
+        update = inbox.wrap(data)
+        if update is None or update.update_id != update_id:
+            update = RawUpdate(update_id, f"inbox:{update_id}", None, data)
+        await intake.submit(update.update_id, update.chat_key, _bind(process, update, done))
+    if highest is not None:
+        intake.taken_through(highest)
+
+
+def _past(highest: int | None) -> int | None:
+    """The offset that confirms every update up to ``highest``."""
+    return None if highest is None else highest + 1
+
+
 def _bind(
-    process: Callable[[RawUpdate], Awaitable[None]], update: RawUpdate
+    process: Callable[[RawUpdate], Awaitable[None]],
+    update: RawUpdate,
+    done: list[int] | None = None,
 ) -> Callable[[], Awaitable[None]]:
     async def work() -> None:
         try:
@@ -106,6 +187,8 @@ def _bind(
             # The update counts as done either way (the worker has already set aside
             # what it could not handle); say so here rather than in a task nobody awaits.
             log.exception("update %s: processing failed", update.update_id)
+        if done is not None:
+            done.append(update.update_id)
 
     return work
 

@@ -300,8 +300,8 @@ def parse_one(
         key = chat_key(update)
     except Exception as exc:
         log.warning("update %s skipped: it could not be parsed (%s)", update_id, type(exc).__name__)
-        return RawUpdate(update_id, f"{CHANNEL}:update:{update_id}", None)
-    return RawUpdate(update_id, key, update)
+        return RawUpdate(update_id, f"{CHANNEL}:update:{update_id}", None, data)
+    return RawUpdate(update_id, key, update, data)
 
 
 def _chat(chat: TgChat) -> ChatRef:

@@ -1,0 +1,116 @@
+"""The inbox: updates taken from long polling, kept until they are handled.
+
+:func:`bot.runtime.polling.poll` stores each fetched batch here in one transaction and
+only then moves the getUpdates offset past it, which confirms the batch to Telegram.
+Handling an update records its id in ``processed_updates`` as before; the inbox rows
+of handled updates are deleted in the transaction that stores the next batch (or when
+the loop stops). After a crash, :meth:`Inbox.pending` hands back what was stored but
+not handled, oldest first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import InboxUpdate, ProcessedUpdate
+from storage.uow import UnitOfWork
+
+#: Ids per DELETE statement (SQLite allows 32,766 parameters, older builds 999).
+CHUNK = 500
+
+
+def encode(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class Inbox:
+    """One channel's stored updates."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], channel: str) -> None:
+        self._sessionmaker = sessionmaker
+        self.channel = channel
+
+    async def store(
+        self,
+        updates: Sequence[tuple[int, Any]],
+        *,
+        now: datetime,
+        forget: Iterable[int] = (),
+    ) -> None:
+        """Keep ``updates`` (id, JSON) and drop the handled ids ``forget``, in one transaction.
+
+        An update stored already is left as it is (a batch fetched again after a failed
+        store, say).
+        """
+        done = list(forget)
+        async with UnitOfWork(self._sessionmaker) as uow:
+            session = uow.session
+            for start in range(0, len(done), CHUNK):
+                await session.execute(self._delete(done[start : start + CHUNK]))
+            if updates:
+                insert = (
+                    postgresql.insert
+                    if session.get_bind().dialect.name == "postgresql"
+                    else sqlite.insert
+                )
+                rows = [
+                    {
+                        "channel": self.channel,
+                        "update_id": update_id,
+                        "payload": encode(data),
+                        "received_at": now,
+                    }
+                    for update_id, data in updates
+                ]
+                await session.execute(insert(InboxUpdate).on_conflict_do_nothing(), rows)
+            await uow.commit()
+
+    async def forget(self, update_ids: Iterable[int]) -> None:
+        """Drop the rows of handled updates."""
+        done = list(update_ids)
+        if not done:
+            return
+        async with UnitOfWork(self._sessionmaker) as uow:
+            for start in range(0, len(done), CHUNK):
+                await uow.session.execute(self._delete(done[start : start + CHUNK]))
+            await uow.commit()
+
+    async def pending(self) -> tuple[list[tuple[int, Any]], int | None]:
+        """Stored updates not handled yet (id, JSON), oldest first, and the highest id
+        stored (handled or not: polling goes on past it). Rows of handled ones go."""
+        handled = exists().where(
+            ProcessedUpdate.channel == InboxUpdate.channel,
+            ProcessedUpdate.update_id == InboxUpdate.update_id,
+        )
+        mine = InboxUpdate.channel == self.channel
+        async with UnitOfWork(self._sessionmaker) as uow:
+            session = uow.session
+            highest = await session.scalar(select(func.max(InboxUpdate.update_id)).where(mine))
+            await session.execute(
+                delete(InboxUpdate)
+                .where(mine, handled)
+                .execution_options(synchronize_session=False)
+            )
+            rows = (
+                await session.execute(
+                    select(InboxUpdate.update_id, InboxUpdate.payload)
+                    .where(mine)
+                    .order_by(InboxUpdate.update_id)
+                )
+            ).all()
+            await uow.commit()
+        return [(update_id, json.loads(payload)) for update_id, payload in rows], highest
+
+    def _delete(self, update_ids: list[int]) -> Any:
+        return (
+            delete(InboxUpdate)
+            .where(InboxUpdate.channel == self.channel, InboxUpdate.update_id.in_(update_ids))
+            .execution_options(synchronize_session=False)
+        )
