@@ -52,11 +52,10 @@ class Dispatcher:
             # Another instance may hold an earlier update of this chat (a webhook
             # redelivered while the first try still runs): wait for it to finish.
             await uow.lock_chat(incoming.chat.key)
-            if await uow.updates.seen(incoming.channel, incoming.update_id):
+            now = self.clock()
+            if not await uow.updates.claim(incoming.channel, incoming.update_id, now):
                 log.info("update %s:%s already handled", incoming.channel, incoming.update_id)
                 return Outcome(duplicate=True)
-            now = self.clock()
-            uow.updates.record(incoming.channel, incoming.update_id, now)
             if incoming.sender.is_bot:
                 await uow.commit()
                 return Outcome()
@@ -134,10 +133,9 @@ class Dispatcher:
         """Record an update that kept failing as handled, and apologise to its sender."""
         async with UnitOfWork(self.sessionmaker) as uow:
             await uow.lock_chat(incoming.chat.key)
-            if await uow.updates.seen(incoming.channel, incoming.update_id):
-                return Outcome(duplicate=True)
             now = self.clock()
-            uow.updates.record(incoming.channel, incoming.update_id, now)
+            if not await uow.updates.claim(incoming.channel, incoming.update_id, now):
+                return Outcome(duplicate=True)
             lang = reply_language(
                 chosen=None, telegram_language_code=incoming.sender.language_code, text=None
             )

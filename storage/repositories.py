@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
+from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -478,25 +478,31 @@ class OutboxRepository:
         claimed_by: str | None = None,
         claimed_until: datetime | None = None,
     ) -> OutboxMessage:
-        """Queue a message; ``claimed_by`` keeps it for that instance until ``claimed_until``."""
-        row = OutboxMessage(
-            channel=channel,
-            chat_id=chat_id,
-            payload=payload,
-            priority=priority,
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            person_id=person_id,
-            idea_id=idea_id,
-            purpose=purpose,
-            claimed_by=claimed_by,
-            claimed_until=claimed_until,
+        """Queue a message; ``claimed_by`` keeps it for that instance until ``claimed_until``.
+
+        The row is inserted with one statement and handed back detached from the session
+        (what it holds is what was inserted): the ORM's flush machinery cost more than
+        the insert itself on every update.
+        """
+        values: dict[str, Any] = {
+            "channel": channel,
+            "chat_id": chat_id,
+            "payload": payload,
+            "priority": priority,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "person_id": person_id,
+            "idea_id": idea_id,
+            "purpose": purpose,
+            "claimed_by": claimed_by,
+            "claimed_until": claimed_until,
+        }
+        inserted = await self.session.execute(
+            insert(OutboxMessage).values(values).returning(OutboxMessage.id)
         )
-        self.session.add(row)
-        await self.session.flush()
-        return row
+        return OutboxMessage(id=inserted.scalar_one(), **values)
 
     async def claim_due(
         self,
@@ -617,6 +623,27 @@ class OutboxRepository:
             )
         )
 
+    async def mark_sent_many(
+        self, sent: Sequence[tuple[int, str | None]], *, now: datetime
+    ) -> None:
+        """:meth:`mark_sent` for many (row id, message id) pairs in one statement."""
+        if not sent:
+            return
+        await self.session.execute(
+            update(OutboxMessage),
+            [
+                {
+                    "id": outbox_id,
+                    "status": OutboxStatus.SENT.value,
+                    "message_id": message_id,
+                    "sent_at": now,
+                    "claimed_by": None,
+                    "claimed_until": None,
+                }
+                for outbox_id, message_id in sent
+            ],
+        )
+
     async def mark_retry(self, outbox_id: int, *, at: datetime, error: str) -> None:
         await self.session.execute(
             update(OutboxMessage)
@@ -675,6 +702,20 @@ class UpdateLog:
 
     def record(self, channel: str, update_id: int, now: datetime) -> None:
         self.session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
+
+    async def claim(self, channel: str, update_id: int, now: datetime) -> bool:
+        """Record the update as handled in this transaction; False if it already was.
+
+        One statement for what ``seen`` and ``record`` do in two.
+        """
+        dialect = self.session.get_bind().dialect.name
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        result = await self.session.execute(
+            insert_(ProcessedUpdate)
+            .values(channel=channel, update_id=update_id, processed_at=now)
+            .on_conflict_do_nothing()
+        )
+        return bool(getattr(result, "rowcount", 0))
 
 
 # ---------------------------------------------------------------- progress (issue #4)

@@ -85,6 +85,7 @@ class OutboxSender:
         self._released = False
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self._sent = _SentRecords(sessionmaker, clock)
         self.sent = 0
         self.failed = 0
 
@@ -233,6 +234,9 @@ class OutboxSender:
         that now wait behind a retry of an earlier one."""
         if not results:
             return
+        if not release and all(r.retry_at is None and r.failed is None for r in results):
+            await self._sent.record([(r.row_id, r.message_id) for r in results])
+            return
         now = self._clock()
         async with UnitOfWork(self._sessionmaker) as uow:
             await uow.outbox.release(release)
@@ -256,3 +260,57 @@ class OutboxSender:
                 else:
                     await uow.outbox.mark_sent(result.row_id, message_id=result.message_id, now=now)
             await uow.commit()
+
+
+class _SentRecords:
+    """Records sent messages, many in one transaction (a group commit).
+
+    Each sender waits until its own record has committed before it sends the next
+    message of the chat, so what a crash can repeat is still at most one message a
+    chat. Records that arrive while a transaction waits for the database, or runs, go
+    together in the next one: one write transaction for many replies instead of one
+    each, when every update's reply is sent at about the same time.
+    """
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._waiting: list[tuple[list[tuple[int, str | None]], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.transactions = 0
+
+    async def record(self, sent: list[tuple[int, str | None]]) -> None:
+        """Mark these (row id, message id) sent; returns once that has committed."""
+        done = asyncio.get_running_loop().create_future()
+        # A sender cancelled meanwhile (a stop) leaves the outcome to nobody: take it here.
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._waiting.append((sent, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="outbox-sent-records")
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            taken: list[tuple[list[tuple[int, str | None]], asyncio.Future[None]]] = []
+            failure: Exception | None = None
+            try:
+                async with UnitOfWork(self._sessionmaker) as uow:
+                    # Taken once the database is ours: all that came while waiting for it.
+                    taken, self._waiting = self._waiting, []
+                    rows = [row for sent, _ in taken for row in sent]
+                    await uow.outbox.mark_sent_many(rows, now=self._clock())
+                    await uow.commit()
+                self.transactions += 1
+            except Exception as exc:
+                failure = exc
+                if not taken:  # the database could not even be reached
+                    taken, self._waiting = self._waiting, []
+            for _, done in taken:
+                if done.done():
+                    continue
+                if failure is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failure)

@@ -191,3 +191,52 @@ async def test_three_instances_draining_one_outbox_send_every_message_once(
     for chat in map(str, range(40)):  # each chat saw its messages in the order queued
         numbers = [int(text[1:]) for c, text in log if c == chat]
         assert numbers == [n for n in range(400) if n % 40 == int(chat)]
+
+
+async def test_replies_sent_at_the_same_time_are_recorded_together_each_with_its_message_id(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    messenger = FakeMessenger(seconds=0.01)
+    sender = OutboxSender(
+        sessionmaker, {"telegram": messenger}, unlimited(), max_attempts=5, instance="one"
+    )
+    chats = [f"chat{n}" for n in range(40)]
+    rows = await queue(
+        sessionmaker, [(chat, f"{chat}:{k}") for chat in chats for k in (1, 2)], claimed_by="one"
+    )
+    by_chat = {chat: [r for r in rows if r.chat_id == chat] for chat in chats}
+    await asyncio.gather(*(sender.deliver(chain) for chain in by_chat.values()))
+
+    async with sessionmaker() as session:
+        stored = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert {r.status for r in stored} == {"sent"}
+    assert {r.claimed_by for r in stored} == {None}
+    # Each row got the id Telegram gave its own message, in each chat's order.
+    sent_ids = {text: str(n) for n, (_, text) in enumerate(messenger.sent, start=1)}
+    assert {r.id: r.message_id for r in stored} == {
+        r.id: sent_ids[OutMessage.from_json(r.payload).text] for r in stored
+    }
+    assert [t for c, t in messenger.sent if c == "chat7"] == ["chat7:1", "chat7:2"]
+    # 80 messages from 40 chats at once: far fewer write transactions than messages.
+    assert sender._sent.transactions < 20
+
+
+async def test_a_failed_group_commit_leaves_the_rows_leased_for_a_later_send(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messenger = FakeMessenger()
+    sender = OutboxSender(
+        sessionmaker, {"telegram": messenger}, unlimited(), max_attempts=5, instance="one"
+    )
+    rows = await queue(sessionmaker, [("A", "a1"), ("A", "a2")], claimed_by="one")
+
+    async def unavailable(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr("storage.repositories.OutboxRepository.mark_sent_many", unavailable)
+    with pytest.raises(ConnectionError):
+        await sender.deliver(rows)
+    assert messenger.sent == [("A", "a1")]  # a2 waits: a1's send is not on record
+    async with sessionmaker() as session:
+        stored = (await session.scalars(select(OutboxMessage))).all()
+    assert {(r.status, r.claimed_by) for r in stored} == {("pending", "one")}
