@@ -47,7 +47,6 @@ def import_aiogram() -> None:
     if not _supported():
         log.warning("pydantic changed: aiogram's models are built at import")
         importlib.import_module("aiogram")
-        _keep_responses()
         return
     original = BaseModel.__dict__["model_rebuild"]
     handed: list[Any] = []
@@ -76,38 +75,7 @@ def import_aiogram() -> None:
         cls = getattr(methods, name)
         if isinstance(cls, type) and issubclass(cls, BaseModel):
             _hand_over(cls, handed[0])
-    _keep_responses()
     deferred = True
-
-
-def _keep_responses() -> None:
-    """Make ``Response[T]`` one class per ``T``, built once.
-
-    aiogram checks every answer of the Bot API with ``Response[method.__returning__]``.
-    pydantic caches parametrised models only weakly, so each call made (and built) a
-    new class: 0.1 ms when ``Message`` was already built, 2 ms now that building
-    ``Response[Message]`` builds ``Message`` inside it. Keeping each class (there is
-    one per return type of a Bot API method) makes it a dictionary lookup.
-    """
-    from aiogram.methods.base import Response
-
-    if "__class_getitem__" in Response.__dict__:
-        return
-    parametrise = BaseModel.__dict__["__class_getitem__"].__func__
-    kept: dict[Any, type[BaseModel]] = {}
-
-    def cached(cls: type[BaseModel], params: Any) -> Any:
-        if cls is not Response:
-            return parametrise(cls, params)
-        try:
-            return kept[params]
-        except KeyError:
-            model = kept[params] = parametrise(cls, params)
-            return model
-        except TypeError:  # unhashable parameters: not cached
-            return parametrise(cls, params)
-
-    Response.__class_getitem__ = classmethod(cached)  # type: ignore[method-assign, assignment]
 
 
 def _hand_over(cls: type[BaseModel], namespace: Any) -> None:
