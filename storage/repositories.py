@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -52,6 +52,39 @@ OPEN_STATUSES = (
     IdeaStatus.INFO_REQUESTED.value,
     IdeaStatus.FORWARDED.value,
 )
+
+
+# Statements run for every update, built once: values go in as parameters, so
+# SQLAlchemy compiles each once and looks it up by a cache key that does not depend
+# on the values (a statement with ``.values(...)`` is keyed on them every time).
+_OUTBOX: Final[Table] = OutboxMessage.__table__  # type: ignore[assignment]
+_CONVERSATIONS: Final[Table] = Conversation.__table__  # type: ignore[assignment]
+_PROCESSED: Final[Table] = ProcessedUpdate.__table__  # type: ignore[assignment]
+_ADD_OUTBOX: Final = insert(_OUTBOX).returning(_OUTBOX.c.id)
+_per_dialect: dict[tuple[str, str], Any] = {}
+
+
+def _claim_update(dialect: str) -> Any:
+    """INSERT a processed update id unless it is there already."""
+    statement = _per_dialect.get(("claim", dialect))
+    if statement is None:
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _per_dialect[("claim", dialect)] = insert_(_PROCESSED).on_conflict_do_nothing()
+    return statement
+
+
+def _save_conversation(dialect: str) -> Any:
+    """INSERT a conversation, or UPDATE the chat's one."""
+    statement = _per_dialect.get(("conversation", dialect))
+    if statement is None:
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        base = insert_(_CONVERSATIONS)
+        columns = ("person_id", "flow", "step", "data", "updated_at")
+        statement = _per_dialect[("conversation", dialect)] = base.on_conflict_do_update(
+            index_elements=[_CONVERSATIONS.c.chat_key],
+            set_={name: base.excluded[name] for name in columns},
+        )
+    return statement
 
 
 def _like_escape(text: str) -> str:
@@ -412,24 +445,20 @@ class ConversationRepository:
         data: dict[str, Any],
         now: datetime,
     ) -> None:
-        row = await self.session.get(Conversation, chat_key)
-        if row is None:
-            self.session.add(
-                Conversation(
-                    chat_key=chat_key,
-                    person_id=person_id,
-                    flow=flow,
-                    step=step,
-                    data=data,
-                    updated_at=now,
-                )
-            )
-            return
-        row.person_id = person_id
-        row.flow = flow
-        row.step = step
-        row.data = dict(data)  # a new object, so the JSON column sees the change
-        row.updated_at = now
+        # One upsert, not the ORM's read-then-flush (the row the dispatcher read is
+        # not changed in the session, so nothing else writes it at commit).
+        dialect = self.session.get_bind().dialect.name
+        await self.session.execute(
+            _save_conversation(dialect),
+            {
+                "chat_key": chat_key,
+                "person_id": person_id,
+                "flow": flow,
+                "step": step,
+                "data": dict(data),
+                "updated_at": now,
+            },
+        )
 
     async def count_in_flow(self) -> int:
         query = select(func.count()).select_from(Conversation).where(Conversation.flow.is_not(None))
@@ -499,9 +528,7 @@ class OutboxRepository:
             "claimed_by": claimed_by,
             "claimed_until": claimed_until,
         }
-        inserted = await self.session.execute(
-            insert(OutboxMessage).values(values).returning(OutboxMessage.id)
-        )
+        inserted = await self.session.execute(_ADD_OUTBOX, values)
         return OutboxMessage(id=inserted.scalar_one(), **values)
 
     async def claim_due(
@@ -709,11 +736,9 @@ class UpdateLog:
         One statement for what ``seen`` and ``record`` do in two.
         """
         dialect = self.session.get_bind().dialect.name
-        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
         result = await self.session.execute(
-            insert_(ProcessedUpdate)
-            .values(channel=channel, update_id=update_id, processed_at=now)
-            .on_conflict_do_nothing()
+            _claim_update(dialect),
+            {"channel": channel, "update_id": update_id, "processed_at": now},
         )
         return bool(getattr(result, "rowcount", 0))
 
