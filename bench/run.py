@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", action="store_true", help="sample the bot with py-spy while it is measured"
     )
     parser.add_argument(
+        "--rate", type=float, help="latency: offered updates per second (default: 200)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="latency: seconds of offered load (default: 10, quick 3)"
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="databases, logs, profiles (default: a new directory under "
         "bench/results/work/)",
     )  # fmt: skip
@@ -77,6 +83,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[BenchResult]:
         repeat=args.repeat,
         workdir=workdir,
         profile=args.profile,
+        rate=args.rate,
+        seconds=args.seconds,
     )
     results = []
     for name in args.only or list(BENCHMARKS):
