@@ -253,12 +253,17 @@ async def run_bot(
 
         await run_zalo_only(settings, started_at=started_at, stop=stop)
         return
-    engine = create_engine(settings.database.url)
+    # Updates and sending: many short transactions, run on the event loop's thread on
+    # SQLite. Reminders, digests and reports read much more at a time: their own
+    # engine keeps aiosqlite's worker thread, so that they never hold up the loop.
+    engine = create_engine(settings.database.url, sqlite_inline=True)
+    background = create_engine(settings.database.url) if engine.dialect.name == "sqlite" else engine
     try:
         status = await check_schema(engine)
         if not status.ok:
             raise SchemaNotReady(status.message)
         sessionmaker = create_sessionmaker(engine)
+        background_sessionmaker = create_sessionmaker(background)
         catalogue = Catalogue.load()
         telegram = make_telegram(settings)
         limiter = make_limiter(settings, engine)
@@ -315,10 +320,12 @@ async def run_bot(
                 )
             sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
             reminder_task = asyncio.create_task(
-                remind_periodically(settings, sessionmaker, catalogue, sender), name="reminders"
+                remind_periodically(settings, background_sessionmaker, catalogue, sender),
+                name="reminders",
             )
             report_task = asyncio.create_task(
-                report_periodically(settings, sessionmaker, catalogue, sender), name="reports"
+                report_periodically(settings, background_sessionmaker, catalogue, sender),
+                name="reports",
             )
 
             def first_fetch() -> None:
@@ -373,3 +380,5 @@ async def run_bot(
             await telegram.close()
     finally:
         await engine.dispose()
+        if background is not engine:
+            await background.dispose()

@@ -11,17 +11,20 @@ import asyncio
 import contextlib
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy import text
 
 from bot.app import run_bot
 from bot.config import Settings
 from bot.standin.client import StandinClient
 from bot.standin.server import StandinServer
+from storage.db import create_engine
 
 SAMPLE_TREE = Path(__file__).resolve().parent.parent / "storage" / "sample" / "union_tree.csv"
 SAMPLE_UNIT = "HCM-Q7-CTYMAY"
@@ -55,9 +58,20 @@ class Persona:
 
 
 class TerminalChat:
-    def __init__(self, client: StandinClient, console: Console, invite_token: str) -> None:
+    def __init__(
+        self,
+        client: StandinClient,
+        console: Console,
+        invite_token: str,
+        handled: Callable[[int], Awaitable[bool]] | None = None,
+    ) -> None:
         self.client = client
         self.console = console
+        # Whether the bot has handled an update and sent what it queued, and the
+        # newest update this chat made: the stand-in's queue empties as soon as the bot
+        # has stored a batch in its inbox, before the bot has handled it.
+        self.handled = handled
+        self.last_update: int | None = None
         self.invite_token = invite_token
         self.personas = {
             "worker": Persona("worker", 1001, "[green]Bạn (người lao động)[/green]"),
@@ -72,7 +86,16 @@ class TerminalChat:
         # The stand-in is another server: polling its state is the only way to know.
         while await self.client.pending_updates() and loop.time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(POLL_SECONDS / 2)
+        last = self.last_update
+        if self.handled is not None and last is not None:
+            while not await self.handled(last) and loop.time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(POLL_SECONDS / 4)
         await self.client.wait_quiet(0.2, timeout=SETTLE_SECONDS)
+
+    def _sent(self, result: JSON) -> None:
+        update_id = result.get("update_id")
+        if isinstance(update_id, int):
+            self.last_update = max(self.last_update or update_id, update_id)
 
     async def show_new(self) -> None:
         """Print every message the bot sent or changed since the last look."""
@@ -121,22 +144,23 @@ class TerminalChat:
                 self.console.print("Use /as worker or /as support.")
             return True
         if line == "/link":
-            await self.client.start(persona.user_id, self.invite_token)
+            self._sent(await self.client.start(persona.user_id, self.invite_token))
         elif line.startswith("#") and line[1:].isdigit():
             await self._press(persona, int(line[1:]))
         elif line.startswith("/photo"):
             caption = line.removeprefix("/photo").strip() or None
-            await self.client.send_photo(persona.user_id, caption=caption)
+            self._sent(await self.client.send_photo(persona.user_id, caption=caption))
         elif line == "/doc":
-            await self.client.send_document(
+            sent = await self.client.send_document(
                 persona.user_id, "de-xuat.txt", SAMPLE_DOCUMENT, mime_type="text/plain"
             )
+            self._sent(sent)
         elif line == "/voice":
-            await self.client.send_voice(persona.user_id)
+            self._sent(await self.client.send_voice(persona.user_id))
         elif line == "/sticker":
-            await self.client.send_sticker(persona.user_id)
+            self._sent(await self.client.send_sticker(persona.user_id))
         else:
-            await self.client.send_text(persona.user_id, line)
+            self._sent(await self.client.send_text(persona.user_id, line))
         return True
 
     async def _press(self, persona: Persona, number: int) -> None:
@@ -147,12 +171,13 @@ class TerminalChat:
             self.console.print(f"[yellow]Choose #1 to #{len(persona.buttons)}.[/yellow]")
             return
         button = persona.buttons[number - 1]
-        await self.client.press(
+        pressed = await self.client.press(
             persona.user_id,
             persona.user_id,
             persona.buttons_message,
             data=str(button["callback_data"]),
         )
+        self._sent(pressed)
         answers = await self.client.wait_calls("answerCallbackQuery", timeout=5)
         notice = answers[-1]["params"].get("text") if answers else None
         if notice:
@@ -245,11 +270,29 @@ async def run_tryit(settings: Settings) -> None:
         stop = asyncio.Event()
         bot = asyncio.create_task(run_bot(settings, stop=stop), name="bot")
         client = server.client()
+        engine = create_engine(settings.database.url)
+
+        async def handled(update_id: int) -> bool:
+            """The update is handled and every message it queued has gone (the replies
+            wait for the send limits, a second a message in a private chat)."""
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    text(
+                        "SELECT 1 FROM processed_updates "
+                        "WHERE channel = 'telegram' AND update_id = :id"
+                    ),
+                    {"id": update_id},
+                )
+                waiting = await conn.scalar(
+                    text("SELECT count(*) FROM outbox WHERE status = 'pending'")
+                )
+            return found is not None and not waiting
+
         try:
             await client.upsert_user(1001, "Lan", last_name="Nguyễn", language_code="vi")
             await client.upsert_user(1002, "Bình", last_name="Trần", language_code="vi")
             await client.wait_calls("getUpdates", timeout=30)
-            chat = TerminalChat(client, console, member_token)
+            chat = TerminalChat(client, console, member_token, handled=handled)
             await client.start(1002, support_token)  # the support member joins the team
             await client.wait_messages(1002, 1)
             chat.personas["support"].seen = {
@@ -266,6 +309,7 @@ async def run_tryit(settings: Settings) -> None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(bot, 15)
             await client.close()
+            await engine.dispose()
 
 
 async def _chat_loop(chat: TerminalChat, console: Console, bot: asyncio.Task[None]) -> None:

@@ -36,6 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from storage import sqlite_inline
+
 __all__ = [
     "SQLITE_BEGIN_OPTION",
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -112,17 +114,25 @@ def create_engine(
     echo: bool = False,
     pooled: bool = True,
     sqlite_foreign_keys: bool = True,
+    sqlite_inline: bool = False,
 ) -> AsyncEngine:
     """Create an async engine for ``url`` (normalised with :func:`normalise_url`).
 
     ``pooled=False`` uses a :class:`~sqlalchemy.pool.NullPool` (one-off tools such
     as migrations). ``sqlite_foreign_keys=False`` leaves SQLite foreign keys off,
     which schema migrations need to rebuild tables (they check the keys afterwards).
+    ``sqlite_inline=True`` runs a SQLite file's statements on the event loop's thread
+    (:mod:`storage.sqlite_inline`): for the bot's many short transactions, not for
+    long reads, which would hold up everything else the loop does meanwhile.
     """
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(
-            parsed, echo=echo, pooled=pooled, foreign_keys=sqlite_foreign_keys
+            parsed,
+            echo=echo,
+            pooled=pooled,
+            foreign_keys=sqlite_foreign_keys,
+            inline=sqlite_inline,
         )
     return _create_postgresql_engine(parsed, echo=echo, pooled=pooled)
 
@@ -172,7 +182,9 @@ def _ensure_wal(file: Path) -> None:
         time.sleep(0.05)
 
 
-def _create_sqlite_engine(url: URL, *, echo: bool, pooled: bool, foreign_keys: bool) -> AsyncEngine:
+def _create_sqlite_engine(
+    url: URL, *, echo: bool, pooled: bool, foreign_keys: bool, inline: bool
+) -> AsyncEngine:
     file = _sqlite_file(url)
     if file is not None and not str(url.database).startswith("file:"):
         file.expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -181,10 +193,20 @@ def _create_sqlite_engine(url: URL, *, echo: bool, pooled: bool, foreign_keys: b
     kwargs: dict[str, Any] = {"echo": echo}
     if not pooled and file is not None:
         kwargs["poolclass"] = NullPool
+    inline = inline and file is not None
+    if inline:
+        kwargs["async_creator"] = sqlite_inline.connector(
+            str(url.database),
+            busy_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            uri=str(url.query.get("uri", "")).lower() in {"true", "1"},
+        )
     engine = _create_async_engine(url, **kwargs)
+    # Inline, one attempt may hold up the event loop only briefly; the connection
+    # waits out the rest of the busy timeout between attempts (storage/sqlite_inline.py).
+    busy_ms = sqlite_inline.INLINE_BUSY_MS if inline else SQLITE_BUSY_TIMEOUT_MS
 
     pragmas = (
-        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        f"PRAGMA busy_timeout={busy_ms}",
         f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}",
         "PRAGMA synchronous=NORMAL",
     )

@@ -26,18 +26,25 @@ from storage.repositories import (
 # SQLite lets one writer in at a time, and its busy handler is not fair: under a
 # steady crowd of writers one transaction can wait past the busy timeout. Queueing
 # this process's transactions on an asyncio lock first makes the wait fair and
-# keeps SQLite's own waiting for other processes (a CLI run, a second bot).
-_SQLITE_LOCKS: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
+# keeps SQLite's own waiting for other processes (a CLI run, a second bot). The lock
+# is per database file (and event loop), so that the bot's two engines on one file
+# (storage.db: inline for updates, threaded for reports) queue in the same line.
+_SQLITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _writer_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
     bind = sessionmaker.kw.get("bind")
     if bind is None or bind.dialect.name != "sqlite":
         return None
-    sync_engine = bind.sync_engine
-    lock = _SQLITE_LOCKS.get(sync_engine)
+    database = str(bind.url.database or "")
+    if database in ("", ":memory:"):  # each engine's memory database is its own
+        database = f"memory:{id(bind.sync_engine)}"
+    locks = _SQLITE_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    lock = locks.get(database)
     if lock is None:
-        lock = _SQLITE_LOCKS[sync_engine] = asyncio.Lock()
+        lock = locks[database] = asyncio.Lock()
     return lock
 
 
