@@ -98,7 +98,7 @@ class SendLimits:
 
 @dataclass(frozen=True)
 class RuntimeSettings:
-    max_in_flight: int = 512
+    max_in_flight: int = 128
     send_max_attempts: int = 8
     update_max_attempts: int = 3
     # This process's name among several sharing one database (empty: the host name).
