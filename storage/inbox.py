@@ -52,8 +52,7 @@ class Inbox:
         done = list(forget)
         async with UnitOfWork(self._sessionmaker) as uow:
             session = uow.session
-            for start in range(0, len(done), CHUNK):
-                await session.execute(self._delete(done[start : start + CHUNK]))
+            await self._delete(session, done)
             if updates:
                 insert = (
                     postgresql.insert
@@ -78,8 +77,7 @@ class Inbox:
         if not done:
             return
         async with UnitOfWork(self._sessionmaker) as uow:
-            for start in range(0, len(done), CHUNK):
-                await uow.session.execute(self._delete(done[start : start + CHUNK]))
+            await self._delete(uow.session, done)
             await uow.commit()
 
     async def pending(self) -> tuple[list[tuple[int, Any]], int | None]:
@@ -108,9 +106,14 @@ class Inbox:
             await uow.commit()
         return [(update_id, json.loads(payload)) for update_id, payload in rows], highest
 
-    def _delete(self, update_ids: list[int]) -> Any:
-        return (
-            delete(InboxUpdate)
-            .where(InboxUpdate.channel == self.channel, InboxUpdate.update_id.in_(update_ids))
-            .execution_options(synchronize_session=False)
-        )
+    async def _delete(self, session: AsyncSession, update_ids: list[int]) -> None:
+        """Delete the rows of these update ids, a chunk of ids per statement."""
+        for start in range(0, len(update_ids), CHUNK):
+            await session.execute(
+                delete(InboxUpdate)
+                .where(
+                    InboxUpdate.channel == self.channel,
+                    InboxUpdate.update_id.in_(update_ids[start : start + CHUNK]),
+                )
+                .execution_options(synchronize_session=False)
+            )

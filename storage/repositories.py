@@ -723,10 +723,6 @@ class UpdateLog:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def seen(self, channel: str, update_id: int) -> bool:
-        row = await self.session.get(ProcessedUpdate, (channel, update_id))
-        return row is not None
-
     def record(self, channel: str, update_id: int, now: datetime) -> None:
         self.session.add(ProcessedUpdate(channel=channel, update_id=update_id, processed_at=now))
 

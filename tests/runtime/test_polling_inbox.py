@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.polling import Inboxed, RawUpdate, poll
-from storage.db import create_engine, create_sessionmaker
 from storage.inbox import Inbox
 from storage.models import InboxUpdate
-from storage.schema import upgrade
 from storage.uow import UnitOfWork
 from tests.runtime.test_polling import FakeTelegram, Work, until
 
@@ -98,17 +94,6 @@ class CommittingWork(Work):
 
 def wrap(data: Any) -> RawUpdate:
     return RawUpdate(data["update_id"], f"telegram:{data['chat']}", data, data)
-
-
-@pytest.fixture
-async def sessionmaker(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 class Run:

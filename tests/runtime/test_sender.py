@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +14,7 @@ from bot.runtime.errors import TransientSendError
 from bot.runtime.limiter import Rate, SendLimiter
 from bot.runtime.sender import OutboxSender
 from handlers.events import OutMessage
-from storage.db import create_engine, create_sessionmaker
 from storage.models import OutboxMessage
-from storage.schema import upgrade
 from storage.uow import UnitOfWork
 
 
@@ -50,17 +47,6 @@ class FakeMessenger:
 
     async def set_commands(self, commands: Sequence[tuple[str, str]], language: str | None) -> None:
         return None
-
-
-@pytest.fixture
-async def sessionmaker(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 def unlimited() -> SendLimiter:
