@@ -36,6 +36,7 @@ from bench.common import (
     add_people,
     bot_argv,
     bot_env,
+    collector_paused,
     fresh_database,
     idea_text,
     log_problems,
@@ -91,6 +92,7 @@ async def one_run(
             measured = set(people_ids)
             outstanding: dict[int, deque[tuple[int, float]]] = {uid: deque() for uid in people_ids}
             latencies: list[float] = []
+            answered_at: list[tuple[float, float]] = []  # (made available, latency)
             queued: list[float] = []  # update made available → handed to the bot
             in_bot: list[float] = []  # handed to the bot → its answer at the stand-in
             completions: list[float] = []
@@ -118,6 +120,7 @@ async def one_run(
                     check_done()
                     return
                 latencies.append(record.time - created)
+                answered_at.append((created, record.time - created))
                 completions.append(record.time + record.duration - created)
                 delivered = world.first_delivered.get(update_id)
                 if delivered is not None:
@@ -133,26 +136,27 @@ async def one_run(
             world.reset_counts()
             wall = time.perf_counter()
             async with profiled(options, process, directory.name):
-                loop = asyncio.get_running_loop()
-                t0 = loop.time() + 0.05
-                for i in range(total):
-                    due = t0 + i / rate
-                    wait = due - loop.time()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    lags.append(max(0.0, loop.time() - due))
-                    uid = people_ids[i % workers]
-                    sent = simulate.send(world, uid, None, {"text": idea_text(uid + i)[:90]})
-                    assert sent.update is not None
-                    outstanding[uid].append((sent.update.update_id, sent.update.created))
-                    injected_at.append(sent.update.created)
-                check_done()
-                while not all_answered.is_set():  # until answered, or no answer for a while
-                    before = len(latencies) + len(failed)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(all_answered.wait(), STALL_SECONDS)
-                    if len(latencies) + len(failed) == before:
-                        break
+                with collector_paused():
+                    loop = asyncio.get_running_loop()
+                    t0 = loop.time() + 0.05
+                    for i in range(total):
+                        due = t0 + i / rate
+                        wait = due - loop.time()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                        lags.append(max(0.0, loop.time() - due))
+                        uid = people_ids[i % workers]
+                        sent = simulate.send(world, uid, None, {"text": idea_text(uid + i)[:90]})
+                        assert sent.update is not None
+                        outstanding[uid].append((sent.update.update_id, sent.update.created))
+                        injected_at.append(sent.update.created)
+                    check_done()
+                    while not all_answered.is_set():  # until answered, or no answer for a while
+                        before = len(latencies) + len(failed)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(all_answered.wait(), STALL_SECONDS)
+                        if len(latencies) + len(failed) == before:
+                            break
             elapsed = time.perf_counter() - wall
             injection_seconds = injected_at[-1] - injected_at[0] if total > 1 else 0.0
             bot_cpu = process.cpu_seconds() - bot_cpu
@@ -198,6 +202,8 @@ async def one_run(
         "bot_cpu_share": rounded(bot_cpu / elapsed),
         "standin_cpu_share": rounded(own_cpu / elapsed),
         "deliveries_per_update": rounded(delivered / total if total else 0.0, 2),
+        "load_started_unix": rounded(injected_at[0] if injected_at else None, 3),
+        "slow_periods": _slow_periods(answered_at),
         "calls": calls,
         "exit_code": code,
         "log_problem_count": len(problems),
@@ -211,6 +217,22 @@ async def one_run(
         f"{run['bot_cpu_share']}, stand-in CPU {run['standin_cpu_share']}"
     )
     return run
+
+
+def _slow_periods(answered: list[tuple[float, float]], slow: float = 0.05) -> list[str]:
+    """Where the answers slower than ``slow`` seconds fell: 100 ms slices of the run that
+    held any, as "at +s.s s: n slow, worst x ms" (a stall shows as a run of slices)."""
+    if not answered:
+        return []
+    start = min(created for created, _ in answered)
+    slices: dict[int, list[float]] = {}
+    for created, latency in answered:
+        if latency > slow:
+            slices.setdefault(int((created - start) * 10), []).append(latency)
+    return [
+        f"at +{n / 10:.1f} s: {len(found)} slow, worst {max(found) * 1000:.0f} ms"
+        for n, found in sorted(slices.items())
+    ]
 
 
 def _in_idea_form(person: Person) -> bool:

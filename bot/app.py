@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
+from bot.runtime import heap
 from bot.runtime.errors import SendError
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.limiter import Rate, SendLimiter, SharedSendLimiter
@@ -327,6 +328,8 @@ async def run_bot(
                 report_periodically(settings, background_sessionmaker, catalogue, sender),
                 name="reports",
             )
+
+            heap.settle()  # the start-up heap out of every later full collection
 
             def first_fetch() -> None:
                 log.info(

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.runtime import heap
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.limiter import Rate, SendLimiter
 from bot.runtime.polling import poll
@@ -229,6 +230,7 @@ async def run_zalo_only(
             )
             if channel is None:
                 raise RuntimeError("Zalo is not configured (zalo.enabled and zalo.token)")
+            heap.settle()
             log.info("zalo only: started in %.2f s", time.monotonic() - started_at)
             tasks = [
                 asyncio.create_task(sender.run(), name="outbox-sender"),

@@ -6,16 +6,18 @@ The real bot runs on aiogram (the framework every end-to-end test uses).
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
 import pytest
 
-from bench import instances, latency, memory, sending, startup, throughput
+from bench import handle, instances, latency, memory, sending, startup, throughput
 from bench.common import (
     FIRST_WORKER,
     BenchResult,
     Options,
+    collector_paused,
     markdown_table,
     percentile,
     save_results,
@@ -96,6 +98,38 @@ async def test_latency(workdir: Path) -> None:
     assert run["answered"] == run["updates"] and run["lost"] == 0, run
     assert run["not_in_form"] == run["extra_message_count"] == run["failed_answer_count"] == 0
     assert 0 < run["median_ms"] <= run["p99_ms"] <= run["max_ms"]
+    assert isinstance(run["slow_periods"], list)
+
+
+async def test_handle_cost(workdir: Path) -> None:
+    [one_at_a_time] = await handle.measure(3, 1, concurrent=False, workdir=workdir)
+    [at_once] = await handle.measure(3, 1, concurrent=True, workdir=workdir)
+    for result in (one_at_a_time, at_once):
+        # every form ended in a stored idea, each of its updates one transaction
+        assert result.ideas == 3, result
+        assert result.commits_per_update == 1.0, result
+        assert 3 <= result.statements_per_update < 30, result
+        assert result.cpu_ms_per_update > 0 and result.wall_ms_per_update > 0
+    assert "| commits per update | 1.00 |" in handle.report([one_at_a_time, at_once])
+
+
+def test_slow_periods() -> None:
+    start = 1000.0
+    answered = [(start + i / 100, 0.004) for i in range(300)]  # 3 s at 100/s, 4 ms each
+    answered += [(start + 1.23, 0.09), (start + 1.25, 0.07), (start + 2.5, 0.06)]
+    assert latency._slow_periods(answered) == [
+        "at +1.2 s: 2 slow, worst 90 ms",
+        "at +2.5 s: 1 slow, worst 60 ms",
+    ]
+    assert latency._slow_periods([]) == []
+
+
+def test_collector_paused() -> None:
+    before = gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    assert gc.isenabled() == before and gc.get_freeze_count() == 0
 
 
 async def test_memory(workdir: Path) -> None:
