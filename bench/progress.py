@@ -27,10 +27,12 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import random
 import sqlite3
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -61,12 +63,25 @@ class Timing:
 
 
 @dataclass
+class ExportTiming:
+    """One ``/export`` spreadsheet made the way the bot's report job makes it."""
+
+    level: str
+    ideas_in_subtree: int
+    rows: int
+    seconds: float
+    file_mb: float
+    peak_rss_growth_mb: float
+
+
+@dataclass
 class Report:
     units: int
     ideas: int
     database: str
     build_seconds: float | None
     timings: list[Timing] = field(default_factory=list)
+    exports: list[ExportTiming] = field(default_factory=list)
     write_median_ms: float = 0.0
     database_mb: float = 0.0
     sqlite: str = sqlite3.sqlite_version
@@ -381,6 +396,104 @@ async def measure_writes(path: Path, runs: int = 200) -> float:
         await engine.dispose()
 
 
+class RssPeak:
+    """The process's resident memory, sampled every 10 ms on a thread while the block runs:
+    how far it rose above where it started."""
+
+    def __init__(self) -> None:
+        self.start = self.peak = _rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def __enter__(self) -> RssPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.start) / 1e6
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def measure_exports(path: Path, *, levels: tuple[str, ...] = LEVELS) -> list[ExportTiming]:
+    """``/export`` at each level, through the report job's own spreadsheet step
+    (:func:`handlers.reports.jobs._spreadsheet`: count, read up to ``export_max_rows``
+    ideas, name their units, write the workbook on a thread); the busiest unit of each
+    level among a sample, largest level last."""
+    import tempfile
+
+    from sqlalchemy import select
+
+    from handlers.i18n import Catalogue
+    from handlers.reports.jobs import ReportSettings, _spreadsheet, read_only
+    from handlers.reports.view import load_view
+    from storage.db import create_engine, create_sessionmaker
+    from storage.models import ReportJob, Unit
+    from storage.uow import UnitOfWork
+
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    sessionmaker = read_only(create_sessionmaker(engine))
+    t = Catalogue.load().for_lang("vi")
+    results: list[ExportTiming] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="export-bench-") as directory:
+            settings = ReportSettings(directory=Path(directory))
+            async with UnitOfWork(sessionmaker) as uow:
+                campaign = await uow.progress.campaign_on(TODAY)
+                assert campaign is not None
+                picks: dict[str, Unit] = {}
+                for depth, level in enumerate(LEVELS):
+                    query = select(Unit).where(Unit.depth == depth).order_by(Unit.id).limit(50)
+                    sample = list((await uow.session.execute(query)).scalars())
+                    counts = [
+                        (await uow.progress.count_in_subtree(u.path, campaign.id), u.id, u)
+                        for u in sample
+                    ]
+                    picks[level] = max(counts, key=lambda c: (c[0], -c[1]))[2]
+            for level in reversed(LEVELS):
+                if level not in levels:
+                    continue
+                unit = picks[level]
+                job = ReportJob(id=0, kind="export", lang="vi")
+                with RssPeak() as rss:
+                    started = time.perf_counter()
+                    async with UnitOfWork(sessionmaker) as uow:
+                        view = await load_view(uow, unit, campaign, TODAY)
+                        total = await uow.progress.count_in_subtree(unit.path, campaign.id)
+                        message = await _spreadsheet(uow, t, settings, job, view)
+                    seconds = time.perf_counter() - started
+                assert message.upload is not None
+                made = Path(message.upload.path)
+                size = await asyncio.to_thread(os.path.getsize, made)
+                results.append(
+                    ExportTiming(
+                        level,
+                        total,
+                        min(total, settings.export_max_rows),
+                        seconds,
+                        size / 1e6,
+                        rss.growth_mb,
+                    )
+                )
+                os.remove(made)
+    finally:
+        await engine.dispose()
+    return results
+
+
 def table(report: Report) -> str:
     lines = [
         f"/progress on SQLite {report.sqlite}: {report.units:,} units, {report.ideas:,} ideas "
@@ -396,6 +509,18 @@ def table(report: Report) -> str:
         )
     lines.append("")
     lines.append(f"counting one submission (5 levels, committed): {report.write_median_ms:.2f} ms")
+    if report.exports:
+        lines += [
+            "",
+            "| /export level | ideas in the subtree | rows written | seconds | file MB "
+            "| RSS growth MB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for e in report.exports:
+            lines.append(
+                f"| {e.level} | {e.ideas_in_subtree:,} | {e.rows:,} | {e.seconds:.2f} "
+                f"| {e.file_mb:.1f} | {e.peak_rss_growth_mb:.0f} |"
+            )
     if report.build_seconds is not None:
         lines.append(f"database built in {report.build_seconds:.0f} s (cached for reruns)")
     return "\n".join(lines)
@@ -407,6 +532,7 @@ async def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--ideas", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50, help="timed runs per level")
     parser.add_argument("--compare", action="store_true", help="also time the naive COUNT")
+    parser.add_argument("--export", action="store_true", help="also time /export per level")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -421,6 +547,8 @@ async def main(argv: list[str] | None = None) -> Report:
     report = Report(units, args.ideas, str(path.relative_to(ROOT)), build_seconds)
     report.timings = await measure(path, runs=args.runs, compare=args.compare)
     report.write_median_ms = await measure_writes(path)
+    if args.export:
+        report.exports = await measure_exports(path)
     report.database_mb = path.stat().st_size / 1e6
     print(table(report))
     if args.json:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import handle, instances, latency, memory, sending, startup, throughput
+from bench import handle, instances, latency, memory, progress, sending, startup, throughput
 from bench.common import (
     FIRST_WORKER,
     BenchResult,
@@ -111,6 +111,22 @@ async def test_handle_cost(workdir: Path) -> None:
         assert 3 <= result.statements_per_update < 30, result
         assert result.cpu_ms_per_update > 0 and result.wall_ms_per_update > 0
     assert "| commits per update | 1.00 |" in handle.report([one_at_a_time, at_once])
+
+
+async def test_progress_and_export(tmp_path: Path) -> None:
+    db = tmp_path / "progress.db"
+    await progress.build(db, 200, 3_000)
+    timings = await progress.measure(db, runs=2, compare=True)
+    assert {(t.level, t.design) for t in timings} == {
+        (level, design) for level in progress.LEVELS for design in ("counters", "naive")
+    }
+    assert await progress.measure_writes(db, runs=3) > 0
+    exports = await progress.measure_exports(db)
+    assert [e.level for e in exports] == list(reversed(progress.LEVELS))
+    national = exports[-1]
+    # the national export holds every idea of the campaign phase: fewer ideas below
+    assert national.rows == national.ideas_in_subtree > 0
+    assert all(e.rows <= national.rows and e.file_mb > 0 for e in exports)
 
 
 def test_slow_periods() -> None:
