@@ -133,6 +133,9 @@ async def one_round(
     event.listen(engine.sync_engine, "commit", on_commit)
     try:
         feeder = Feeder(Dispatcher(create_sessionmaker(engine), Catalogue.load(), BotInfo(BOT)))
+        # The unit's support member first, as in the throughput benchmark: each
+        # submitted idea queues a card for them.
+        await feeder.send(Worker(FIRST - 1), f"/start {source.support_token}")
         people = [Worker(FIRST + n) for n in range(workers)]
         await asyncio.gather(*(feeder.send(w, f"/start {source.member_token}") for w in people))
         counts.update(statements=0, commits=0)

@@ -8,7 +8,6 @@ first time.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,20 +60,19 @@ class Dispatcher:
                 return Outcome()
             sender = incoming.sender
             private = incoming.chat.kind == "private"
-            person = await uow.people.resolve(
+            # In a group each member has a conversation of their own with the bot.
+            key = incoming.chat.key if private else f"{incoming.chat.key}:{sender.external_id}"
+            person, saved = await uow.people.resolve(
                 channel=sender.channel,
                 external_id=sender.external_id,
                 display_name=sender.display_name,
                 platform_language=sender.language_code,
                 private_chat_id=incoming.chat.external_id if private else None,
                 now=now,
+                conversation_key=key,
             )
-            # In a group each member has a conversation of their own with the bot.
-            key = incoming.chat.key if private else f"{incoming.chat.key}:{sender.external_id}"
-            row = await uow.conversations.get(key)
-            # A deep copy: the flows mutate nested lists, and the ORM must see a change.
-            data = copy.deepcopy(row.data or {}) if row else {}
-            state = FlowState(row.flow, row.step, data) if row else FlowState()
+            # The saved data was read as a fresh copy: the flows may change it in place.
+            state = FlowState(saved.flow, saved.step, saved.data) if saved else FlowState()
             lang = reply_language(
                 chosen=person.language,
                 telegram_language_code=person.platform_language,
@@ -91,7 +89,7 @@ class Dispatcher:
                 lang=lang,
             )
             await router.route(ctx)
-            if row is not None or state.flow is not None:
+            if saved is not None or state.flow is not None:
                 await uow.conversations.save(
                     key,
                     person_id=person.id,

@@ -11,7 +11,20 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -47,6 +60,21 @@ from storage.models import (
     UnitKind,
 )
 
+
+class ChatState(NamedTuple):
+    """A chat's saved conversation: its flow, the step, and the flow's data (the caller's
+    own copy, free to change)."""
+
+    flow: str | None
+    step: str | None
+    data: dict[str, Any]
+
+
+class Resolved(NamedTuple):
+    person: Person
+    conversation: ChatState | None
+
+
 OPEN_STATUSES = (
     IdeaStatus.SUBMITTED.value,
     IdeaStatus.INFO_REQUESTED.value,
@@ -61,6 +89,28 @@ _OUTBOX: Final[Table] = OutboxMessage.__table__  # type: ignore[assignment]
 _CONVERSATIONS: Final[Table] = Conversation.__table__  # type: ignore[assignment]
 _PROCESSED: Final[Table] = ProcessedUpdate.__table__  # type: ignore[assignment]
 _ADD_OUTBOX: Final = insert(_OUTBOX).returning(_OUTBOX.c.id)
+# The person behind an account and the chat's conversation, in one round trip. The
+# conversation's row is not locked: only the dispatcher writes it, holding the chat
+# (SQLite's single writer; PostgreSQL's advisory lock on the chat, storage.uow).
+_RESOLVE: Final = (
+    select(
+        Person,
+        Identity,
+        _CONVERSATIONS.c.chat_key,
+        _CONVERSATIONS.c.flow,
+        _CONVERSATIONS.c.step,
+        _CONVERSATIONS.c.data,
+    )
+    .join(Identity, Identity.person_id == Person.id)
+    .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.chat_key == bindparam("chat_key"))
+    .where(
+        Identity.channel == bindparam("channel"),
+        Identity.external_id == bindparam("external_id"),
+    )
+)
+_GET_CONVERSATION: Final = select(
+    _CONVERSATIONS.c.flow, _CONVERSATIONS.c.step, _CONVERSATIONS.c.data
+).where(_CONVERSATIONS.c.chat_key == bindparam("chat_key"))
 _per_dialect: dict[tuple[str, str], Any] = {}
 
 
@@ -154,23 +204,22 @@ class PersonRepository:
         platform_language: str | None,
         private_chat_id: str | None,
         now: datetime,
-    ) -> Person:
-        """The person behind a messenger account, created on first contact."""
-        query = (
-            select(Person, Identity)
-            .join(Identity, Identity.person_id == Person.id)
-            .where(Identity.channel == channel, Identity.external_id == external_id)
-        )
-        row = (await self.session.execute(query)).first()
+        conversation_key: str,
+    ) -> Resolved:
+        """The person behind a messenger account (created on first contact), and the
+        conversation saved under ``conversation_key``, read together."""
+        params = {"channel": channel, "external_id": external_id, "chat_key": conversation_key}
+        row = (await self.session.execute(_RESOLVE, params)).first()
         if row is not None:
-            person, identity = row
+            person, identity, saved, flow, step, data = row
             if display_name and person.display_name != display_name:
                 person.display_name = display_name
             if platform_language and person.platform_language != platform_language:
                 person.platform_language = platform_language
             if private_chat_id and identity.private_chat_id != private_chat_id:
                 identity.private_chat_id = private_chat_id
-            return person
+            conversation = ChatState(flow, step, data or {}) if saved is not None else None
+            return Resolved(person, conversation)
         person = Person(
             display_name=display_name or "?",
             platform_language=platform_language,
@@ -187,7 +236,8 @@ class PersonRepository:
                 private_chat_id=private_chat_id,
             )
         )
-        return person
+        conversations = ConversationRepository(self.session)
+        return Resolved(person, await conversations.get(conversation_key))
 
     async def private_chats(self, person_ids: Sequence[int]) -> list[tuple[int, str, str]]:
         """(person id, channel, chat id) for every reachable private chat of these people."""
@@ -431,9 +481,10 @@ class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, chat_key: str) -> Conversation | None:
-        """The chat's conversation, locked for this transaction on PostgreSQL."""
-        return await self.session.get(Conversation, chat_key, with_for_update=True)
+    async def get(self, chat_key: str) -> ChatState | None:
+        """The chat's saved conversation (see ``_RESOLVE`` on why it is not locked)."""
+        row = (await self.session.execute(_GET_CONVERSATION, {"chat_key": chat_key})).first()
+        return ChatState(row.flow, row.step, row.data or {}) if row is not None else None
 
     async def save(
         self,
