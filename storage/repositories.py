@@ -7,7 +7,7 @@ or call ``commit`` themselves.
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
@@ -1071,8 +1071,26 @@ class ProgressRepository:
         Only the columns an export shows are read, the text cut at ``body_chars``; a
         confidential idea's text and author are not read at all.
         """
+        query = self._export_query(path, campaign_id, limit=limit, body_chars=body_chars)
+        return [ExportedIdea._make(row) for row in await self.session.execute(query)]
+
+    async def stream_ideas_in_subtree(
+        self, path: str, campaign_id: int, *, limit: int, body_chars: int = 2000, page: int = 2000
+    ) -> AsyncGenerator[list[ExportedIdea], None]:
+        """:meth:`ideas_in_subtree` a page at a time, from one query whose rows are
+        fetched as they are taken (a server-side cursor): the whole export is never in
+        memory at once. Other statements may run on the session between pages."""
+        query = self._export_query(path, campaign_id, limit=limit, body_chars=body_chars)
+        result = await self.session.stream(query, execution_options={"yield_per": page})
+        try:
+            async for rows in result.partitions():
+                yield [ExportedIdea._make(row) for row in rows]
+        finally:
+            await result.close()
+
+    def _export_query(self, path: str, campaign_id: int, *, limit: int, body_chars: int) -> Any:
         secret = Idea.confidential.is_(True)
-        query = (
+        return (
             select(
                 Idea.ref_code,
                 Unit.path,
@@ -1093,7 +1111,6 @@ class ProgressRepository:
             .order_by(Idea.created_at.desc(), Idea.id.desc())
             .limit(limit)
         )
-        return [ExportedIdea._make(row) for row in await self.session.execute(query)]
 
     async def unit_names(self, unit_ids: Sequence[int]) -> dict[int, str]:
         names: dict[int, str] = {}

@@ -52,116 +52,152 @@ def _local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(VIETNAM).replace(tzinfo=None)  # Excel has no time zones
 
 
-def write_workbook(
-    path: Path, t: Translator, view: ProgressView, rows: Sequence[ExportRow], *, total: int
-) -> None:
-    """Write the workbook for ``view`` to ``path`` (``total``: ideas before any limit)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
+class WorkbookWriter:
+    """The workbook for ``view``, written as its rows come (openpyxl's write-only mode
+    streams each row to a temporary file), so an export of 100,000 ideas never holds
+    them all in memory. :meth:`add` pages of rows, then :meth:`finish` once; both do
+    file work, so the report job calls them on a thread."""
 
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
+    def __init__(self, path: Path, t: Translator, view: ProgressView) -> None:
+        from openpyxl import Workbook
+        from openpyxl.styles import Alignment, Font
 
-    def header(sheet: Any, names: list[str]) -> None:
+        self.path, self.t, self.view = path, t, view
+        self.rows = 0
+        self._workbook = Workbook(write_only=True)
+        self._bold = Font(bold=True)
+        self._wrap = Alignment(wrap_text=True, vertical="top")
+        self._ideas = self._workbook.create_sheet(_plain(t("sheet.ideas"))[:31])
+        widths = (16, 48, 48, 18, 22, 17, 17, 28, 16, 12, 24, 80)
+        for index, width in enumerate(widths):
+            self._ideas.column_dimensions[chr(ord("A") + index)].width = width
+        self._ideas.freeze_panes = "A2"
+        self._header(
+            self._ideas,
+            [
+                "sheet.ref",
+                "sheet.unit",
+                "sheet.title",
+                "sheet.category",
+                "sheet.status",
+                "sheet.submitted",
+                "sheet.updated",
+                "sheet.benefit",
+                "sheet.amount",
+                "sheet.confidential",
+                "sheet.author",
+                "sheet.body",
+            ],
+        )
+        self._redacted = _plain(t("sheet.redacted"))
+        self._yes, self._no = _plain(t("sheet.yes")), _plain(t("sheet.no"))
+        # Category, status and benefit labels: a handful of values, looked up once each.
+        self._labels: dict[str, str] = {}
+
+    def _header(self, sheet: Any, names: list[str]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
         cells = []
         for name in names:
-            cell = WriteOnlyCell(sheet, value=_plain(t(name)))
-            cell.font = bold
+            cell = WriteOnlyCell(sheet, value=_plain(self.t(name)))
+            cell.font = self._bold
             cells.append(cell)
         sheet.append(cells)
 
-    ideas = workbook.create_sheet(_plain(t("sheet.ideas"))[:31])
-    widths = (16, 48, 48, 18, 22, 17, 17, 28, 16, 12, 24, 80)
-    for index, width in enumerate(widths):
-        ideas.column_dimensions[chr(ord("A") + index)].width = width
-    ideas.freeze_panes = "A2"
-    header(
-        ideas,
-        [
-            "sheet.ref",
-            "sheet.unit",
-            "sheet.title",
-            "sheet.category",
-            "sheet.status",
-            "sheet.submitted",
-            "sheet.updated",
-            "sheet.benefit",
-            "sheet.amount",
-            "sheet.confidential",
-            "sheet.author",
-            "sheet.body",
-        ],
-    )
-    redacted = _plain(t("sheet.redacted"))
-    yes, no = _plain(t("sheet.yes")), _plain(t("sheet.no"))
-    date_format = "dd/mm/yyyy hh:mm"
-    for row in rows:
-        idea = row.idea
-        submitted = WriteOnlyCell(ideas, value=_local(idea.created_at))
-        submitted.number_format = date_format
-        updated = WriteOnlyCell(ideas, value=_local(idea.updated_at))
-        updated.number_format = date_format
-        amount = WriteOnlyCell(ideas, value=idea.benefit_amount)
-        amount.number_format = "#,##0"
-        wrap = Alignment(wrap_text=True, vertical="top")
-        if idea.confidential:
-            author, body = redacted, redacted
-        else:
-            author = safe(idea.author) or ""
-            body = safe(idea.body) or ""
-        body_cell = WriteOnlyCell(ideas, value=body)
-        body_cell.alignment = wrap
-        ideas.append(
-            [
-                idea.ref_code,
-                safe(row.unit_path),
-                safe(idea.title),
-                _label(t(f"category.{idea.category}")),
-                _label(t(f"status.{idea.status}")),
-                submitted,
-                updated,
-                _label(t(f"benefit.{idea.benefit}")),
-                amount,
-                yes if idea.confidential else no,
-                author,
-                body_cell,
-            ]
-        )
-    if total > len(rows):
-        ideas.append([])
-        ideas.append([_plain(t("sheet.truncated", shown=len(rows), total=total))])
+    def _label(self, key: str) -> str:
+        label = self._labels.get(key)
+        if label is None:
+            label = self._labels[key] = _label(self.t(key))
+        return label
 
-    summary = workbook.create_sheet(_plain(t("sheet.summary"))[:31])
-    for index, width in enumerate((56, 14, 14, 14, 14, 18)):
-        summary.column_dimensions[chr(ord("A") + index)].width = width
-    summary.append([_plain(t("sheet.campaign", code=view.campaign.code, name=view.campaign.name))])
-    summary.append([])
-    header(
-        summary,
-        [
-            "sheet.unit",
-            "sheet.count_submitted",
-            "sheet.count_approved",
-            "sheet.target",
-            "sheet.attainment",
-            "sheet.week_submitted",
-        ],
-    )
-    for figures in [view.own, *view.children]:
-        attainment = figures.attainment
-        percent_cell = WriteOnlyCell(
-            summary, value=None if attainment is None else round(attainment / 100, 4)
-        )
-        percent_cell.number_format = "0.0%"
+    def add(self, rows: Sequence[ExportRow]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        ideas, date_format = self._ideas, "dd/mm/yyyy hh:mm"
+        for row in rows:
+            idea = row.idea
+            submitted = WriteOnlyCell(ideas, value=_local(idea.created_at))
+            submitted.number_format = date_format
+            updated = WriteOnlyCell(ideas, value=_local(idea.updated_at))
+            updated.number_format = date_format
+            amount = WriteOnlyCell(ideas, value=idea.benefit_amount)
+            amount.number_format = "#,##0"
+            if idea.confidential:
+                author, body = self._redacted, self._redacted
+            else:
+                author = safe(idea.author) or ""
+                body = safe(idea.body) or ""
+            body_cell = WriteOnlyCell(ideas, value=body)
+            body_cell.alignment = self._wrap
+            ideas.append(
+                [
+                    idea.ref_code,
+                    safe(row.unit_path),
+                    safe(idea.title),
+                    self._label(f"category.{idea.category}"),
+                    self._label(f"status.{idea.status}"),
+                    submitted,
+                    updated,
+                    self._label(f"benefit.{idea.benefit}"),
+                    amount,
+                    self._yes if idea.confidential else self._no,
+                    author,
+                    body_cell,
+                ]
+            )
+        self.rows += len(rows)
+
+    def finish(self, *, total: int) -> None:
+        """The note on rows left out (``total``: ideas before any limit), the summary
+        sheet, and the file."""
+        from openpyxl.cell import WriteOnlyCell
+
+        t, view = self.t, self.view
+        if total > self.rows:
+            self._ideas.append([])
+            self._ideas.append([_plain(t("sheet.truncated", shown=self.rows, total=total))])
+        summary = self._workbook.create_sheet(_plain(t("sheet.summary"))[:31])
+        for index, width in enumerate((56, 14, 14, 14, 14, 18)):
+            summary.column_dimensions[chr(ord("A") + index)].width = width
         summary.append(
-            [
-                safe(figures.unit.name),
-                figures.submitted,
-                figures.approved,
-                figures.target,
-                percent_cell,
-                figures.week_submitted,
-            ]
+            [_plain(t("sheet.campaign", code=view.campaign.code, name=view.campaign.name))]
         )
-    workbook.save(str(path))
+        summary.append([])
+        self._header(
+            summary,
+            [
+                "sheet.unit",
+                "sheet.count_submitted",
+                "sheet.count_approved",
+                "sheet.target",
+                "sheet.attainment",
+                "sheet.week_submitted",
+            ],
+        )
+        for figures in [view.own, *view.children]:
+            attainment = figures.attainment
+            percent_cell = WriteOnlyCell(
+                summary, value=None if attainment is None else round(attainment / 100, 4)
+            )
+            percent_cell.number_format = "0.0%"
+            summary.append(
+                [
+                    safe(figures.unit.name),
+                    figures.submitted,
+                    figures.approved,
+                    figures.target,
+                    percent_cell,
+                    figures.week_submitted,
+                ]
+            )
+        self._workbook.save(str(self.path))
+
+
+def write_workbook(
+    path: Path, t: Translator, view: ProgressView, rows: Sequence[ExportRow], *, total: int
+) -> None:
+    """Write the workbook for ``view`` to ``path`` in one go (``total``: ideas before any
+    limit)."""
+    writer = WorkbookWriter(path, t, view)
+    writer.add(rows)
+    writer.finish(total=total)

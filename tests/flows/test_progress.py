@@ -11,7 +11,7 @@ import io
 import re
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -435,6 +435,25 @@ async def test_spreadsheet_with_confidential_redaction(world: World) -> None:
     assert isinstance(open_one["Ngày gửi"], datetime)
     summary = list(workbook["Tổng hợp"].iter_rows(values_only=True))
     assert summary[3][:4] == ("Liên đoàn Lao động TP. Hồ Chí Minh", 7, 5, 23)
+
+
+async def test_spreadsheet_written_page_by_page_is_the_same(world: World) -> None:
+    w, h = world, world.h
+    await seed_live(w)
+    sheets = []
+    for page_rows, max_rows in ((1_000, 1_000), (2, 1_000), (2, 5)):
+        await h.send(OFFICIAL_HCM, "/export")
+        settings = replace(w.reports, export_page_rows=page_rows, export_max_rows=max_rows)
+        assert await run_report_jobs(h.sessionmaker, w.catalogue, settings) == 1
+        [sent] = [r for r in (await h.deliver()).values() if r.message.upload is not None]
+        assert sent.message.upload is not None
+        workbook = load_workbook(io.BytesIO(read(sent.message.upload.path)))
+        sheets.append([list(ws.iter_rows(values_only=True)) for ws in workbook.worksheets])
+    whole, paged, cut = sheets
+    assert paged == whole and len(whole[0]) == 1 + 7  # the header and seven ideas
+    # five ideas in pages of two (2, 2, 1), then the note on the two left out
+    assert cut[0][:6] == whole[0][:6] and cut[0][6] == (None,) * 12
+    assert "5" in str(cut[0][7][0]) and "7" in str(cut[0][7][0]) and cut[1] == whole[1]
 
 
 async def test_spreadsheet_is_refused_outside_and_limited(world: World) -> None:
