@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 ERROR_BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30)
 REFETCH_WAIT_SECONDS = 0.5
+# Pauses between tries of an update whose processing failed as a whole, about two
+# minutes in all: long enough to ride out a database restart or fail-over, short
+# enough that an update which can never be handled does not hold up its chat for ever.
+PROCESS_RETRY_SECONDS = (0.5, 1, 2, 5, 10, 30, 30, 30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,7 @@ async def poll(
     # Handled updates whose inbox rows are still to be dropped.
     handled: list[int] | None = [] if inbox is not None else None
     if inbox is not None:
-        await _replay(inbox, intake, process, handled)
+        await _replay(inbox, intake, process, handled, stop)
     while not stop.is_set():
         if on_first_fetch is not None:
             on_first_fetch()
@@ -133,7 +137,9 @@ async def poll(
             del handled[: len(forget)]
         failures = 0
         for update in fresh:
-            await intake.submit(update.update_id, update.chat_key, _bind(process, update, handled))
+            await intake.submit(
+                update.update_id, update.chat_key, _bind(process, update, handled, stop)
+            )
         if inbox is None and batch and not fresh:
             # Only updates still being handled came back: wait for one to finish.
             await intake.wait_progress(REFETCH_WAIT_SECONDS)
@@ -156,6 +162,7 @@ async def _replay(
     intake: OrderedIntake,
     process: Callable[[RawUpdate], Awaitable[None]],
     done: list[int] | None,
+    stop: asyncio.Event,
 ) -> None:
     """Take in what an earlier run stored but did not handle, before anything new."""
     pending, highest = await inbox.store.pending()
@@ -165,7 +172,7 @@ async def _replay(
         update = inbox.wrap(data)
         if update is None or update.update_id != update_id:
             update = RawUpdate(update_id, f"inbox:{update_id}", None, data)
-        await intake.submit(update.update_id, update.chat_key, _bind(process, update, done))
+        await intake.submit(update.update_id, update.chat_key, _bind(process, update, done, stop))
     if highest is not None:
         intake.taken_through(highest)
 
@@ -179,16 +186,49 @@ def _bind(
     process: Callable[[RawUpdate], Awaitable[None]],
     update: RawUpdate,
     done: list[int] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Callable[[], Awaitable[None]]:
+    """The intake's work for one update: process it, and on success count it as done
+    (``done``: the inbox rows to drop).
+
+    ``process`` only fails as a whole when not even the worker's apology could be
+    committed (it retries an update and sets a failing one aside itself): the database
+    is away. So the update is tried again after pauses, its chat's later updates waiting
+    behind it. If it still fails, or the bot is stopping, it is left in the inbox (not
+    counted as done), which hands it in first at the next start; the chat goes on.
+    """
+
     async def work() -> None:
-        try:
-            await process(update)
-        except Exception:
-            # The update counts as done either way (the worker has already set aside
-            # what it could not handle); say so here rather than in a task nobody awaits.
-            log.exception("update %s: processing failed", update.update_id)
-        if done is not None:
-            done.append(update.update_id)
+        pauses = iter(PROCESS_RETRY_SECONDS)
+        left = "left in the inbox for the next start" if done is not None else "dropped"
+        while True:
+            try:
+                await process(update)
+            except Exception as exc:
+                pause = next(pauses, None)
+                if pause is None or (stop is not None and stop.is_set()):
+                    # Said here rather than in a task nobody awaits.
+                    log.exception("update %s: processing failed; %s", update.update_id, left)
+                    return
+                log.warning(
+                    "update %s: processing failed (%s); trying again in %s s",
+                    update.update_id,
+                    type(exc).__name__,
+                    pause,
+                )
+                if stop is None:
+                    await asyncio.sleep(pause)
+                    continue
+                await _sleep_unless(stop, pause)
+                if stop.is_set():
+                    log.warning(
+                        "update %s: stopping before it could be handled; %s", update.update_id, left
+                    )
+                    return
+                continue
+            if done is not None:
+                done.append(update.update_id)
+            return
 
     return work
 

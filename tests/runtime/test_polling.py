@@ -90,6 +90,7 @@ class Work:
         self.most_at_once = 0
         self.most_at_once_per_chat = 0
         self.fail: set[int] = set()
+        self.fail_times: Counter[int] = Counter()  # fail the next n tries of an update
         self._gates: dict[int, asyncio.Event] = {}
 
     def hold(self, update_id: int) -> asyncio.Event:
@@ -111,7 +112,8 @@ class Work:
             if gate is not None:
                 await gate.wait()
             await asyncio.sleep(0.005)  # real work yields; let others run meanwhile
-            if raw.update_id in self.fail:
+            if raw.update_id in self.fail or self.fail_times[raw.update_id] > 0:
+                self.fail_times[raw.update_id] -= 1
                 raise LookupError("the database went away")
         finally:
             self.active[raw.chat_key] -= 1
@@ -362,8 +364,31 @@ async def test_stop_during_a_backoff_returns_at_once(monkeypatch: pytest.MonkeyP
 # ---------------------------------------------------------------- work that fails
 
 
-async def test_failing_work_is_logged_and_does_not_stop_the_chat(
-    loop: Loop, caplog: pytest.LogCaptureFixture
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(polling, "PROCESS_RETRY_SECONDS", (0.01, 0.02))
+
+
+async def test_work_failing_for_a_while_is_tried_again_before_the_chat_goes_on(
+    quick_retries: None, loop: Loop, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg, work = loop.telegram, loop.work
+    flaky = tg.send("A")
+    work.fail_times[flaky] = 2  # the database is away for two tries
+    after = tg.send("A")
+    await until(lambda: after in work.finished)
+    assert work.calls[flaky] == 3 and work.calls[after] == 1
+    starts = [u for event, u in work.events if event == "start"]
+    assert starts == [flaky, flaky, flaky, after]  # the chat waited for it
+    retries = [r.getMessage() for r in caplog.records if "processing failed" in r.getMessage()]
+    assert retries == [
+        f"update {flaky}: processing failed (LookupError); trying again in 0.01 s",
+        f"update {flaky}: processing failed (LookupError); trying again in 0.02 s",
+    ]
+
+
+async def test_failing_work_is_given_up_after_the_retries_and_the_chat_goes_on(
+    quick_retries: None, loop: Loop, caplog: pytest.LogCaptureFixture
 ) -> None:
     tg, work = loop.telegram, loop.work
     failing = tg.send("A")
@@ -371,8 +396,9 @@ async def test_failing_work_is_logged_and_does_not_stop_the_chat(
     after = tg.send("A")
     await until(lambda: after in work.finished)
     await until(lambda: tg.offsets[-1] == after + 1)
-    (record,) = [r for r in caplog.records if "processing failed" in r.getMessage()]
-    assert record.getMessage() == f"update {failing}: processing failed"
+    assert work.calls[failing] == 3
+    (record,) = [r for r in caplog.records if r.getMessage().endswith("dropped")]
+    assert record.getMessage() == f"update {failing}: processing failed; dropped"
     assert record.exc_info is not None and isinstance(record.exc_info[1], LookupError)
 
 

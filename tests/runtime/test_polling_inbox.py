@@ -197,3 +197,48 @@ async def test_a_batch_that_cannot_be_stored_is_not_taken_in_until_it_is(
     assert tg.deliveries[update_id] == 3  # fetched again after each failed store
     assert work.calls[update_id] == 1
     assert tg.offsets[:3] == [None, None, None]  # never confirmed before it was stored
+
+
+async def test_an_update_the_database_keeps_refusing_waits_in_the_inbox_for_the_next_start(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.runtime import polling
+
+    monkeypatch.setattr(polling, "PROCESS_RETRY_SECONDS", (0.01, 0.01))
+    inbox = WatchedInbox(sessionmaker, "telegram")
+    work = CommittingWork(sessionmaker)
+    tg = InboxTelegram(work, inbox)
+    first = Run(tg, inbox)
+    refused = tg.send("A")
+    work.fail.add(refused)  # every try fails, as while the database is away
+    after = tg.send("A")
+    other = tg.send("B")
+    await until(lambda: {after, other} <= work.committed)
+    assert work.calls[refused] == 3  # tried again before the chat went on
+    await first.finish()
+    assert tg.pending == []  # confirmed to Telegram: only the inbox has it now
+    pending, _ = await inbox.pending()
+    assert [update_id for update_id, _ in pending] == [refused]
+
+    work.fail.clear()  # the database is back
+    second = Run(tg, inbox)
+    await until(lambda: refused in work.committed)
+    await second.finish()
+    assert work.calls[refused] == 4 and work.calls[after] == work.calls[other] == 1
+    assert await inbox.pending() == ([], None)
+
+
+async def test_stopping_ends_the_retries_and_keeps_the_update(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    inbox = WatchedInbox(sessionmaker, "telegram")
+    work = CommittingWork(sessionmaker)
+    tg = InboxTelegram(work, inbox)
+    run = Run(tg, inbox)
+    refused = tg.send("A")
+    work.fail.add(refused)
+    await until(lambda: work.calls[refused] == 1)
+    await run.finish()  # at once, not after the pauses between tries (half a second on)
+    assert work.calls[refused] == 1
+    pending, _ = await inbox.pending()
+    assert [update_id for update_id, _ in pending] == [refused]
