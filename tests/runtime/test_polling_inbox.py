@@ -92,6 +92,15 @@ class CommittingWork(Work):
         self.committed.add(raw.update_id)
 
 
+def committing(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> tuple[WatchedInbox, CommittingWork, InboxTelegram]:
+    """A real inbox, work that commits what it handles, and a Telegram over both."""
+    inbox = WatchedInbox(sessionmaker, "telegram")
+    work = CommittingWork(sessionmaker)
+    return inbox, work, InboxTelegram(work, inbox)
+
+
 def wrap(data: Any) -> RawUpdate:
     return RawUpdate(data["update_id"], f"telegram:{data['chat']}", data, data)
 
@@ -155,9 +164,7 @@ async def test_a_batch_is_confirmed_once_stored_so_each_update_is_delivered_once
 async def test_what_a_crash_interrupts_is_handled_first_at_the_next_start(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    inbox = WatchedInbox(sessionmaker, "telegram")
-    work = CommittingWork(sessionmaker)
-    tg = InboxTelegram(work, inbox)
+    inbox, work, tg = committing(sessionmaker)
     first = Run(tg, inbox)
     held = tg.send("A")
     work.hold(held)
@@ -205,9 +212,7 @@ async def test_an_update_the_database_keeps_refusing_waits_in_the_inbox_for_the_
     from bot.runtime import polling
 
     monkeypatch.setattr(polling, "PROCESS_RETRY_SECONDS", (0.01, 0.01))
-    inbox = WatchedInbox(sessionmaker, "telegram")
-    work = CommittingWork(sessionmaker)
-    tg = InboxTelegram(work, inbox)
+    inbox, work, tg = committing(sessionmaker)
     first = Run(tg, inbox)
     refused = tg.send("A")
     work.fail.add(refused)  # every try fails, as while the database is away
@@ -231,9 +236,7 @@ async def test_an_update_the_database_keeps_refusing_waits_in_the_inbox_for_the_
 async def test_stopping_ends_the_retries_and_keeps_the_update(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    inbox = WatchedInbox(sessionmaker, "telegram")
-    work = CommittingWork(sessionmaker)
-    tg = InboxTelegram(work, inbox)
+    inbox, work, tg = committing(sessionmaker)
     run = Run(tg, inbox)
     refused = tg.send("A")
     work.fail.add(refused)
