@@ -11,6 +11,11 @@ load generator through the same stand-in: the same N people, the same eight upda
 waiting for the echo. Echo and bot runs are interleaved, a fresh stand-in and a fresh SQLite
 database each run. The stand-in's limits are off and the bot's send limits raised, so no
 limiter binds.
+
+A second, closer ceiling: the echo bot started with ``--form`` (``bench/echo_form.py``) goes
+through the very same form steps, answering each with the calls the bot makes (a message with
+buttons, or ``answerCallbackQuery`` and an edit), so "bot ÷ form-shaped echo" is the share of the
+framework's own ceiling for this traffic that the database, the flows and the runtime leave.
 """
 
 from __future__ import annotations
@@ -90,12 +95,16 @@ def echo_steps(person: Person) -> list[Step]:
 
 
 UPDATES_PER_FORM = len(ECHO_TEXTS)
+# The full bot; the bare echo bot (the issue's ceiling); the echo bot making the form's own
+# Bot API calls (bench/echo_form.py), which shows what the framework and the calls alone cost.
+KINDS = ("echo", "form-echo", "bot")
 
 
 async def one_run(
     kind: str, framework: str, workers: int, source: Template, directory: Path, options: Options
 ) -> dict[str, Any]:
-    """One measured run of the bot (``kind="bot"``) or the echo bot (``kind="echo"``)."""
+    """One measured run of the bot (``kind="bot"``), the echo bot (``"echo"``) or the
+    form-shaped echo bot (``"form-echo"``)."""
     people_ids = list(range(FIRST_WORKER, FIRST_WORKER + workers))
     async with standin() as server:
         world = watched(server)
@@ -107,6 +116,8 @@ async def one_run(
         else:
             env = bot_env(server.base_url, directory / "unused.db", framework)
             argv = echo_argv(framework, server.base_url)
+            if kind == "form-echo":
+                argv.append("--form")
         process = Process(argv, env, directory / f"{kind}-{framework}.log")
         await process.start()
         try:
@@ -123,7 +134,7 @@ async def one_run(
             world.reset_counts()
             delivered = world.updates.delivered_count
             bot_cpu, own_cpu = process.cpu_seconds(), own_cpu_seconds()
-            steps = form_steps if kind == "bot" else echo_steps
+            steps = echo_steps if kind == "echo" else form_steps
             async with profiled(options, process, directory.name):
                 form = await run_people(people, steps)
             bot_cpu = process.cpu_seconds() - bot_cpu
@@ -208,23 +219,32 @@ async def measure(options: Options) -> BenchResult:
     runs: list[dict[str, Any]] = []
     for round_no in range(rounds):
         for framework in options.frameworks:
-            order = ("echo", "bot") if round_no % 2 == 0 else ("bot", "echo")
+            order = KINDS if round_no % 2 == 0 else tuple(reversed(KINDS))
             pair: dict[str, dict[str, Any]] = {}
             for kind in order:
                 directory = options.workdir / NAME / f"throughput-{framework}-{kind}-{round_no}"
                 pair[kind] = await one_run(kind, framework, workers, source, directory, options)
+            bot_rate = pair["bot"]["updates_per_second"]
             echo_rate = pair["echo"]["updates_per_second"] or 0.0
-            ratio = pair["bot"]["updates_per_second"] / echo_rate if echo_rate else None
+            form_rate = pair["form-echo"]["updates_per_second"] or 0.0
             runs.append(
-                {"round": round_no, "framework": framework, "ratio": rounded(ratio), **pair}
+                {
+                    "round": round_no,
+                    "framework": framework,
+                    "ratio": rounded(bot_rate / echo_rate if echo_rate else None),
+                    "form_ratio": rounded(bot_rate / form_rate if form_rate else None),
+                    **pair,
+                }
             )
     result.raw = {"workers": workers, "rounds": rounds, "runs": runs}
     for framework in options.frameworks:
         mine = [r for r in runs if r["framework"] == framework]
         bot = [r["bot"]["updates_per_second"] for r in mine]
         echo = [r["echo"]["updates_per_second"] for r in mine]
+        form_echo = [r["form-echo"]["updates_per_second"] for r in mine]
         ratios = [r["ratio"] for r in mine if r["ratio"] is not None]
         ratio = median(ratios)
+        form_ratios = [r["form_ratio"] for r in mine if r["form_ratio"] is not None]
         result.rows += [
             Row(
                 NAME,
@@ -252,9 +272,25 @@ async def measure(options: Options) -> BenchResult:
                 f"≥ {TARGET_RATIO}",
                 None if ratio is None else ratio >= TARGET_RATIO,
             ),
+            Row(
+                NAME,
+                framework,
+                f"form-shaped echo bot (the form's Bot API calls, nothing else), {workers} workers",
+                median(form_echo),
+                "updates/s",
+                len(form_echo),
+            ),
+            Row(
+                NAME,
+                framework,
+                "bot ÷ form-shaped echo (median of per-round ratios)",
+                median(form_ratios),
+                "×",
+                len(form_ratios),
+            ),
         ]
         for r in mine:
-            for kind in ("bot", "echo"):
+            for kind in KINDS:
                 if r[kind]["failure_count"]:
                     result.problems.append(
                         f"{framework} {kind} round {r['round']}: {r[kind]['failure_count']} "

@@ -58,7 +58,7 @@ async def test_throughput(workdir: Path) -> None:
     result = await throughput.measure(tiny(workdir, size=3))
     check_rows(result)
     [run] = result.raw["runs"]
-    for kind in ("bot", "echo"):
+    for kind in ("bot", "echo", "form-echo"):
         assert run[kind]["updates"] == run[kind]["expected_updates"] == 3 * 8, run[kind]
         assert run[kind]["failure_count"] == 0
         assert run[kind]["updates_per_second"] > 0
@@ -66,7 +66,13 @@ async def test_throughput(workdir: Path) -> None:
     assert bot["submitted"] == bot["distinct_refs"] == bot["support_cards"] == 3, bot
     assert not bot["lost_or_duplicated"]
     assert bot["calls"]["answerCallbackQuery 200"] == bot["calls"]["editMessageText 200"]
-    assert run["ratio"] > 0
+    assert run["ratio"] > 0 and run["form_ratio"] > 0
+    # the form-shaped echo makes the bot's calls: the same presses, edits and messages,
+    # less the support team's card for each idea (some may still be on their way)
+    form = run["form-echo"]["calls"]
+    assert form["answerCallbackQuery 200"] == bot["calls"]["answerCallbackQuery 200"] >= 3 * 5
+    assert form["editMessageText 200"] == bot["calls"]["editMessageText 200"]
+    assert form["sendMessage 200"] <= bot["calls"]["sendMessage 200"] <= form["sendMessage 200"] + 3
 
 
 @pytest.mark.postgres
