@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # imported when used: aiohttp's web server only in webhook mo
 log = logging.getLogger(__name__)
 
 SENDER_STOP_SECONDS = 10.0
+# How long a reminder, report or digest pass in hand may take to finish at a stop.
+PERIODIC_STOP_SECONDS = 10.0
 
 
 class SchemaNotReady(RuntimeError):
@@ -120,22 +122,45 @@ def reminder_policy(settings: Settings) -> ReminderPolicy:
     )
 
 
+async def _pause(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``, or less once ``stop`` is set; True when stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+async def stop_periodic(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Let the periodic passes see the stop and finish the pass in hand (a transaction
+    cancelled half-way leaves its connection to be rolled back by nobody); cancel what
+    still runs after ``PERIODIC_STOP_SECONDS``."""
+    for task in tasks:
+        try:
+            await asyncio.wait_for(task, PERIODIC_STOP_SECONDS)
+        except TimeoutError:
+            log.warning("%s did not stop in time; its pass was cut short", task.get_name())
+        except Exception:
+            log.exception("%s failed while stopping", task.get_name())
+
+
 async def remind_periodically(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     catalogue: Catalogue,
     sender: OutboxSender,
+    stop: asyncio.Event,
 ) -> None:
-    """Look for ideas left waiting every few minutes; the sender delivers what is due."""
+    """Look for ideas left waiting every few minutes, until ``stop``; the sender delivers
+    what is due."""
     policy = reminder_policy(settings)
-    while True:
+    while not stop.is_set():
         try:
             result = await run_reminders(sessionmaker, catalogue, utc_now(), policy)
             if result.notifications:
                 sender.wake()
         except Exception:
             log.exception("the reminder pass failed; trying again at the next one")
-        await asyncio.sleep(settings.reminders.check_minutes * 60)
+        if await _pause(stop, settings.reminders.check_minutes * 60):
+            return
 
 
 def digest_policy(settings: Settings) -> DigestPolicy:
@@ -154,11 +179,13 @@ async def report_periodically(
     sessionmaker: async_sessionmaker[AsyncSession],
     catalogue: Catalogue,
     sender: OutboxSender,
+    stop: asyncio.Event,
 ) -> None:
-    """Make the charts and spreadsheets asked for; send the weekly digest when it is due."""
+    """Make the charts and spreadsheets asked for; send the weekly digest when it is due;
+    until ``stop``."""
     reports, policy = report_settings(settings), digest_policy(settings)
     next_digest_check = 0.0
-    while True:
+    while not stop.is_set():
         try:
             if await run_report_jobs(sessionmaker, catalogue, reports):
                 sender.wake()
@@ -172,7 +199,8 @@ async def report_periodically(
                     sender.wake()
             except Exception:
                 log.exception("the digest pass failed; trying again at the next one")
-        await asyncio.sleep(settings.reports.check_seconds)
+        if await _pause(stop, settings.reports.check_seconds):
+            return
 
 
 def make_webhook_server(
@@ -321,11 +349,11 @@ async def run_bot(
                 )
             sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
             reminder_task = asyncio.create_task(
-                remind_periodically(settings, background_sessionmaker, catalogue, sender),
+                remind_periodically(settings, background_sessionmaker, catalogue, sender, stop),
                 name="reminders",
             )
             report_task = asyncio.create_task(
-                report_periodically(settings, background_sessionmaker, catalogue, sender),
+                report_periodically(settings, background_sessionmaker, catalogue, sender, stop),
                 name="reports",
             )
 
@@ -365,12 +393,8 @@ async def run_bot(
             if zalo is not None:
                 await zalo.stop()
             log.info("stopping: %d updates handled", holder["worker"].handled)
-            reminder_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reminder_task
-            report_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await report_task
+            stop.set()  # (already set, unless polling ended on its own)
+            await stop_periodic([reminder_task, report_task])
             sender.stop()
             try:
                 await asyncio.wait_for(sender_task, SENDER_STOP_SECONDS)

@@ -11,7 +11,6 @@ process with a Zalo token and no Telegram token.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -192,6 +191,7 @@ async def run_zalo_only(
         make_limiter,
         remind_periodically,
         report_periodically,
+        stop_periodic,
     )
     from storage.db import create_engine, create_sessionmaker
     from storage.schema import check_schema
@@ -235,18 +235,17 @@ async def run_zalo_only(
             tasks = [
                 asyncio.create_task(sender.run(), name="outbox-sender"),
                 asyncio.create_task(
-                    remind_periodically(settings, sessionmaker, catalogue, sender), name="reminders"
+                    remind_periodically(settings, sessionmaker, catalogue, sender, stop),
+                    name="reminders",
                 ),
                 asyncio.create_task(
-                    report_periodically(settings, sessionmaker, catalogue, sender), name="reports"
+                    report_periodically(settings, sessionmaker, catalogue, sender, stop),
+                    name="reports",
                 ),
             ]
             await stop.wait()
             await channel.stop()
-            for task in tasks[1:]:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_periodic(tasks[1:])
             sender.stop()
             try:
                 await asyncio.wait_for(tasks[0], SENDER_STOP_SECONDS)
