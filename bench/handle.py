@@ -29,7 +29,8 @@ from pathlib import Path
 from sqlalchemy import event, func, select
 
 from bench.common import Template, default_workdir, fresh_database, idea_text, template
-from bench.throughput import BENEFITS, CATEGORIES, UPDATES_PER_FORM
+from bench.echo_form import BENEFITS, CATEGORIES
+from bench.throughput import UPDATES_PER_FORM
 from handlers.context import BotInfo
 from handlers.dispatch import Dispatcher
 from handlers.events import ChatRef, Incoming, OutMessage, Sender

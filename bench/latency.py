@@ -91,8 +91,7 @@ async def one_run(
             await asyncio.sleep(0.5)
             measured = set(people_ids)
             outstanding: dict[int, deque[tuple[int, float]]] = {uid: deque() for uid in people_ids}
-            latencies: list[float] = []
-            answered_at: list[tuple[float, float]] = []  # (made available, latency)
+            answered: list[tuple[float, float]] = []  # (made available, latency), seconds
             queued: list[float] = []  # update made available → handed to the bot
             in_bot: list[float] = []  # handed to the bot → its answer at the stand-in
             completions: list[float] = []
@@ -101,7 +100,7 @@ async def one_run(
             all_answered = asyncio.Event()
 
             def check_done() -> None:
-                if len(latencies) + len(failed) >= total:
+                if len(answered) + len(failed) >= total:
                     all_answered.set()
 
             def on_call(record: CallRecord) -> None:
@@ -119,8 +118,7 @@ async def one_run(
                     failed.append(f"chat {chat}: sendMessage answered {record.status}")
                     check_done()
                     return
-                latencies.append(record.time - created)
-                answered_at.append((created, record.time - created))
+                answered.append((created, record.time - created))
                 completions.append(record.time + record.duration - created)
                 delivered = world.first_delivered.get(update_id)
                 if delivered is not None:
@@ -152,10 +150,10 @@ async def one_run(
                         injected_at.append(sent.update.created)
                     check_done()
                     while not all_answered.is_set():  # until answered, or no answer for a while
-                        before = len(latencies) + len(failed)
+                        before = len(answered) + len(failed)
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(all_answered.wait(), STALL_SECONDS)
-                        if len(latencies) + len(failed) == before:
+                        if len(answered) + len(failed) == before:
                             break
             elapsed = time.perf_counter() - wall
             injection_seconds = injected_at[-1] - injected_at[0] if total > 1 else 0.0
@@ -167,7 +165,7 @@ async def one_run(
         finally:
             code = await process.stop()
         problems = log_problems(process.log())
-    ms = [x * 1000 for x in latencies]
+    ms = [latency * 1000 for _, latency in answered]
     done_ms = [x * 1000 for x in completions]
     queued_ms = [x * 1000 for x in queued]
     in_bot_ms = [x * 1000 for x in in_bot]
@@ -179,8 +177,8 @@ async def one_run(
             (total - 1) / injection_seconds if injection_seconds else 0.0, 1
         ),
         "updates": total,
-        "answered": len(latencies),
-        "lost": total - len(latencies) - len(failed),
+        "answered": len(answered),
+        "lost": total - len(answered) - len(failed),
         "failed_answers": failed[:5],
         "failed_answer_count": len(failed),
         "extra_messages": extra[:5],
@@ -203,7 +201,7 @@ async def one_run(
         "standin_cpu_share": rounded(own_cpu / elapsed),
         "deliveries_per_update": rounded(delivered / total if total else 0.0, 2),
         "load_started_unix": rounded(injected_at[0] if injected_at else None, 3),
-        "slow_periods": _slow_periods(answered_at),
+        "slow_periods": _slow_periods(answered),
         "calls": calls,
         "exit_code": code,
         "log_problem_count": len(problems),

@@ -56,11 +56,10 @@ from bench.common import (
     wait_ready,
     watched,
 )
+from bench.echo_form import BENEFITS, CATEGORIES
 
 NAME = "throughput"
 TARGET_RATIO = 0.5
-CATEGORIES = ("technical", "management", "operations", "technology", "safety", "other")
-BENEFITS = ("cost", "productivity", "quality", "safety", "environment", "other")
 REF = re.compile(r"SK-\d{4}-\d{6}")
 ECHO_TEXTS = ("/idea", "", "xong", "khac", "moi truong", "2 trieu", "chia se", "gui")
 

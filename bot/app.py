@@ -8,7 +8,6 @@ takes each update through the same ordered intake and answers only once it commi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -23,7 +22,7 @@ from bot.runtime import heap
 from bot.runtime.errors import SendError
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.limiter import Rate, SendLimiter, SharedSendLimiter
-from bot.runtime.polling import Inboxed, RawUpdate, poll
+from bot.runtime.polling import Inboxed, RawUpdate, poll, sleep_unless
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
 from bot.runtime.worker import UpdateWorker
@@ -122,13 +121,6 @@ def reminder_policy(settings: Settings) -> ReminderPolicy:
     )
 
 
-async def _pause(stop: asyncio.Event, seconds: float) -> bool:
-    """Wait ``seconds``, or less once ``stop`` is set; True when stopping."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-    return stop.is_set()
-
-
 async def stop_periodic(tasks: Sequence[asyncio.Task[None]]) -> None:
     """Let the periodic passes see the stop and finish the pass in hand (a transaction
     cancelled half-way leaves its connection to be rolled back by nobody); cancel what
@@ -159,7 +151,7 @@ async def remind_periodically(
                 sender.wake()
         except Exception:
             log.exception("the reminder pass failed; trying again at the next one")
-        if await _pause(stop, settings.reminders.check_minutes * 60):
+        if await sleep_unless(stop, settings.reminders.check_minutes * 60):
             return
 
 
@@ -199,7 +191,7 @@ async def report_periodically(
                     sender.wake()
             except Exception:
                 log.exception("the digest pass failed; trying again at the next one")
-        if await _pause(stop, settings.reports.check_seconds):
+        if await sleep_unless(stop, settings.reports.check_seconds):
             return
 
 

@@ -1063,23 +1063,17 @@ class ProgressRepository:
         )
         return int((await self.session.execute(query)).scalar_one())
 
-    async def ideas_in_subtree(
-        self, path: str, campaign_id: int, *, limit: int, body_chars: int = 2000
-    ) -> list[ExportedIdea]:
-        """The ideas of a subtree and campaign, newest first, as plain rows for an export.
-
-        Only the columns an export shows are read, the text cut at ``body_chars``; a
-        confidential idea's text and author are not read at all.
-        """
-        query = self._export_query(path, campaign_id, limit=limit, body_chars=body_chars)
-        return [ExportedIdea._make(row) for row in await self.session.execute(query)]
-
     async def stream_ideas_in_subtree(
         self, path: str, campaign_id: int, *, limit: int, body_chars: int = 2000, page: int = 2000
     ) -> AsyncGenerator[list[ExportedIdea], None]:
-        """:meth:`ideas_in_subtree` a page at a time, from one query whose rows are
-        fetched as they are taken (a server-side cursor): the whole export is never in
-        memory at once. Other statements may run on the session between pages."""
+        """The ideas of a subtree and campaign, newest first, as plain rows for an export,
+        a page at a time.
+
+        Only the columns an export shows are read, the text cut at ``body_chars``; a
+        confidential idea's text and author are not read at all. One query, whose rows
+        are fetched as they are taken (a server-side cursor): the whole export is never
+        in memory at once. Other statements may run on the session between pages.
+        """
         query = self._export_query(path, campaign_id, limit=limit, body_chars=body_chars)
         result = await self.session.stream(query, execution_options={"yield_per": page})
         try:

@@ -116,7 +116,7 @@ async def poll(
             delay = ERROR_BACKOFF_SECONDS[min(failures, len(ERROR_BACKOFF_SECONDS) - 1)]
             failures += 1
             log.warning("getUpdates failed (%s); retrying in %s s", type(exc).__name__, delay)
-            await _sleep_unless(stop, delay)
+            await sleep_unless(stop, delay)
             continue
         fresh = [u for u in batch if not intake.seen(u.update_id)]
         if inbox is not None and handled is not None and (fresh or handled):
@@ -132,7 +132,7 @@ async def poll(
                 log.warning(
                     "could not store updates (%s); retrying in %s s", type(exc).__name__, delay
                 )
-                await _sleep_unless(stop, delay)
+                await sleep_unless(stop, delay)
                 continue
             del handled[: len(forget)]
         failures = 0
@@ -185,8 +185,8 @@ def _past(highest: int | None) -> int | None:
 def _bind(
     process: Callable[[RawUpdate], Awaitable[None]],
     update: RawUpdate,
-    done: list[int] | None = None,
-    stop: asyncio.Event | None = None,
+    done: list[int] | None,
+    stop: asyncio.Event,
 ) -> Callable[[], Awaitable[None]]:
     """The intake's work for one update: process it, and on success count it as done
     (``done``: the inbox rows to drop).
@@ -206,7 +206,7 @@ def _bind(
                 await process(update)
             except Exception as exc:
                 pause = next(pauses, None)
-                if pause is None or (stop is not None and stop.is_set()):
+                if pause is None or stop.is_set():
                     # Said here rather than in a task nobody awaits.
                     log.exception("update %s: processing failed; %s", update.update_id, left)
                     return
@@ -216,11 +216,7 @@ def _bind(
                     type(exc).__name__,
                     pause,
                 )
-                if stop is None:
-                    await asyncio.sleep(pause)
-                    continue
-                await _sleep_unless(stop, pause)
-                if stop.is_set():
+                if await sleep_unless(stop, pause):
                     log.warning(
                         "update %s: stopping before it could be handled; %s", update.update_id, left
                     )
@@ -233,6 +229,8 @@ def _bind(
     return work
 
 
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``, or less once ``stop`` is set; True when stopping."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

@@ -191,13 +191,3 @@ class WorkbookWriter:
                 ]
             )
         self._workbook.save(str(self.path))
-
-
-def write_workbook(
-    path: Path, t: Translator, view: ProgressView, rows: Sequence[ExportRow], *, total: int
-) -> None:
-    """Write the workbook for ``view`` to ``path`` in one go (``total``: ideas before any
-    limit)."""
-    writer = WorkbookWriter(path, t, view)
-    writer.add(rows)
-    writer.finish(total=total)
