@@ -43,7 +43,10 @@ class InboxTelegram(FakeTelegram):
         self, offset: int | None, timeout: int, *, known_through: int | None = None
     ) -> list[RawUpdate]:
         if offset is not None:
-            pending, _ = await self.inbox.pending_view()
+            # Shielded: a stop cancels the fetch in hand, and this bookkeeping read (which a
+            # real getUpdates does not make) must not be cut off inside its transaction,
+            # or its connection keeps SQLite's write lock and the next one waits it out.
+            pending, _ = await asyncio.shield(self.inbox.pending_view())
             self.stored |= pending
         batch = await super().fetch(offset, timeout, known_through=known_through)
         self.deliveries.update(u.update_id for u in batch)
