@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -220,6 +221,9 @@ class Idea(Base):
     # The unit whose support team holds the idea now (changes when forwarded).
     holder_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    # Whether the worker typed the title. A confidential idea's title travels above its
+    # grassroots unit only if typed: one derived from the text would carry the text.
+    title_given: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     body: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(16))
     benefit: Mapped[str] = mapped_column(String(16))
