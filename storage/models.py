@@ -207,6 +207,20 @@ class Invite(Base):
     note: Mapped[str | None] = mapped_column(String(200))
 
 
+class InviteRedemption(Base):
+    """One use of an invite: who joined (or took the role, or bound a group) and when.
+
+    The operator's ``invites list`` shows these; logs never name the person.
+    """
+
+    __tablename__ = "invite_redemptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invites.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    redeemed_at: Mapped[datetime]
+
+
 class Idea(Base):
     __tablename__ = "ideas"
     __table_args__ = (
