@@ -8,7 +8,8 @@ base64 alphabet (``A-Za-z0-9_-``, 192 random bits), which fits the 64-character
 Redeeming is two steps in the caller's transaction: :func:`redeem_lookup` finds a
 usable invite (and on PostgreSQL locks its row), then the caller joins the person
 and counts the use, ideally with :func:`record_use`, whose conditional UPDATE
-never lets ``uses`` pass ``max_uses`` even under concurrent redemptions.
+never lets ``uses`` pass ``max_uses`` even under concurrent redemptions, and which
+records who redeemed it and when (:func:`redemptions`, for ``invites list``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import secrets
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.models import Invite, RoleKind
+from storage.models import Invite, InviteRedemption, Person, RoleKind
 
 __all__ = [
+    "MAX_DAYS",
+    "MAX_USES",
     "TOKEN_BYTES",
     "InviteProblem",
     "create_invite",
@@ -36,12 +39,19 @@ __all__ = [
     "new_token",
     "record_use",
     "redeem_lookup",
+    "redemptions",
     "revoke",
 ]
 
 TOKEN_BYTES: Final = 24  # 192 bits -> 32 characters
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{16,64}")
 NOTE_MAX: Final = 200
+# The longest an invite may last and the most uses it may allow. A link meant to
+# outlive a year, or a whole province, is better issued again: a forgotten one
+# stops working by itself.
+MAX_DAYS: Final = 365
+MAX_USES: Final = 100_000
+_IDS_PER_QUERY: Final = 1000  # well under both databases' limit on bound parameters
 
 
 class InviteProblem(enum.StrEnum):
@@ -88,8 +98,8 @@ async def create_invite(
     invite. ``max_uses`` None means unlimited; ``expires_at`` None means never.
     """
     role = RoleKind(role)
-    if max_uses is not None and max_uses < 1:
-        raise ValueError("max_uses must be at least 1 (or None for unlimited)")
+    if max_uses is not None and not 1 <= max_uses <= MAX_USES:
+        raise ValueError(f"max_uses must be 1-{MAX_USES} (or None for unlimited)")
     if expires_at is not None:
         _require_aware(expires_at, "expires_at")
     if note is not None:
@@ -146,12 +156,16 @@ async def redeem_lookup(session: AsyncSession, token: str, now: datetime) -> Inv
     return invite_problem(invite, now) or invite
 
 
-async def record_use(session: AsyncSession, invite: Invite) -> bool:
-    """Count one use of ``invite``; False (nothing changed) if it is used up.
+async def record_use(
+    session: AsyncSession, invite: Invite, *, person_id: int, now: datetime
+) -> bool:
+    """Count one use of ``invite`` by the person; False (nothing changed) if it is used up.
 
     The UPDATE itself checks ``uses < max_uses``, so the limit holds even if two
-    redemptions race past :func:`redeem_lookup`.
+    redemptions race past :func:`redeem_lookup`. A counted use is also recorded
+    (who and when) for the operator's ``invites list``.
     """
+    _require_aware(now, "now")
     uses = await session.scalar(
         update(Invite)
         .where(Invite.id == invite.id)
@@ -163,7 +177,31 @@ async def record_use(session: AsyncSession, invite: Invite) -> bool:
     if uses is None:
         return False
     set_committed_value(invite, "uses", uses)
+    await session.execute(
+        insert(InviteRedemption).values(invite_id=invite.id, person_id=person_id, redeemed_at=now)
+    )
     return True
+
+
+async def redemptions(
+    session: AsyncSession, invite_ids: list[int]
+) -> dict[int, list[tuple[str, datetime]]]:
+    """Who redeemed each invite and when, earliest first: ``{invite id: [(name, when)]}``.
+
+    Names are for the operator's terminal only, never for a log.
+    """
+    found: dict[int, list[tuple[str, datetime]]] = {invite_id: [] for invite_id in invite_ids}
+    ids = list(found)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        rows = await session.execute(
+            select(InviteRedemption.invite_id, Person.display_name, InviteRedemption.redeemed_at)
+            .join(Person, Person.id == InviteRedemption.person_id)
+            .where(InviteRedemption.invite_id.in_(ids[start : start + _IDS_PER_QUERY]))
+            .order_by(InviteRedemption.redeemed_at, InviteRedemption.id)
+        )
+        for invite_id, name, when in rows:
+            found[invite_id].append((name, when))
+    return found
 
 
 async def revoke(session: AsyncSession, invite_id: int, now: datetime) -> Invite | None:

@@ -142,7 +142,7 @@ async def redeem(ctx: Context, token: str) -> None:
     if invite.role == RoleKind.MEMBER.value and ctx.person.unit_id == unit.id:
         ctx.reply(ctx.t("invite.already_member", unit=label))
         return
-    if not await invites.record_use(ctx.uow.session, invite):
+    if not await invites.record_use(ctx.uow.session, invite, person_id=ctx.person.id, now=ctx.now):
         ctx.reply(ctx.t("invite.used_up"))
         return
     if invite.role == RoleKind.MEMBER.value:
@@ -175,7 +175,9 @@ async def redeem_in_group(ctx: Context, token: str) -> None:
         ctx.reply(ctx.t("invite.private_only", bot=ctx.bot.username))
         return
     unit = await ctx.uow.units.get(found.unit_id)
-    if unit is None or not await invites.record_use(ctx.uow.session, found):
+    if unit is None or not await invites.record_use(
+        ctx.uow.session, found, person_id=ctx.person.id, now=ctx.now
+    ):
         ctx.reply(ctx.t("invite.used_up"))
         return
     await ctx.uow.teams.bind(

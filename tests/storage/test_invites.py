@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.invites import (
+    MAX_USES,
     TOKEN_BYTES,
     InviteProblem,
     create_invite,
@@ -17,9 +18,10 @@ from storage.invites import (
     new_token,
     record_use,
     redeem_lookup,
+    redemptions,
     revoke,
 )
-from storage.models import Invite, RoleKind, Unit
+from storage.models import Invite, Person, RoleKind, Unit
 from storage.units_import import SAMPLE_UNITS_CSV, import_units
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -34,6 +36,19 @@ async def unit_id(sessionmaker: Sessions) -> int:
         unit = await session.scalar(select(Unit).where(Unit.code == "HCM-Q7-CTYMAY"))
         assert unit is not None
         return unit.id
+
+
+@pytest.fixture
+async def person_id(sessionmaker: Sessions) -> int:
+    return await add_person(sessionmaker, "Nguyễn Thị Lan")
+
+
+async def add_person(sessionmaker: Sessions, name: str) -> int:
+    async with sessionmaker() as session, session.begin():
+        person = Person(display_name=name, unreachable=False, created_at=NOW)
+        session.add(person)
+        await session.flush()
+        return person.id
 
 
 async def make(
@@ -142,34 +157,35 @@ async def test_revocation(sessionmaker: Sessions, unit_id: int) -> None:
         assert await redeem_lookup(session, token, NOW) is InviteProblem.REVOKED
 
 
-async def test_use_limit(sessionmaker: Sessions, unit_id: int) -> None:
+async def test_use_limit(sessionmaker: Sessions, unit_id: int, person_id: int) -> None:
     token, _ = await make(sessionmaker, unit_id, max_uses=2)
     for expected_uses in (1, 2):
         async with sessionmaker() as session, session.begin():
             invite = await redeem_lookup(session, token, NOW)
             assert isinstance(invite, Invite)
-            assert await record_use(session, invite)
+            assert await record_use(session, invite, person_id=person_id, now=NOW)
             assert invite.uses == expected_uses
     async with sessionmaker() as session, session.begin():
         assert await redeem_lookup(session, token, NOW) is InviteProblem.USED_UP
         stale = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
         assert stale is not None
-        assert not await record_use(session, stale)  # the UPDATE itself refuses
+        # the UPDATE itself refuses
+        assert not await record_use(session, stale, person_id=person_id, now=NOW)
 
 
-async def test_unlimited_invite(sessionmaker: Sessions, unit_id: int) -> None:
+async def test_unlimited_invite(sessionmaker: Sessions, unit_id: int, person_id: int) -> None:
     token, _ = await make(sessionmaker, unit_id, max_uses=None)
     async with sessionmaker() as session, session.begin():
         invite = await redeem_lookup(session, token, NOW)
         assert isinstance(invite, Invite)
         for _ in range(50):
-            assert await record_use(session, invite)
+            assert await record_use(session, invite, person_id=person_id, now=NOW)
         assert invite.uses == 50
         assert await redeem_lookup(session, token, NOW) is invite
 
 
 async def test_concurrent_redemptions_respect_the_limit(
-    sessionmaker: Sessions, unit_id: int
+    sessionmaker: Sessions, unit_id: int, person_id: int
 ) -> None:
     token, invite_id = await make(sessionmaker, unit_id, max_uses=1)
 
@@ -179,7 +195,7 @@ async def test_concurrent_redemptions_respect_the_limit(
             if not isinstance(invite, Invite):
                 return False
             await asyncio.sleep(0.05)  # the join takes a moment
-            return await record_use(session, invite)
+            return await record_use(session, invite, person_id=person_id, now=NOW)
 
     outcomes = await asyncio.gather(*(redeem() for _ in range(5)))
     assert outcomes.count(True) == 1
@@ -187,6 +203,7 @@ async def test_concurrent_redemptions_respect_the_limit(
         invite = await session.get(Invite, invite_id)
         assert invite is not None
         assert invite.uses == 1
+        assert [len(found) for found in (await redemptions(session, [invite_id])).values()] == [1]
 
 
 async def test_create_invite_validation(sessionmaker: Sessions, unit_id: int) -> None:
@@ -199,6 +216,15 @@ async def test_create_invite_validation(sessionmaker: Sessions, unit_id: int) ->
             await create_invite(
                 session, unit_id=unit_id, role="member", max_uses=0, expires_at=None, note=None
             )
+        with pytest.raises(ValueError, match="100000"):
+            await create_invite(
+                session,
+                unit_id=unit_id,
+                role="member",
+                max_uses=MAX_USES + 1,
+                expires_at=None,
+                note=None,
+            )
         with pytest.raises(ValueError):
             await create_invite(
                 session,
@@ -210,3 +236,29 @@ async def test_create_invite_validation(sessionmaker: Sessions, unit_id: int) ->
             )
         with pytest.raises(ValueError):
             await redeem_lookup(session, new_token(), datetime(2026, 1, 1))
+
+
+async def test_each_use_records_who_joined_and_when(
+    sessionmaker: Sessions, unit_id: int, person_id: int
+) -> None:
+    """``invites list`` shows the operator who joined through each invite."""
+    token, invite_id = await make(sessionmaker, unit_id, max_uses=2)
+    _, other_id = await make(sessionmaker, unit_id)
+    second = await add_person(sessionmaker, "Trần Văn Bình")
+    third = await add_person(sessionmaker, "Lê Hoa")
+    for who, minutes in ((person_id, 0), (second, 5), (third, 9)):
+        async with sessionmaker() as session, session.begin():
+            invite = await redeem_lookup(session, token, NOW)
+            if isinstance(invite, Invite):
+                await record_use(
+                    session, invite, person_id=who, now=NOW + timedelta(minutes=minutes)
+                )
+    async with sessionmaker() as session:
+        found = await redemptions(session, [invite_id, other_id])
+    assert found == {
+        invite_id: [
+            ("Nguyễn Thị Lan", NOW),
+            ("Trần Văn Bình", NOW + timedelta(minutes=5)),
+        ],
+        other_id: [],
+    }
