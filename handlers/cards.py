@@ -10,6 +10,7 @@ from handlers.amounts import format_amount
 from handlers.events import Button, OutMessage
 from handlers.i18n import Html, Translator, html_join
 from handlers.textnorm import ELLIPSIS, truncate
+from handlers.visibility import Place, Sight, summary_title
 from storage.models import Idea, IdeaEvent, IdeaStatus
 from storage.uow import UnitOfWork
 
@@ -39,20 +40,40 @@ def benefit_text(t: Translator, idea: Idea) -> str:
     return benefit
 
 
-def triage_buttons(t: Translator, idea: Idea) -> tuple[tuple[Button, ...], ...]:
+def triage_buttons(
+    t: Translator, idea: Idea, *, open_privately: bool = False
+) -> tuple[tuple[Button, ...], ...]:
     def button(key: str, action: str) -> Button:
         return Button(t(key), f"tr:{idea.id}:{action}")
 
-    return (
+    rows: list[tuple[Button, ...]] = [
         (button("triage.approve", "ok"), button("triage.ask", "ask")),
         (button("triage.forward", "fwd"), button("triage.decline", "no")),
-    )
+    ]
+    if open_privately:
+        rows.append((button("triage.open_privately", "open"),))
+    return tuple(rows)
 
 
 async def card_message(
-    uow: UnitOfWork, t: Translator, idea: Idea, *, full: bool, buttons: bool
+    uow: UnitOfWork,
+    t: Translator,
+    idea: Idea,
+    place: Place,
+    *,
+    seen: Sight,
+    buttons: bool,
+    open_privately: bool = False,
 ) -> OutMessage:
-    """The card as one message; buttons only while the idea still waits for a decision."""
+    """The card as its reader may see it (``seen``, from the visibility policy).
+
+    The whole card carries the text, author, files and history; the summary only
+    what may leave a confidential idea's grassroots unit. Buttons only while the idea
+    still waits for a decision; ``open_privately`` adds the button that brings the
+    whole card to the presser's private chat (a group's summary card).
+    """
+    if seen is Sight.NONE:
+        raise ValueError("a card for a reader who may not see the idea")
     unit = await uow.units.get(idea.unit_id)
     events = await uow.ideas.events(idea.id)
     params: dict[str, object] = {
@@ -64,7 +85,7 @@ async def card_message(
         "status": Html(await status_line(uow, t, idea, events)),
         "submitted": local_time(idea.created_at),
     }
-    if full:
+    if seen is Sight.FULL:
         author = await uow.people.get(idea.author_id)
         files = len(await uow.ideas.attachments(idea.id))
         params.update(
@@ -82,8 +103,12 @@ async def card_message(
             body="" if body.strip() == idea.title.strip() else "\n" + body,
         )
     else:
+        params["title"] = summary_title(place, idea.title) or t("card.untitled")
         text = t("card.redacted", **params)
-    keyboard = triage_buttons(t, idea) if buttons and idea.status in OPEN else ()
+    open_now = buttons and idea.status in OPEN
+    keyboard = triage_buttons(t, idea, open_privately=open_privately) if open_now else ()
+    if open_privately and not open_now:
+        keyboard = (triage_buttons(t, idea, open_privately=True)[-1],)
     return OutMessage(text=text, buttons=keyboard)
 
 

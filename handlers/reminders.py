@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers import visibility
 from handlers.cards import VIETNAM, card_message
 from handlers.context import Scope
 from handlers.events import Button, OutMessage
-from handlers.i18n import Catalogue
-from handlers.team import card_purpose, sees_everything, targets, team_for
+from handlers.i18n import Catalogue, Translator
+from handlers.team import audience, card_purpose, targets, team_for
+from handlers.visibility import Sight, Viewer
 from storage.models import Idea
 from storage.uow import UnitOfWork
 
@@ -96,11 +98,15 @@ async def _remind(scope: Scope, idea: Idea) -> bool:
     await scope.uow.ideas.add_event(idea_id=idea.id, kind="reminded", actor_id=None, at=scope.now)
     if team is None:
         return False
+    place = await visibility.place_of(scope.uow, idea, deciding_unit_id=team.unit.id)
     days = (scope.now - (idea.waiting_since or idea.created_at)).days
     for target in await targets(scope, team):
         t = scope.catalogue.for_lang(target.lang)
+        title = _title(t, idea, place, await audience(scope, target, team.unit))
+        if title is None:
+            continue
         message = OutMessage(
-            text=t("reminder.team", ref=idea.ref_code, title=idea.title, days=days),
+            text=t("reminder.team", ref=idea.ref_code, title=title, days=days),
             buttons=(
                 (Button(t("queue.open", ref=idea.ref_code, title=""), f"tr:{idea.id}:open"),),
             ),
@@ -122,9 +128,13 @@ async def _escalate(scope: Scope, idea: Idea) -> bool:
     above = await team_for(scope, parent) if parent else None
     if above is None:
         return False
+    place = await visibility.place_of(scope.uow, idea, deciding_unit_id=team.unit.id)
     days = (scope.now - (idea.waiting_since or idea.created_at)).days
-    full = sees_everything(idea, above.unit)
     for target in await targets(scope, above):
+        viewer = await audience(scope, target, above.unit)
+        seen = visibility.sight(viewer, place)
+        if seen is Sight.NONE:
+            continue
         t = scope.catalogue.for_lang(target.lang)
         note = OutMessage(
             text=t("reminder.escalated", ref=idea.ref_code, unit=team.unit.name, days=days)
@@ -132,7 +142,8 @@ async def _escalate(scope: Scope, idea: Idea) -> bool:
         await _queue(
             scope, idea, target.channel, target.chat_id, target.person_id, note, "escalation"
         )
-        card = await card_message(scope.uow, t, idea, full=full, buttons=False)
+        # Read-only: the team above is told, the team holding the idea decides.
+        card = await card_message(scope.uow, t, idea, place, seen=seen, buttons=False)
         await _queue(
             scope,
             idea,
@@ -140,9 +151,18 @@ async def _escalate(scope: Scope, idea: Idea) -> bool:
             target.chat_id,
             target.person_id,
             card,
-            card_purpose(idea, above.unit),
+            card_purpose(above.unit, seen),
         )
     return True
+
+
+def _title(t: Translator, idea: Idea, place: visibility.Place, viewer: Viewer) -> str | None:
+    """The idea's title as ``viewer`` may see it; None if they may not see the idea."""
+    seen = visibility.sight(viewer, place)
+    if seen is Sight.NONE:
+        return None
+    shown = idea.title if seen is Sight.FULL else visibility.summary_title(place, idea.title)
+    return shown or t("card.untitled")
 
 
 async def _queue(

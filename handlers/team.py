@@ -11,18 +11,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from handlers import visibility
 from handlers.cards import card_message
 from handlers.context import PRIORITY_NOTIFY, Scope, language_of
 from handlers.events import AttachmentKind, FileRef, OutMessage
 from handlers.i18n import Translator
 from handlers.limits import MAX_CAPTION_CHARS
 from handlers.textnorm import truncate
+from handlers.visibility import Place, Sight, Viewer
 from storage.models import Attachment, Idea, RoleKind, TeamChat, Unit
 
 log = logging.getLogger(__name__)
 
 # Outbox purposes of cards carry the team's unit id, so a later change can tell
-# whose card it is: "card:17" (the whole idea) or "cardr:17" (confidential summary).
+# whose card it is: "card:17" (sent as the whole idea) or "cardr:17" (as the summary).
+# Whether it is drawn whole again is the policy's to say, each time.
 CARD_PREFIXES = ("card:", "cardr:")
 CARD_FILE = "card_file"
 AUTHOR_PURPOSE = "to_author"
@@ -47,12 +50,12 @@ class Target:
 
 async def team_for(scope: Scope, unit: Unit) -> Team | None:
     """The team that handles ideas held by ``unit``: its own, else the nearest above."""
-    for candidate in [unit, *await scope.uow.units.ancestors(unit)]:
-        group = await scope.uow.teams.group_of(candidate.id)
-        members = await scope.uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value)
-        if group is not None or members:
-            return Team(candidate, members, group)
-    return None
+    serving = await visibility.serving_unit(scope.uow, unit)
+    if serving is None:
+        return None
+    group = await scope.uow.teams.group_of(serving.id)
+    members = await scope.uow.roles.members_with_role(serving.id, RoleKind.SUPPORT.value)
+    return Team(serving, members, group)
 
 
 async def targets(scope: Scope, team: Team) -> list[Target]:
@@ -66,13 +69,15 @@ async def targets(scope: Scope, team: Team) -> list[Target]:
     return result
 
 
-def sees_everything(idea: Idea, team_unit: Unit) -> bool:
-    """A confidential idea leaves its grassroots union only as title and benefit."""
-    return not idea.confidential or team_unit.id == idea.unit_id
+async def audience(scope: Scope, target: Target, team_unit: Unit | None) -> Viewer:
+    """Who reads a chat: the person of a private chat, else the team's group chat."""
+    if target.person_id is not None:
+        return await visibility.load_viewer(scope.uow, target.person_id)
+    return Viewer.team_group(team_unit) if team_unit is not None else Viewer(None, group=True)
 
 
-def card_purpose(idea: Idea, team_unit: Unit) -> str:
-    prefix = CARD_PREFIXES[0] if sees_everything(idea, team_unit) else CARD_PREFIXES[1]
+def card_purpose(team_unit: Unit, seen: Sight) -> str:
+    prefix = CARD_PREFIXES[0] if seen is Sight.FULL else CARD_PREFIXES[1]
     return f"{prefix}{team_unit.id}"
 
 
@@ -83,15 +88,34 @@ async def send_card(
     *,
     files: list[FileRef] | None = None,
     only: Target | None = None,
+    place: Place | None = None,
 ) -> int:
-    """Queue the idea's card (with its triage buttons) for the team; returns chats reached."""
-    full = sees_everything(idea, team.unit)
+    """Queue the idea's card (with its triage buttons) for the team; returns chats reached.
+
+    Each chat gets what the visibility policy lets its readers see: a team's group
+    never the whole of a confidential idea (it gets the summary and a button that
+    opens the card in a private chat), and files only with the whole card.
+    """
+    place = place or await visibility.place_of(scope.uow, idea)
     reached = 0
     for target in [only] if only else await targets(scope, team):
+        viewer = await audience(scope, target, team.unit)
+        seen = visibility.sight(viewer, place)
+        if seen is Sight.NONE:
+            log.warning("idea %s: a team chat may not see it; card not sent", idea.ref_code)
+            continue
         t = scope.catalogue.for_lang(target.lang)
-        card = await card_message(scope.uow, t, idea, full=full, buttons=True)
-        await _queue(scope, target, card, idea, card_purpose(idea, team.unit))
-        if full:
+        card = await card_message(
+            scope.uow,
+            t,
+            idea,
+            place,
+            seen=seen,
+            buttons=_decides(viewer, place),
+            open_privately=viewer.group and seen is Sight.SUMMARY,
+        )
+        await _queue(scope, target, card, idea, card_purpose(team.unit, seen))
+        if seen is Sight.FULL:
             for file in files or []:
                 caption = truncate(t("team.file_caption", ref=idea.ref_code), MAX_CAPTION_CHARS)
                 await _queue(scope, target, OutMessage(text=caption, file=file), idea, CARD_FILE)
@@ -99,6 +123,13 @@ async def send_card(
     if not reached:
         log.warning("idea %s: no support team chat to reach", idea.ref_code)
     return reached
+
+
+def _decides(viewer: Viewer, place: Place) -> bool:
+    """Decision buttons: for the deciding team's members, and on its group's cards."""
+    if viewer.group:
+        return any(r.unit_id == place.deciding_unit_id for r in viewer.roles)
+    return visibility.may_decide(viewer, place)
 
 
 async def refresh_cards(
@@ -109,22 +140,41 @@ async def refresh_cards(
 ) -> None:
     """Show the idea's current state on every card already sent, wherever it was shown.
 
-    Buttons stay only on the cards of the team that holds the idea now, and only
-    while it waits for a decision: two members never act on a stale card.
+    Each card is drawn again as the policy lets its chat see the idea now (a member
+    who lost the role sees what an outsider sees). Buttons stay only on the cards of
+    the team that decides the idea now, and only while it waits for a decision: two
+    members never act on a stale card.
     """
-    holder = await scope.uow.units.get(idea.holder_unit_id)
-    team = await team_for(scope, holder) if holder else None
+    place = await visibility.place_of(scope.uow, idea)
+    viewers: dict[str, Viewer] = {}
     for row in await scope.uow.outbox.sent_cards(idea.id, CARD_PREFIXES):
         if (row.chat_id, row.message_id) == skip:
             continue
         person = await scope.uow.people.get(row.person_id) if row.person_id else None
         t = scope.catalogue.for_lang(language_of(person) if person else GROUP_LANGUAGE)
         purpose = row.purpose or ""
-        full = purpose.startswith(CARD_PREFIXES[0])
         row_team = purpose.split(":", 1)[1] if ":" in purpose else ""
-        buttons = team is not None and row_team == str(team.unit.id)
-        card = await card_message(scope.uow, t, idea, full=full, buttons=buttons)
-        edit = OutMessage(text=card.text, buttons=card.buttons, edit_message_id=row.message_id)
+        key = f"p{row.person_id}" if row.person_id else f"g{row_team}"
+        if key not in viewers:
+            team_unit = await scope.uow.units.get(int(row_team)) if row_team.isdigit() else None
+            target = Target(row.channel, row.chat_id, row.person_id, t.lang)
+            viewers[key] = await audience(scope, target, team_unit)
+        viewer = viewers[key]
+        seen = visibility.sight(viewer, place)
+        if seen is Sight.NONE:
+            edit = OutMessage(text=t("card.withdrawn", ref=idea.ref_code))
+        else:
+            card = await card_message(
+                scope.uow,
+                t,
+                idea,
+                place,
+                seen=seen,
+                buttons=_decides(viewer, place),
+                open_privately=viewer.group and seen is Sight.SUMMARY,
+            )
+            edit = card
+        edit = OutMessage(text=edit.text, buttons=edit.buttons, edit_message_id=row.message_id)
         await scope.uow.outbox.add(
             channel=row.channel,
             chat_id=row.chat_id,

@@ -794,11 +794,12 @@ class UpdateLog:
 
 
 class ExportedIdea(NamedTuple):
-    """One idea as an export shows it (``author`` and ``body`` None when confidential)."""
+    """One idea as an export shows it: ``author`` and ``body`` None when confidential, and
+    ``title`` None too when the worker did not type it (handlers/visibility.py)."""
 
     ref_code: str
     unit_path: str
-    title: str
+    title: str | None
     category: str
     status: str
     created_at: datetime
@@ -1084,11 +1085,12 @@ class ProgressRepository:
 
     def _export_query(self, path: str, campaign_id: int, *, limit: int, body_chars: int) -> Any:
         secret = Idea.confidential.is_(True)
+        derived_title = and_(secret, Idea.title_given.is_(False))
         return (
             select(
                 Idea.ref_code,
                 Unit.path,
-                Idea.title,
+                case((derived_title, None), else_=Idea.title),
                 Idea.category,
                 Idea.status,
                 Idea.created_at,

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 
+from handlers import visibility
 from handlers.context import Context
 from handlers.flows.common import parse_id
 from handlers.reports.view import default_campaign, load_view, render
+from handlers.visibility import Action
 from storage.models import Campaign, ReportJob, ReportKind, ReportStatus, RoleKind, Unit
 from storage.progress import vietnam_day
 
@@ -26,7 +28,9 @@ OFFICIAL = RoleKind.OFFICIAL.value
 
 
 async def may_view(ctx: Context, unit: Unit) -> bool:
-    return await ctx.uow.roles.holds(person_id=ctx.person.id, unit=unit, role=OFFICIAL)
+    """/progress, /export and their buttons: the visibility policy's official rule."""
+    viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
+    return visibility.may_see_unit(viewer, Action.PROGRESS, unit)
 
 
 async def unit_above(ctx: Context, unit: Unit) -> Unit | None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import html
 import logging
 
-from handlers import progress_counts
+from handlers import progress_counts, visibility
 from handlers.cards import OPEN, card_message, local_time
 from handlers.context import Context
 from handlers.events import Button, OutMessage
 from handlers.flows.common import parse_id
 from handlers.i18n import Html, Translator, html_join
-from handlers.team import file_ref, refresh_cards, send_card, team_for, tell_author
+from handlers.team import Target, file_ref, refresh_cards, send_card, team_for, tell_author
 from handlers.textnorm import clean_user_text, truncate
+from handlers.visibility import Action, Sight, Viewer
 from storage.models import Idea, IdeaStatus, RoleKind, Unit
 
 log = logging.getLogger(__name__)
@@ -40,18 +41,21 @@ async def on_card_button(ctx: Context, args: list[str]) -> None:
         ctx.answer(ctx.t("common.stale_button"))
         return
     idea = await ctx.uow.ideas.get_for_update(idea_id)
-    if idea is None:
+    holder = await ctx.uow.units.get(idea.holder_unit_id) if idea is not None else None
+    if idea is None or holder is None:
         ctx.answer(ctx.t("common.stale_button"))
         return
-    holder = await ctx.uow.units.get(idea.holder_unit_id)
-    if holder is None or not await _may_triage(ctx, holder):
-        log.info("triage refused: person %s, idea %s", ctx.person.id, idea.id)
+    action, value = args[1], args[2] if len(args) > 2 else ""
+    place = await visibility.place_of(ctx.uow, idea)
+    viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
+    wanted = Action.OPEN if action == "open" else Action.APPROVE  # every other action decides
+    if not visibility.may(viewer, wanted, place):
+        # The same answer whether the idea exists or not, and whatever it is.
+        log.info("triage refused: person %s, idea %s, %s", ctx.person.id, idea.id, wanted)
         ctx.answer(ctx.t("triage.not_allowed"), alert=True)
         return
-    action, value = args[1], args[2] if len(args) > 2 else ""
     if action == "open":
-        ctx.answer()
-        await _open_card(ctx, idea, holder)
+        await _open_card(ctx, idea, holder, place, viewer)
         return
     if idea.status not in OPEN:
         ctx.answer(html.unescape(await _already_decided(ctx, idea)), alert=True)
@@ -64,10 +68,10 @@ async def on_card_button(ctx: Context, args: list[str]) -> None:
     await handler(ctx, idea, holder, value)
 
 
-async def _may_triage(ctx: Context, holder: Unit) -> bool:
-    return await ctx.uow.roles.holds(
-        person_id=ctx.person.id, unit=holder, role=RoleKind.SUPPORT.value
-    )
+async def _may_triage(ctx: Context, idea: Idea) -> bool:
+    place = await visibility.place_of(ctx.uow, idea)
+    viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
+    return visibility.may_decide(viewer, place)
 
 
 async def _approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
@@ -241,7 +245,7 @@ async def on_message(ctx: Context) -> None:
     ctx.state.clear()
     idea = await ctx.uow.ideas.get_for_update(idea_id)
     holder = await ctx.uow.units.get(idea.holder_unit_id) if idea else None
-    if idea is None or holder is None or not await _may_triage(ctx, holder):
+    if idea is None or holder is None or not await _may_triage(ctx, idea):
         ctx.reply(ctx.t("triage.not_allowed"))
         return
     if idea.status not in OPEN:
@@ -308,33 +312,36 @@ async def queue_page(ctx: Context, args: list[str]) -> None:
 
 async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]]]:
     t = ctx.t
-    units = [
-        unit
-        for role, unit in await ctx.uow.roles.roles_of(ctx.person.id)
-        if role.role == RoleKind.SUPPORT.value
-    ]
-    if not units:
+    viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
+    if not visibility.may_see_unit(viewer, Action.QUEUE, None):
         return t("queue.not_support"), []
-    ideas = await ctx.uow.ideas.open_in_units([u.id for u in units], limit=500)
+    # The ideas held by the person's own teams: exactly the ones they may decide.
+    units = [r.unit_id for r in viewer.roles_of(RoleKind.SUPPORT.value)]
+    ideas = await ctx.uow.ideas.open_in_units(units, limit=500)
     if not ideas:
         return t("queue.empty"), []
     page = ideas[offset : offset + QUEUE_PAGE]
     lines = []
     rows: list[list[Button]] = []
+    audience = await _chat_audience(ctx)
     for idea in page:
+        place = await visibility.place_of(ctx.uow, idea)
+        seen = visibility.sight(audience, place)
+        shown = idea.title if seen is Sight.FULL else visibility.summary_title(place, idea.title)
+        title = shown or t("card.untitled")
         since = idea.waiting_since or idea.created_at
         days = max((ctx.now - since).days, 0)
         lines.append(
             t(
                 "queue.line",
                 ref=idea.ref_code,
-                title=truncate(idea.title, 60),
+                title=truncate(title, 60),
                 status=t(f"status.{idea.status}"),
                 days=days,
                 since=local_time(since),
             )
         )
-        label = truncate(t("queue.open", ref=idea.ref_code, title=idea.title), BUTTON_LABEL_CHARS)
+        label = truncate(t("queue.open", ref=idea.ref_code, title=title), BUTTON_LABEL_CHARS)
         rows.append([Button(label, f"tr:{idea.id}:open")])
     nav = []
     if offset > 0:
@@ -351,11 +358,25 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
 
 
 async def _card_for(ctx: Context, idea: Idea, holder: Unit) -> OutMessage:
-    team = await team_for(ctx, holder)
-    from handlers.team import sees_everything
+    """The card as the chat the button was pressed in may see it."""
+    place = await visibility.place_of(ctx.uow, idea)
+    viewer = await _chat_audience(ctx)
+    seen = visibility.sight(viewer, place)
+    if seen is Sight.NONE:  # a chat that may not see it (cannot happen on a card it was sent)
+        return OutMessage(text=ctx.t("card.withdrawn", ref=idea.ref_code))
+    group_summary = viewer.group and seen is Sight.SUMMARY
+    return await card_message(
+        ctx.uow, ctx.t, idea, place, seen=seen, buttons=True, open_privately=group_summary
+    )
 
-    full = team is not None and sees_everything(idea, team.unit)
-    return await card_message(ctx.uow, ctx.t, idea, full=full, buttons=True)
+
+async def _chat_audience(ctx: Context) -> Viewer:
+    """Who reads the chat the update came from: the person, or the group's team."""
+    if ctx.incoming.chat.kind == "private":
+        return await visibility.load_viewer(ctx.uow, ctx.person.id)
+    bound = await ctx.uow.teams.by_chat(ctx.incoming.channel, ctx.incoming.chat.external_id)
+    unit = await ctx.uow.units.get(bound.unit_id) if bound is not None else None
+    return Viewer.team_group(unit) if unit is not None else Viewer(None, group=True)
 
 
 async def _show_card(ctx: Context, idea: Idea, holder: Unit, *, buttons: bool) -> None:
@@ -363,20 +384,38 @@ async def _show_card(ctx: Context, idea: Idea, holder: Unit, *, buttons: bool) -
     ctx.show(card.text, card.buttons if buttons else ())
 
 
-async def _open_card(ctx: Context, idea: Idea, holder: Unit) -> None:
-    """From /queue: the card again, here, as a card that later decisions will update."""
+async def _open_card(
+    ctx: Context, idea: Idea, holder: Unit, place: visibility.Place, viewer: Viewer
+) -> None:
+    """From /queue, a reminder or a group's summary: the card as a new message that later
+    decisions will update. In a group that may see less than the presser, it goes to
+    the presser's private chat instead."""
     team = await team_for(ctx, holder)
     if team is None:
+        ctx.answer(ctx.t("common.stale_button"))
         return
-    from handlers.team import Target
-
-    target = Target(
+    here = Target(
         ctx.incoming.channel,
         ctx.incoming.chat.external_id,
         ctx.person.id if ctx.incoming.chat.kind == "private" else None,
         ctx.lang,
     )
-    await send_card(ctx, idea, team, only=target)
+    if here.person_id is None:
+        group_sees = visibility.sight(await _chat_audience(ctx), place)
+        if group_sees < visibility.sight(viewer, place):
+            chats = await ctx.uow.people.private_chats([ctx.person.id])
+            mine = [chat for _, channel, chat in chats if channel == ctx.incoming.channel]
+            if not mine:
+                ctx.answer(ctx.t("triage.start_private_first", bot=ctx.bot.username), alert=True)
+                return
+            here = Target(ctx.incoming.channel, mine[0], ctx.person.id, ctx.lang)
+            ctx.answer(ctx.t("triage.opened_privately"))
+            # The whole idea, files included, as the summary in the group could not.
+            refs = [file_ref(a) for a in await ctx.uow.ideas.attachments(idea.id)]
+            await send_card(ctx, idea, team, only=here, place=place, files=refs)
+            return
+    ctx.answer()
+    await send_card(ctx, idea, team, only=here, place=place)
 
 
 async def _already_decided(ctx: Context, idea: Idea) -> str:

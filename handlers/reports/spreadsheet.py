@@ -133,7 +133,7 @@ class WorkbookWriter:
                 [
                     idea.ref_code,
                     safe(row.unit_path),
-                    safe(idea.title),
+                    safe(idea.title) if idea.title is not None else self._redacted,
                     self._label(f"category.{idea.category}"),
                     self._label(f"status.{idea.status}"),
                     submitted,

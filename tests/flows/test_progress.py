@@ -390,14 +390,19 @@ async def test_spreadsheet_with_confidential_redaction(world: World) -> None:
     w, h = world, world.h
     await seed_live(w)
     async with h.sessionmaker() as session:
-        secret = (
+        secret, titled = (
             await session.execute(
-                select(Idea).where(Idea.unit_id == w.units["HCM-Q7-DIEN"].id).limit(1)
+                select(Idea).where(Idea.unit_id == w.units["HCM-Q7-DIEN"].id).limit(2)
             )
-        ).scalar_one()
+        ).scalars()
+        # One without a typed title: its title came from the text, and stays in the unit.
         secret.confidential = True
-        secret.body = "Bí mật công nghệ: thay đổi nhiệt độ lò"
-        secret_ref, secret_title = secret.ref_code, secret.title
+        secret.body = secret.title = "Bí mật công nghệ: thay đổi nhiệt độ lò"
+        secret_ref = secret.ref_code
+        # One whose worker typed the title: the title travels.
+        titled.confidential, titled.title_given = True, True
+        titled.title, titled.body = "Giảm hao hụt nhiệt", "Bí mật: đổi vật liệu cách nhiệt"
+        titled_ref = titled.ref_code
         await session.commit()
     r = await h.send(OFFICIAL_HCM, "/export")
     assert "bảng tính" in r.last.text
@@ -425,11 +430,13 @@ async def test_spreadsheet_with_confidential_redaction(world: World) -> None:
         )
     assert set(body) == refs and len(refs) == 7
     hidden = body[secret_ref]
-    assert hidden["Tiêu đề"] == secret_title
+    assert hidden["Tiêu đề"] == "(bảo mật)"
     assert hidden["Nội dung"] == "(bảo mật)" and hidden["Người gửi"] == "(bảo mật)"
     assert hidden["Bảo mật"] == "Có" and hidden["Lợi ích"] == "Tiết kiệm chi phí"
+    assert body[titled_ref]["Tiêu đề"] == "Giảm hao hụt nhiệt"
+    assert body[titled_ref]["Nội dung"] == "(bảo mật)"
     assert all("Bí mật" not in str(v) for row in rows for v in row)
-    open_one = next(v for k, v in body.items() if k != secret_ref)
+    open_one = next(v for k, v in body.items() if k not in (secret_ref, titled_ref))
     assert open_one["Nội dung"] and open_one["Người gửi"] == "Nguyễn Văn An"
     assert open_one["Đơn vị"].startswith("Liên đoàn Lao động TP. Hồ Chí Minh › ")
     assert isinstance(open_one["Ngày gửi"], datetime)

@@ -1,0 +1,257 @@
+"""The visibility policy: what anyone may see of an idea, and what they may do with it.
+
+Every place that shows an idea or acts on one asks here and nowhere else: cards,
+``/queue``, reminders, escalations, ``/export``, ``/myideas`` and what later views
+add. ``docs/SECURITY.md`` states the same rules as a table; the authorisation
+matrix test (``tests/flows/test_authorisation.py``) drives every cell of it.
+
+The rules, in short:
+
+- A role covers its unit's whole subtree. A viewer *sees* an idea when a role of
+  theirs covers the unit of the idea's author, or when the idea is their own.
+- A shareable idea is seen in full by everyone who sees it.
+- A confidential idea's text, author and attachments stay inside its author's
+  grassroots unit: seen in full only by its author and by people whose covering
+  role is on that grassroots unit or inside it. Everyone above sees the summary:
+  the reference, unit, category, benefit, status, and the title only if the
+  worker typed it (a derived title would carry the text).
+- A group chat is an audience of unknown people: it never sees a confidential
+  idea in full, whatever the team bound to it may see.
+- Only the support team of the unit holding an idea decides it (approve, request
+  details, forward, decline): a support role on exactly that unit. When the
+  holding unit has no team, the nearest unit above that has one serves it.
+- ``/progress`` and ``/export`` of a unit take an official role covering it.
+  ``/export`` is a file that leaves the chat: confidential ideas go into it as
+  their summary, whoever asks.
+
+The decision functions are pure (no database): :func:`load_viewer` and
+:func:`place_of` read what they need first.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from storage.models import Idea, RoleKind, Unit, UnitKind
+from storage.repositories import unit_ids_on_path
+from storage.uow import UnitOfWork
+
+#: Unit kinds at or below which a role is "inside" a grassroots unit.
+_GRASSROOTS_KINDS = frozenset({UnitKind.GRASSROOTS.value, UnitKind.TEAM.value})
+
+
+class Sight(enum.IntEnum):
+    """How much of an idea a viewer may see."""
+
+    NONE = 0
+    SUMMARY = 1
+    FULL = 2
+
+
+class Action(enum.StrEnum):
+    OPEN = "open"
+    APPROVE = "approve"
+    ASK = "ask"
+    FORWARD = "forward"
+    DECLINE = "decline"
+    QUEUE = "queue"
+    PROGRESS = "progress"
+    EXPORT = "export"
+    INVITE = "invite"
+
+
+#: The triage actions: taken only by the deciding team.
+DECISIONS = frozenset({Action.APPROVE, Action.ASK, Action.FORWARD, Action.DECLINE})
+
+
+@dataclass(frozen=True, slots=True)
+class RoleAt:
+    """One role of the viewer, with where its unit sits in the tree."""
+
+    role: str
+    unit_id: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: a person with their roles, or a group chat bound to a team."""
+
+    person_id: int | None
+    roles: tuple[RoleAt, ...] = ()
+    group: bool = False
+
+    @classmethod
+    def team_group(cls, team_unit: Unit) -> Viewer:
+        """A team's group chat: it sees what its team sees, never a confidential idea in full."""
+        return cls(None, (RoleAt(RoleKind.SUPPORT.value, team_unit.id, team_unit.path),), True)
+
+    def roles_of(self, role: str) -> list[RoleAt]:
+        return [r for r in self.roles if r.role == role]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where an idea sits: what the policy needs to know about it."""
+
+    author_id: int
+    confidential: bool
+    title_given: bool
+    unit_path: str  # the author's unit
+    home_path: str  # the author's grassroots unit: a confidential idea's content stays in it
+    deciding_unit_id: int | None  # the unit whose team decides it now
+
+
+def covers(role_path: str, unit_path: str) -> bool:
+    """A role on ``role_path`` covers the unit at ``unit_path`` (itself or below)."""
+    return unit_path.startswith(role_path)
+
+
+def sight(viewer: Viewer, place: Place) -> Sight:
+    if viewer.person_id is not None and viewer.person_id == place.author_id:
+        return Sight.FULL
+    covering = [r for r in viewer.roles if covers(r.path, place.unit_path)]
+    if not covering:
+        return Sight.NONE
+    if not place.confidential:
+        return Sight.FULL
+    if viewer.group:
+        return Sight.SUMMARY
+    inside = any(covers(place.home_path, r.path) for r in covering)
+    return Sight.FULL if inside else Sight.SUMMARY
+
+
+def may_decide(viewer: Viewer, place: Place) -> bool:
+    """Only a member of the deciding team, as a person (a group cannot press a button)."""
+    if viewer.person_id is None or place.deciding_unit_id is None:
+        return False
+    return any(r.unit_id == place.deciding_unit_id for r in viewer.roles_of(RoleKind.SUPPORT))
+
+
+def may(viewer: Viewer, action: Action, place: Place) -> bool:
+    """Whether ``viewer`` may take ``action`` on the idea at ``place``."""
+    if action in DECISIONS:
+        return may_decide(viewer, place)
+    if action is Action.OPEN:
+        # The triage card, from /queue, a reminder or a group's summary: the support
+        # teams whose role covers the idea; what it shows is sight()'s to say.
+        supports = viewer.roles_of(RoleKind.SUPPORT)
+        return any(covers(r.path, place.unit_path) for r in supports) or may_decide(viewer, place)
+    return False
+
+
+def may_see_unit(viewer: Viewer, action: Action, unit: Unit | None) -> bool:
+    """Unit-level actions: ``/progress`` and ``/export`` take an official role covering
+    the unit; ``/queue`` (no unit: the person's own teams) a support role."""
+    if action in (Action.PROGRESS, Action.EXPORT):
+        officials = viewer.roles_of(RoleKind.OFFICIAL)
+        return unit is not None and any(covers(r.path, unit.path) for r in officials)
+    if action is Action.QUEUE:
+        return bool(viewer.roles_of(RoleKind.SUPPORT))
+    # Invites are issued from the command line by the operator; no chat role issues one.
+    return False
+
+
+#: What an export shows of a confidential idea, whoever asks: an export is a file.
+EXPORT_CONFIDENTIAL = Sight.SUMMARY
+
+
+def summary_title(place: Place, title: str) -> str | None:
+    """The title as the summary may show it; None when only a placeholder may."""
+    if place.confidential and not place.title_given:
+        return None
+    return title
+
+
+# ---------------------------------------------------------------- reading the facts
+
+
+async def load_viewer(uow: UnitOfWork, person_id: int) -> Viewer:
+    roles = tuple(
+        RoleAt(role.role, unit.id, unit.path) for role, unit in await uow.roles.roles_of(person_id)
+    )
+    return Viewer(person_id, roles)
+
+
+async def home_path(uow: UnitOfWork, unit: Unit) -> str:
+    """The path of the unit's grassroots unit: the nearest at or above it of that kind.
+
+    A unit above every grassroots unit (an idea sent straight to a district) is its
+    own home: its confidential content stays with that unit.
+    """
+    if unit.kind == UnitKind.GRASSROOTS.value:
+        return unit.path
+    for ancestor in await uow.units.ancestors(unit):
+        if ancestor.kind == UnitKind.GRASSROOTS.value:
+            return ancestor.path
+    return unit.path
+
+
+def home_of(path: str, kinds: dict[int, str]) -> str:
+    """:func:`home_path` from a path and the kinds of the units on it (for long lists)."""
+    ids = unit_ids_on_path(path)
+    for depth in range(len(ids) - 1, -1, -1):
+        if kinds.get(ids[depth]) == UnitKind.GRASSROOTS.value:
+            return "/" + "/".join(str(i) for i in ids[: depth + 1]) + "/"
+    return path
+
+
+async def place_of(uow: UnitOfWork, idea: Idea, *, deciding_unit_id: int | None = None) -> Place:
+    """The idea's place; the deciding unit is looked up unless given."""
+    unit = await uow.units.get(idea.unit_id)
+    if unit is None:  # cannot happen with the foreign key; nothing may be seen then
+        return Place(idea.author_id, True, False, "\0", "\0", None)
+    if deciding_unit_id is None:
+        deciding_unit_id = await deciding_unit(uow, idea)
+    return Place(
+        author_id=idea.author_id,
+        confidential=idea.confidential,
+        title_given=idea.title_given,
+        unit_path=unit.path,
+        home_path=await home_path(uow, unit),
+        deciding_unit_id=deciding_unit_id,
+    )
+
+
+async def deciding_unit(uow: UnitOfWork, idea: Idea) -> int | None:
+    """The unit whose support team decides the idea now."""
+    holder = await uow.units.get(idea.holder_unit_id)
+    serving = await serving_unit(uow, holder) if holder is not None else None
+    return serving.id if serving is not None else None
+
+
+async def serving_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
+    """The unit whose team handles ideas held by ``unit``: its own, else the nearest above.
+
+    A unit has a team when someone holds its support role or a group chat is bound to it.
+    """
+    for candidate in [unit, *await uow.units.ancestors(unit)]:
+        if await uow.teams.group_of(candidate.id) is not None:
+            return candidate
+        if await uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value):
+            return candidate
+    return None
+
+
+__all__ = [
+    "DECISIONS",
+    "EXPORT_CONFIDENTIAL",
+    "Action",
+    "Place",
+    "RoleAt",
+    "Sight",
+    "Viewer",
+    "covers",
+    "deciding_unit",
+    "home_of",
+    "home_path",
+    "load_viewer",
+    "may",
+    "may_decide",
+    "may_see_unit",
+    "place_of",
+    "serving_unit",
+    "sight",
+    "summary_title",
+]
