@@ -195,12 +195,57 @@ def reminders(
     asyncio.run(go())
 
 
+INVITE_DAYS_HELP = (
+    "Days until it expires, 1-365. Default: member invites never expire; support, "
+    "official and admin invites expire after invites.role_days (config.yaml, 7)"
+)
+INVITE_USES_HELP = "How many times it can be used, 1-100,000 (default: unlimited)"
+JOINED_SHOWN = 10  # per invite in `invites list`; --all shows every one
+
+
+def _invite_expiry(
+    role: str, days: int | None, never_expires: bool, settings: Settings, now: datetime
+) -> datetime | None:
+    """When a new invite expires, or None; exits with code 2 on an impossible request."""
+    from storage.invites import MAX_DAYS
+    from storage.models import RoleKind
+
+    if never_expires and days is not None:
+        console.print(
+            "[red]--never-expires and --days cannot be used together[/red]: "
+            "choose one (--days 1-365, or --never-expires for a link that never expires)."
+        )
+        raise typer.Exit(2)
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        console.print(
+            f"[red]--days must be 1-{MAX_DAYS}[/red], not {days}. "
+            "A link that should last longer is better issued again when it expires; "
+            "--never-expires issues one that never does."
+        )
+        raise typer.Exit(2)
+    if never_expires:
+        return None
+    if days is None:
+        if role == RoleKind.MEMBER.value:
+            return None  # posters on a factory wall: a member link keeps working
+        days = settings.invites.role_days
+    return now + timedelta(days=days)
+
+
 @app.command()
 def invite(
     unit: Annotated[str, typer.Option(help="The unit's code")],
     role: Annotated[str, typer.Option(help="member, support, official or admin")] = "member",
-    uses: Annotated[int | None, typer.Option(help="How many times it can be used")] = None,
-    days: Annotated[int | None, typer.Option(help="Days until it expires")] = None,
+    uses: Annotated[int | None, typer.Option(help=INVITE_USES_HELP)] = None,
+    days: Annotated[int | None, typer.Option(help=INVITE_DAYS_HELP)] = None,
+    never_expires: Annotated[
+        bool,
+        typer.Option(
+            "--never-expires",
+            help="The link never expires (not with --days); for member posters it is "
+            "the default already",
+        ),
+    ] = False,
     bot_username: Annotated[
         str | None, typer.Option(help="The bot's @username, for the link")
     ] = None,
@@ -210,7 +255,7 @@ def invite(
     """Issue an invite link: a worker joins the unit, or a person takes a role there."""
     settings = _settings()
     from storage.db import create_engine, create_sessionmaker
-    from storage.invites import create_invite
+    from storage.invites import MAX_USES, create_invite
     from storage.models import RoleKind
     from storage.repositories import UnitRepository
 
@@ -219,6 +264,13 @@ def invite(
     except ValueError as exc:
         console.print(f"[red]Unknown role {role!r}[/red]: use member, support, official or admin.")
         raise typer.Exit(2) from exc
+    if uses is not None and not 1 <= uses <= MAX_USES:
+        console.print(
+            f"[red]--uses must be 1-{MAX_USES:,}[/red], not {uses}. "
+            "Leave it out for a link anyone in the unit can use."
+        )
+        raise typer.Exit(2)
+    expires = _invite_expiry(role_kind.value, days, never_expires, settings, datetime.now(UTC))
 
     async def go() -> str:
         engine = create_engine(settings.database.url)
@@ -228,7 +280,6 @@ def invite(
                 if found is None:
                     console.print(f"[red]No unit with code {unit!r}.[/red]")
                     raise typer.Exit(1)
-                expires = datetime.now(UTC) + timedelta(days=days) if days else None
                 token, _ = await create_invite(
                     session,
                     unit_id=found.id,
@@ -248,6 +299,11 @@ def invite(
     print(link)
     if role_kind is RoleKind.SUPPORT:
         print(f"For the team's group chat: https://t.me/{username}?startgroup={token}")
+    console.print(
+        f"Expires {_local_time(expires)} (Vietnam time)."
+        if expires
+        else "This link never expires; `invites revoke` stops it."
+    )
     if qr is not None:
         import segno
 
@@ -255,42 +311,64 @@ def invite(
         console.print(f"QR code written to {qr}")
 
 
+def _local_time(moment: datetime) -> str:
+    from storage.progress import VIETNAM
+
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
 @invites_app.command("list")
 def invites_list(
     unit: Annotated[str | None, typer.Option(help="Only this unit's invites")] = None,
+    show_all: Annotated[
+        bool,
+        typer.Option("--all", help=f"Everyone who joined, not only the latest {JOINED_SHOWN}"),
+    ] = False,
 ) -> None:
-    """Invites with their unit, role, uses and state (the tokens themselves are not stored)."""
+    """Invites with their unit, role, uses, state and who joined through them (Vietnam time).
+
+    The tokens themselves are not stored.
+    """
     settings = _settings()
     from rich.table import Table
     from sqlalchemy import select
 
     from storage.db import create_engine, create_sessionmaker
-    from storage.invites import invite_problem
+    from storage.invites import invite_problem, redemptions
     from storage.models import Invite, Unit
 
-    async def go() -> list[tuple[Invite, Unit]]:
+    async def go() -> tuple[list[tuple[Invite, Unit]], dict[int, list[tuple[str, datetime]]]]:
         engine = create_engine(settings.database.url)
         try:
             async with create_sessionmaker(engine)() as session:
                 query = select(Invite, Unit).join(Unit, Unit.id == Invite.unit_id)
                 if unit:
                     query = query.where(Unit.code == unit)
-                return [(i, u) for i, u in await session.execute(query.order_by(Invite.id))]
+                rows = [(i, u) for i, u in await session.execute(query.order_by(Invite.id))]
+                return rows, await redemptions(session, [i.id for i, _ in rows])
         finally:
             await engine.dispose()
 
     now = datetime.now(UTC)
-    table = Table("id", "unit", "role", "uses", "expires", "state", "note")
-    for found, found_unit in asyncio.run(go()):
+    table = Table("id", "unit", "role", "uses", "expires", "state", "note", "joined")
+    rows, joined = asyncio.run(go())
+    for found, found_unit in rows:
         problem = invite_problem(found, now)
+        who = joined[found.id]
+        shown = who if show_all else who[-JOINED_SHOWN:]
+        lines = [f"{name} · {_local_time(when)}" for name, when in shown]
+        if len(shown) < len(who):
+            lines.insert(0, f"… {len(who) - len(shown)} earlier (--all)")
         table.add_row(
             str(found.id),
             found_unit.code,
             found.role,
             f"{found.uses}/{found.max_uses or '∞'}",
-            found.expires_at.strftime("%Y-%m-%d") if found.expires_at else "never",
+            _local_time(found.expires_at) if found.expires_at else "never",
             problem.value if problem else "usable",
             found.note or "",
+            "\n".join(lines),
+            end_section=True,
         )
     Console().print(table)
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from storage.instances import instance_name
+from storage.invites import MAX_DAYS as MAX_INVITE_DAYS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
@@ -170,6 +171,21 @@ class ReportsSettings:
 
 
 @dataclass(frozen=True)
+class InvitesSettings:
+    """Invite links issued with ``python -m bot invite``."""
+
+    # Days until a support, official or admin invite expires unless --days or
+    # --never-expires says otherwise (member invites never expire by default).
+    role_days: int = 7
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.role_days <= MAX_INVITE_DAYS:
+            raise ConfigError(
+                f"invites.role_days must be 1-{MAX_INVITE_DAYS} days, not {self.role_days}"
+            )
+
+
+@dataclass(frozen=True)
 class ZaloSettings:
     """The Zalo channel (docs/ZALO.md): on when enabled and a token is set."""
 
@@ -214,6 +230,7 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
     zalo: ZaloSettings = field(default_factory=ZaloSettings)
+    invites: InvitesSettings = field(default_factory=InvitesSettings)
 
 
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -262,6 +279,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "ZALO_SEND_PER_CHAT_PER_SECOND": ("zalo", "send_per_chat_per_second"),
     "ZALO_SEND_PER_CHAT_BURST": ("zalo", "send_per_chat_burst"),
     "ZALO_MAX_PHOTO_MB": ("zalo", "max_photo_mb"),
+    "INVITES_ROLE_DAYS": ("invites", "role_days"),
 }
 
 FRAMEWORKS = ("aiogram", "ptb")
