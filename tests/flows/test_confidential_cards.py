@@ -25,7 +25,7 @@ from tests.flows.test_authorisation import (
     World,
     current,
     new_idea,
-    world,  # noqa: F401  (the fixture)
+    world,  # noqa: F401, F811  (the fixture)
 )
 from tests.flows.test_worker_idea import invite
 
@@ -56,7 +56,7 @@ def leaks(text: str) -> bool:
     return SECRET_TEXT[:30] in text or AUTHOR_NAME in text or "0912" in text
 
 
-async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World) -> None:
+async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World) -> None:  # noqa: F811
     w, h = world, world.h
     member = w.viewers[("support", "own")]
     lurker = w.viewers[("group member", "group")]
@@ -91,7 +91,7 @@ async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World
     assert "✅ Công nhận" not in card.labels
 
 
-async def test_a_typed_title_travels_with_the_summary(world: World) -> None:
+async def test_a_typed_title_travels_with_the_summary(world: World) -> None:  # noqa: F811
     w, h = world, world.h
     idea = await new_idea(w, confidential=True, title_given=True)
     await card_to_team(w, idea)
@@ -99,7 +99,7 @@ async def test_a_typed_title_travels_with_the_summary(world: World) -> None:
     assert TYPED_TITLE in card.text and not leaks(card.text)
 
 
-async def test_shareable_ideas_still_go_to_the_group_whole(world: World) -> None:
+async def test_shareable_ideas_still_go_to_the_group_whole(world: World) -> None:  # noqa: F811
     w, h = world, world.h
     idea = await new_idea(w, confidential=False)
     await card_to_team(w, idea)
@@ -108,7 +108,7 @@ async def test_shareable_ideas_still_go_to_the_group_whole(world: World) -> None
     assert "🔒 Xem đầy đủ (nhắn riêng)" not in card.labels
 
 
-async def test_member_without_a_private_chat_is_told_how_to_open_it(world: World) -> None:
+async def test_member_without_a_private_chat_is_told_how_to_open_it(world: World) -> None:  # noqa: F811
     w, h = world, world.h
     idea = await new_idea(w, confidential=True)
     await card_to_team(w, idea)
@@ -121,7 +121,7 @@ async def test_member_without_a_private_chat_is_told_how_to_open_it(world: World
     assert not h.screen(newcomer)
 
 
-async def test_escalation_brings_the_district_only_the_summary(world: World) -> None:
+async def test_escalation_brings_the_district_only_the_summary(world: World) -> None:  # noqa: F811
     w, h = world, world.h
     district = w.viewers[("support", "parent")]
     idea = await new_idea(w, confidential=True)
