@@ -25,7 +25,7 @@ from tests.flows.test_authorisation import (
     World,
     current,
     new_idea,
-    world,  # noqa: F401, F811  (the fixture)
+    world,  # noqa: F401  (the fixture)
 )
 from tests.flows.test_worker_idea import invite
 
