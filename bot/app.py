@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import ConfigError, Settings
 from bot.runtime import heap
 from bot.runtime.errors import SendError
+from bot.runtime.input_rate import InputRate
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.limiter import Rate, SendLimiter, SharedSendLimiter
 from bot.runtime.polling import Inboxed, RawUpdate, poll, sleep_unless
@@ -36,6 +38,7 @@ from handlers.reminders import ReminderPolicy, run_reminders
 from handlers.reports.jobs import ReportSettings, run_report_jobs
 from storage.db import create_engine, create_sessionmaker
 from storage.inbox import Inbox
+from storage.retention import prune
 from storage.schema import check_schema
 
 if TYPE_CHECKING:  # imported when used: aiohttp's web server only in webhook mode
@@ -195,6 +198,51 @@ async def report_periodically(
             return
 
 
+async def prune_periodically(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event
+) -> None:
+    """Delete handled update ids and inbox rows past ``retention.days`` every
+    ``retention.check_minutes``, until ``stop`` (storage/retention.py). The first pass
+    waits one interval, so that a restarted bot takes in its inbox before any of it can
+    be judged too old."""
+    keep = timedelta(days=settings.retention.days)
+    while not await sleep_unless(stop, settings.retention.check_minutes * 60):
+        try:
+            result = await prune(
+                sessionmaker, utc_now(), keep=keep, keep_going=lambda: not stop.is_set()
+            )
+        except Exception:
+            log.exception("the retention pass failed; trying again at the next one")
+            continue
+        if result.never_handled:
+            log.warning(
+                "retention: %d inbox updates older than %d days were never handled; dropped",
+                result.never_handled,
+                settings.retention.days,
+            )
+        if result.processed or result.inbox:
+            log.info(
+                "retention: %d handled update ids and %d inbox rows deleted",
+                result.processed,
+                result.inbox,
+            )
+
+
+def make_worker(
+    settings: Settings, dispatcher: Dispatcher, sender: OutboxSender, transport: Transport
+) -> UpdateWorker:
+    """The update worker of one channel, with its own people's input rates."""
+    runtime = settings.runtime
+    return UpdateWorker(
+        dispatcher,
+        sender,
+        transport,
+        max_attempts=runtime.update_max_attempts,
+        input_rate=InputRate(burst=runtime.input_burst, per_second=runtime.input_per_second),
+        button_grace=runtime.button_grace_seconds,
+    )
+
+
 def make_webhook_server(
     settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
 ) -> WebhookServer:
@@ -309,12 +357,7 @@ async def run_bot(
             dispatcher = Dispatcher(
                 sessionmaker, catalogue, BotInfo(username=username), instance=instance
             )
-            holder["worker"] = UpdateWorker(
-                dispatcher,
-                sender,
-                telegram,
-                max_attempts=settings.runtime.update_max_attempts,
-            )
+            holder["worker"] = make_worker(settings, dispatcher, sender, telegram)
             await set_command_menus(telegram, catalogue)
             intake = OrderedIntake(settings.runtime.max_in_flight)
             if webhook:
@@ -347,6 +390,9 @@ async def run_bot(
             report_task = asyncio.create_task(
                 report_periodically(settings, background_sessionmaker, catalogue, sender, stop),
                 name="reports",
+            )
+            retention_task = asyncio.create_task(
+                prune_periodically(settings, background_sessionmaker, stop), name="retention"
             )
 
             heap.settle()  # the start-up heap out of every later full collection
@@ -386,7 +432,7 @@ async def run_bot(
                 await zalo.stop()
             log.info("stopping: %d updates handled", holder["worker"].handled)
             stop.set()  # (already set, unless polling ended on its own)
-            await stop_periodic([reminder_task, report_task])
+            await stop_periodic([reminder_task, report_task, retention_task])
             sender.stop()
             try:
                 await asyncio.wait_for(sender_task, SENDER_STOP_SECONDS)

@@ -102,6 +102,11 @@ class RuntimeSettings:
     max_in_flight: int = 128
     send_max_attempts: int = 8
     update_max_attempts: int = 3
+    # One person's input: a burst of this many updates, then this many a second.
+    input_burst: int = 20
+    input_per_second: float = 1.0
+    # A button press still being handled after this is answered at once (Telegram waits ~15 s).
+    button_grace_seconds: float = 2.0
     # This process's name among several sharing one database (empty: the host name).
     instance: str = ""
 
@@ -253,6 +258,9 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "RUNTIME_MAX_IN_FLIGHT": ("runtime", "max_in_flight"),
     "RUNTIME_SEND_MAX_ATTEMPTS": ("runtime", "send_max_attempts"),
     "RUNTIME_UPDATE_MAX_ATTEMPTS": ("runtime", "update_max_attempts"),
+    "RUNTIME_INPUT_BURST": ("runtime", "input_burst"),
+    "RUNTIME_INPUT_PER_SECOND": ("runtime", "input_per_second"),
+    "RUNTIME_BUTTON_GRACE_SECONDS": ("runtime", "button_grace_seconds"),
     "BOT_INSTANCE": ("runtime", "instance"),
     "REMINDER_WORKING_DAYS": ("reminders", "working_days"),
     "REMINDER_WEEKDAYS": ("reminders", "weekdays"),

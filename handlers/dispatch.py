@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import router
 from handlers.context import PRIORITY_REPLY, BotInfo, Context, FlowState
 from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage
-from handlers.i18n import Catalogue
+from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
 from storage.instances import instance_name
+from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -153,3 +154,82 @@ class Dispatcher:
         )
         answer = CallbackAnswer() if incoming.callback_id else None
         return Outcome(outbox_ids=[row.id], replies=[row], callback_answer=answer)
+
+    async def throttled(self, incoming: Incoming, *, warn: bool) -> Outcome:
+        """Record an update from someone sending too fast as handled, without running a flow.
+
+        ``warn``: the first such update of a burst; it queues one polite "slow down" in the
+        person's language. The rest are only recorded, so that a redelivery is not handled.
+        """
+        async with UnitOfWork(self.sessionmaker) as uow:
+            await uow.lock_chat(incoming.chat.key)
+            now = self.clock()
+            if not await uow.updates.claim(incoming.channel, incoming.update_id, now):
+                return Outcome(duplicate=True)
+            rows = []
+            if warn and not incoming.sender.is_bot:
+                text = (await self._texts_for(uow, incoming, now))("common.slow_down")
+                rows.append(await self._reply_row(uow, incoming, incoming.chat.external_id, text))
+            await uow.commit()
+        log.info(
+            "update %s:%s dropped: the sender is too fast%s",
+            incoming.channel,
+            incoming.update_id,
+            " (told to slow down)" if rows else "",
+        )
+        answer = CallbackAnswer() if incoming.callback_id else None
+        return Outcome(outbox_ids=[r.id for r in rows], replies=rows, callback_answer=answer)
+
+    async def answer_late(self, incoming: Incoming, text: str) -> Outcome:
+        """Say as a message what a button press's answer said, after the press was answered
+        already (handling took long): in the presser's private chat when the press was in a
+        group and that chat is known, else where the button was pressed."""
+        async with UnitOfWork(self.sessionmaker) as uow:
+            chat_id = incoming.chat.external_id
+            if incoming.chat.kind != "private":
+                person, _ = await uow.people.resolve(
+                    channel=incoming.sender.channel,
+                    external_id=incoming.sender.external_id,
+                    display_name=incoming.sender.display_name,
+                    platform_language=incoming.sender.language_code,
+                    private_chat_id=None,
+                    now=self.clock(),
+                    conversation_key=incoming.chat.key,
+                )
+                chats = await uow.people.private_chats([person.id])
+                chat_id = next((c for _, ch, c in chats if ch == incoming.channel), chat_id)
+            row = await self._reply_row(uow, incoming, chat_id, text)
+            await uow.commit()
+        return Outcome(outbox_ids=[row.id], replies=[row])
+
+    async def _texts_for(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> Translator:
+        sender = incoming.sender
+        person, _ = await uow.people.resolve(
+            channel=sender.channel,
+            external_id=sender.external_id,
+            display_name=sender.display_name,
+            platform_language=sender.language_code,
+            private_chat_id=incoming.chat.external_id if incoming.chat.kind == "private" else None,
+            now=now,
+            conversation_key=incoming.chat.key,
+        )
+        lang = reply_language(
+            chosen=person.language,
+            telegram_language_code=person.platform_language,
+            text=incoming.text,
+        )
+        return self.catalogue.for_lang(lang)
+
+    async def _reply_row(
+        self, uow: UnitOfWork, incoming: Incoming, chat_id: str, text: str
+    ) -> OutboxMessage:
+        now = self.clock()
+        return await uow.outbox.add_row(
+            channel=incoming.channel,
+            chat_id=chat_id,
+            payload=OutMessage(text=text).to_json(),
+            priority=PRIORITY_REPLY,
+            now=now,
+            claimed_by=self.instance,
+            claimed_until=now + self.reply_lease,
+        )

@@ -1,4 +1,11 @@
-"""Ordered intake: one chat's updates in order, different chats at once.
+"""Ordered intake: one chat's updates in order, different chats at once, fairly.
+
+Each chat with updates to handle has one runner, which takes its updates one after
+another; a runner holds one of the ``max_in_flight`` slots only while it handles an
+update, and queues again for the next. So a chat's backlog never holds more than one
+slot, and a chat with a thousand updates waiting takes turns with the others instead
+of filling the bot: the waiting updates are entries in a queue, not tasks or slots
+(with long polling they are also stored in the inbox, so a crash loses none).
 
 It also knows which update ids are still being handled, so the polling loop
 confirms an offset only past updates whose work has committed.
@@ -9,22 +16,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+# Updates taken in but not yet done, per slot, before ``submit`` waits: a bound on
+# memory (a queue entry is small) that a flood reaches only when its updates cannot
+# even be dropped as fast as they arrive.
+WAITING_PER_SLOT = 64
+
+#: When the update being handled reached the bot (``time.monotonic()``); None for one
+#: an earlier run stored and this one takes in again (its arrival is long past).
+_ARRIVED: ContextVar[float | None] = ContextVar("arrived", default=None)
+
+
+def arrived_at() -> float | None:
+    """When the update this task is handling arrived (see :data:`_ARRIVED`)."""
+    return _ARRIVED.get()
+
+
+@dataclass(slots=True)
+class _Entry:
+    update_id: int
+    work: Callable[[], Awaitable[None]]
+    arrived: float | None
 
 
 class OrderedIntake:
-    def __init__(self, max_in_flight: int) -> None:
+    def __init__(self, max_in_flight: int, *, max_waiting: int | None = None) -> None:
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._max_waiting = max_waiting or max_in_flight * WAITING_PER_SLOT
+        self._queues: dict[str, deque[_Entry]] = {}
+        self._runners: dict[str, asyncio.Task[None]] = {}
         self._in_flight: set[int] = set()
         self._highest: int | None = None
         self._progress = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self.handling = 0  # updates holding a slot right now
 
     def seen(self, update_id: int) -> bool:
         """Already taken in (Telegram redelivers unconfirmed updates on every poll)."""
@@ -48,42 +81,64 @@ class OrderedIntake:
 
     @property
     def in_flight(self) -> int:
+        """Updates taken in and not yet done (waiting or being handled)."""
         return len(self._in_flight)
 
-    async def submit(
-        self, update_id: int, chat_key: str, work: Callable[[], Awaitable[None]]
-    ) -> None:
-        """Queue ``work`` behind the chat's earlier updates; waits when too many are open."""
-        await self._slots.acquire()
-        self._in_flight.add(update_id)
-        self._highest = update_id if self._highest is None else max(self._highest, update_id)
-        previous = self._tails.get(chat_key)
-        task = asyncio.create_task(self._run(previous, work, update_id, chat_key))
-        self._tails[chat_key] = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def waiting(self, chat_key: str) -> int:
+        """Updates of ``chat_key`` taken in and not yet started."""
+        queue = self._queues.get(chat_key)
+        return len(queue) if queue else 0
 
-    async def _run(
+    async def submit(
         self,
-        previous: asyncio.Task[None] | None,
-        work: Callable[[], Awaitable[None]],
         update_id: int,
         chat_key: str,
+        work: Callable[[], Awaitable[None]],
+        *,
+        fresh: bool = True,
     ) -> None:
-        done = False
+        """Queue ``work`` behind the chat's earlier updates.
+
+        Returns at once, unless very many updates wait already (``max_waiting``).
+        ``fresh``: the update arrives now (False: an earlier run stored it).
+        """
+        while len(self._in_flight) >= self._max_waiting:
+            await self.wait_progress(1.0)
+        self._in_flight.add(update_id)
+        self._highest = update_id if self._highest is None else max(self._highest, update_id)
+        entry = _Entry(update_id, work, time.monotonic() if fresh else None)
+        queue = self._queues.get(chat_key)
+        if queue is not None:
+            queue.append(entry)
+            return
+        self._queues[chat_key] = deque([entry])
+        self._runners[chat_key] = asyncio.create_task(self._run_chat(chat_key))
+
+    async def _run_chat(self, chat_key: str) -> None:
+        """Handle the chat's updates in order, taking a slot for each in turn."""
+        queue = self._queues[chat_key]
         try:
-            if previous is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(previous)
-            done = await self._until_done(work, update_id)
+            while queue:
+                # Let the other chats take their turn, even when the work never waited.
+                await asyncio.sleep(0)
+                entry = queue.popleft()
+                done = False
+                async with self._slots:
+                    self.handling += 1
+                    token = _ARRIVED.set(entry.arrived)
+                    try:
+                        done = await self._until_done(entry.work, entry.update_id)
+                    finally:
+                        _ARRIVED.reset(token)
+                        self.handling -= 1
+                        if done:
+                            self._in_flight.discard(entry.update_id)
+                        # Otherwise it stays in flight, so the offset never passes it:
+                        # Telegram delivers it again after the restart.
+                        self._progress.set()
         finally:
-            if done:
-                self._in_flight.discard(update_id)
-            # Otherwise it stays in flight, so the offset never passes it: Telegram
-            # delivers it again after the restart.
-            self._slots.release()
-            if self._tails.get(chat_key) is asyncio.current_task():
-                del self._tails[chat_key]
+            del self._queues[chat_key]
+            del self._runners[chat_key]
             self._progress.set()
 
     async def _until_done(self, work: Callable[[], Awaitable[None]], update_id: int) -> bool:
@@ -119,5 +174,5 @@ class OrderedIntake:
         Work that keeps failing is not waited for: it stays unconfirmed.
         """
         self._stopping = True
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._runners:
+            await asyncio.gather(*list(self._runners.values()), return_exceptions=True)

@@ -172,7 +172,10 @@ async def _replay(
         update = inbox.wrap(data)
         if update is None or update.update_id != update_id:
             update = RawUpdate(update_id, f"inbox:{update_id}", None, data)
-        await intake.submit(update.update_id, update.chat_key, _bind(process, update, done, stop))
+        # Not fresh: they arrived before the restart, so no input rate applies to them.
+        await intake.submit(
+            update.update_id, update.chat_key, _bind(process, update, done, stop), fresh=False
+        )
     if highest is not None:
         intake.taken_through(highest)
 

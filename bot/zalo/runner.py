@@ -127,9 +127,9 @@ async def start_zalo(
     dispatcher = dispatcher or Dispatcher(
         sessionmaker, catalogue, BotInfo(username=name), instance=sender.instance
     )
-    worker = UpdateWorker(
-        dispatcher, sender, transport, max_attempts=settings.runtime.update_max_attempts
-    )
+    from bot.app import make_worker
+
+    worker = make_worker(settings, dispatcher, sender, transport)
     holder["worker"] = worker
     intake = OrderedIntake(settings.runtime.max_in_flight)
     channel = ZaloChannel(adapter, transport, intake, limiter, name, worker=worker)
@@ -189,6 +189,7 @@ async def run_zalo_only(
         SENDER_STOP_SECONDS,
         SchemaNotReady,
         make_limiter,
+        prune_periodically,
         remind_periodically,
         report_periodically,
         stop_periodic,
@@ -241,6 +242,9 @@ async def run_zalo_only(
                 asyncio.create_task(
                     report_periodically(settings, sessionmaker, catalogue, sender, stop),
                     name="reports",
+                ),
+                asyncio.create_task(
+                    prune_periodically(settings, sessionmaker, stop), name="retention"
                 ),
             ]
             await stop.wait()

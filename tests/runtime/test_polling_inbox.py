@@ -135,9 +135,9 @@ class Run:
     async def crash(self) -> None:
         """The process dies: nothing more runs, nothing is confirmed or cleaned up."""
         self.task.cancel()
-        for task in list(self.intake._tasks):
+        for task in list(self.intake._runners.values()):
             task.cancel()
-        await asyncio.gather(self.task, *self.intake._tasks, return_exceptions=True)
+        await asyncio.gather(self.task, *self.intake._runners.values(), return_exceptions=True)
 
 
 async def test_a_batch_is_confirmed_once_stored_so_each_update_is_delivered_once(
