@@ -366,7 +366,8 @@ class ProcessedUpdate(Base):
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    processed_at: Mapped[datetime]
+    # Indexed for the retention pass (storage/retention.py), which deletes the oldest first.
+    processed_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class InboxUpdate(Base):
