@@ -544,6 +544,35 @@ def digest(
     asyncio.run(go())
 
 
+@app.command()
+def prune(
+    now: Annotated[
+        str | None, typer.Option(help="Act as if it were this time (ISO 8601, e.g. for a test)")
+    ] = None,
+) -> None:
+    """Delete handled update ids and inbox rows older than retention.days; the bot does it
+    every retention.check_minutes."""
+    settings = _settings()
+    from storage.db import create_engine, create_sessionmaker
+    from storage.retention import prune as prune_old
+
+    moment = _moment(now)
+
+    async def go() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            keep = timedelta(days=settings.retention.days)
+            result = await prune_old(create_sessionmaker(engine), moment, keep=keep)
+        finally:
+            await engine.dispose()
+        print(
+            f"{result.processed} handled update ids and {result.inbox} inbox rows "
+            f"({result.never_handled} never handled) deleted."
+        )
+
+    asyncio.run(go())
+
+
 def _bot_username(settings: Settings) -> str | None:
     if not settings.telegram.token:
         return None

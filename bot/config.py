@@ -17,6 +17,7 @@ import yaml
 
 from storage.instances import instance_name
 from storage.invites import MAX_DAYS as MAX_INVITE_DAYS
+from storage.retention import MIN_KEEP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
@@ -224,6 +225,23 @@ class ZaloSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long handled update ids and inbox rows are kept (storage/retention.py)."""
+
+    days: int = 7
+    check_minutes: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.days < MIN_KEEP.days:
+            raise ConfigError(
+                f"retention.days must be at least {MIN_KEEP.days}, not {self.days}: "
+                "a redelivered update must still find its id (Telegram redelivers for 24 hours)"
+            )
+        if self.check_minutes <= 0:
+            raise ConfigError(f"retention.check_minutes must be above 0, not {self.check_minutes}")
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -236,6 +254,7 @@ class Settings:
     reports: ReportsSettings = field(default_factory=ReportsSettings)
     zalo: ZaloSettings = field(default_factory=ZaloSettings)
     invites: InvitesSettings = field(default_factory=InvitesSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -288,6 +307,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "ZALO_SEND_PER_CHAT_BURST": ("zalo", "send_per_chat_burst"),
     "ZALO_MAX_PHOTO_MB": ("zalo", "max_photo_mb"),
     "INVITES_ROLE_DAYS": ("invites", "role_days"),
+    "RETENTION_DAYS": ("retention", "days"),
+    "RETENTION_CHECK_MINUTES": ("retention", "check_minutes"),
 }
 
 FRAMEWORKS = ("aiogram", "ptb")
