@@ -56,7 +56,8 @@ async def _target(ctx: Context) -> Unit | None:
     unit = await ctx.uow.units.by_code(code) or await ctx.uow.units.by_code_folded(code)
     if unit is None or not await may_view(ctx, unit):
         # The same answer whether the code exists or not: nothing leaks outside the subtree.
-        log.info("progress refused: person %s asked for %r", ctx.person.id, code)
+        # Not the code itself: it is whatever the person typed.
+        log.info("progress refused: person %s named no unit they may see", ctx.person.id)
         if not await ctx.uow.progress.official_units(ctx.person.id):
             ctx.reply(ctx.t("progress.not_official"))
         else:
