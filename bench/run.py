@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import instances, latency, memory, sending, startup, throughput
+from bench import flood, instances, latency, memory, sending, startup, throughput
 from bench.common import (
     FRAMEWORKS,
     BenchResult,
@@ -40,6 +40,7 @@ BENCHMARKS: dict[str, Measure] = {
     "sending": sending.measure,
     "memory": memory.measure,
     "instances": instances.measure,
+    "flood": flood.measure,
 }
 
 

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from bench import handle, instances, latency, memory, progress, sending, startup, throughput
+from bench import (
+    flood,
+    handle,
+    instances,
+    latency,
+    memory,
+    progress,
+    sending,
+    startup,
+    throughput,
+)
 from bench.common import (
     FIRST_WORKER,
     BenchResult,
@@ -259,3 +269,14 @@ def test_helpers(tmp_path: Path) -> None:
         assert json.loads(path.read_text())["benchmarks"][0]["name"] == "x"
     finally:
         path.unlink()
+
+
+async def test_flood(workdir: Path) -> None:
+    result = await flood.measure(tiny(workdir, size=40))
+    check_rows(result)
+    [run] = result.raw["runs"]
+    assert run["answered_steps"] == run["expected_steps"] == 3 * 8, run
+    assert run["honest_kept"] and run["failure_count"] == 0, run
+    assert run["flooder_slow_downs"] == 1, run
+    # The admitted ones answered (TINY_BURST), then one slow down and nothing more.
+    assert run["flooder_messages"] == flood.TINY_BURST + 1, run
