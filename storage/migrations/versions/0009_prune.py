@@ -8,7 +8,7 @@ Handled update ids and inbox rows are pruned past a retention window (issue 15,
 storage/retention.py, docs/STORAGE.md); the pass finds the oldest ids a chunk at a
 time, which without this index reads the whole table for every chunk. On PostgreSQL
 the index is built under a lock that holds back new updates for as long as the build
-takes on the rows already there (about a second per million).
+takes on the rows already there (0.9 s for a million, bench.retention).
 """
 
 from collections.abc import Sequence
