@@ -14,34 +14,24 @@ who holds no role, and an outsider who has joined nothing.
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-from datetime import date
-
 import pytest
 from sqlalchemy import func, select
 
 from handlers.events import ChatRef
-from storage.models import Idea, IdeaStatus, ReportJob, RoleKind, Unit, UnitKind
-from storage.progress import add_campaign
+from storage.models import IdeaStatus, ReportJob
 from tests.flows.harness import Harness
-from tests.flows.test_progress import add_unit
-from tests.flows.test_worker_idea import invite, join_by_link
-
-AUTHOR = 1001
-GROUP = ChatRef("telegram", "-100777", "group", "Tổ hỗ trợ SK May Phú Mỹ")
-SECRET_TEXT = "Đổi nhiệt độ lò sấy xuống 160 độ, gọi tôi 0912 345 678"
-AUTHOR_NAME = "Trần Thị Bí Mật"
-TYPED_TITLE = "Giảm nhiệt lò sấy"
-
-RELATIONS = {
-    "own": "HCM-Q7-MAY",
-    "child": "HCM-Q7-MAY-T1",
-    "parent": "HCM-Q7",
-    "sibling": "HCM-Q7-DIEN",
-    "province": "HN-X",
-}
-ROLES = ("member", "support", "official", "admin")
+from tests.flows.trust import (
+    AUTHOR,
+    AUTHOR_NAME,
+    GROUP,
+    RELATIONS,
+    ROLES,
+    SECRET_TEXT,
+    World,
+    current,
+    make_world,
+    new_idea,
+)
 
 # What each viewer may do. "open": what a forged open press brings them (for a
 # confidential idea / a shareable one): "full", "summary" or "refused". "decide":
@@ -70,97 +60,6 @@ EXPECTED[("group member", "group")] = {
 EXPECTED[("outsider", "none")] = dict(EXPECTED[("group member", "group")])
 
 
-@dataclass
-class World:
-    h: Harness
-    units: dict[str, Unit]
-    viewers: dict[tuple[str, str], int]
-
-
-_users = itertools.count(5000)
-
-
-@pytest.fixture
-async def world(harness: Harness) -> World:
-    h, u = harness, harness.units
-    await add_unit(h, "HCM-Q7-MAY-T1", "Tổ Công đoàn Chuyền may 1", UnitKind.TEAM, u["HCM-Q7-MAY"])
-    hn = await add_unit(h, "HN", "Liên đoàn Lao động TP. Hà Nội", UnitKind.PROVINCE, u["VN"])
-    await add_unit(h, "HN-X", "CĐCS Công ty Xi măng Hồng Hà", UnitKind.GRASSROOTS, hn)
-    await add_campaign(
-        h.sessionmaker,
-        code="2026-P2",
-        name="Đợt 2",
-        starts_on=date(2026, 9, 1),
-        ends_on=date(2026, 12, 31),
-    )
-    await join_by_link(h, AUTHOR, u["HCM-Q7-MAY"])
-    await h.send(AUTHOR, "/lang", name=AUTHOR_NAME)
-    viewers: dict[tuple[str, str], int] = {}
-    for relation, code in RELATIONS.items():
-        for role in ROLES:
-            user = next(_users)
-            if role == "member":
-                await join_by_link(h, user, u[code])
-            else:
-                token = await invite(h, u[code], RoleKind(role))
-                await h.send(user, f"/start {token}", name=f"{role} {relation}")
-            viewers[(role, relation)] = user
-    # The grassroots team's group chat, bound by a support invite; one of its members
-    # holds no role at all.
-    team_member = viewers[("support", "own")]
-    token = await invite(h, u["HCM-Q7-MAY"], RoleKind.SUPPORT)
-    await h.feed(h.incoming(team_member, text=f"/start@sangkien_bot {token}", chat=GROUP))
-    lurker = next(_users)
-    await h.send(lurker, "/start")  # has a private chat with the bot, and nothing else
-    viewers[("group member", "group")] = lurker
-    viewers[("outsider", "none")] = next(_users)
-    await h.send(viewers[("outsider", "none")], "/help")
-    return World(h, u, viewers)
-
-
-async def new_idea(w: World, *, confidential: bool, title_given: bool = False) -> Idea:
-    """An idea as the form stores it (the form itself is tested elsewhere)."""
-    unit = w.units["HCM-Q7-MAY"]
-    author_id = await _person_id(w.h, AUTHOR)
-    async with w.h.sessionmaker() as session:
-        number = int(await session.scalar(select(func.count(Idea.id))) or 0) + 1
-        idea = Idea(
-            ref_code=f"SK-2026-{number:06d}",
-            author_id=author_id,
-            unit_id=unit.id,
-            holder_unit_id=unit.id,
-            title=TYPED_TITLE if title_given else SECRET_TEXT[:40],
-            title_given=title_given,
-            body=SECRET_TEXT,
-            category="technical",
-            benefit="cost",
-            confidential=confidential,
-            language="vi",
-            status=IdeaStatus.SUBMITTED.value,
-            created_at=w.h.now,
-            updated_at=w.h.now,
-            waiting_since=w.h.now,
-        )
-        session.add(idea)
-        await session.commit()
-        return idea
-
-
-async def _person_id(h: Harness, user: int) -> int:
-    from storage.models import Identity
-
-    async with h.sessionmaker() as session:
-        query = select(Identity.person_id).where(Identity.external_id == str(user))
-        return int((await session.execute(query)).scalar_one())
-
-
-async def current(h: Harness, idea_id: int) -> Idea:
-    async with h.sessionmaker() as session:
-        idea = await session.get(Idea, idea_id)
-        assert idea is not None
-        return idea
-
-
 def _chat_of(key: tuple[str, str]) -> ChatRef | None:
     return GROUP if key == ("group member", "group") else None
 
@@ -177,8 +76,20 @@ def seen_in(h: Harness, user: int, ref: str) -> list[str]:
 CELLS = sorted(EXPECTED)
 
 
+@pytest.fixture
+async def world(harness: Harness) -> World:
+    return await make_world(harness)
+
+
 @pytest.mark.parametrize("key", CELLS, ids=["-".join(k) for k in CELLS])
-async def test_open(world: World, key: tuple[str, str]) -> None:
+async def test_cell(world: World, key: tuple[str, str]) -> None:
+    """One viewer against every action (one tree per viewer: building it is the cost)."""
+    await check_open(world, key)
+    await check_decisions(world, key)
+    await check_queue_progress_export_invite(world, key)
+
+
+async def check_open(world: World, key: tuple[str, str]) -> None:
     """A forged ``tr:<id>:open``: the card comes only as the policy allows."""
     w, expected = world, EXPECTED[key]["open"]
     assert isinstance(expected, tuple)
@@ -201,8 +112,7 @@ async def test_open(world: World, key: tuple[str, str]) -> None:
         assert (await current(w.h, idea.id)).status == IdeaStatus.SUBMITTED.value
 
 
-@pytest.mark.parametrize("key", CELLS, ids=["-".join(k) for k in CELLS])
-async def test_decisions(world: World, key: tuple[str, str]) -> None:
+async def check_decisions(world: World, key: tuple[str, str]) -> None:
     """Approve, request details, forward and decline, each forged on a fresh idea."""
     w, allowed = world, EXPECTED[key]["decide"]
     district = w.units["HCM-Q7"].id
@@ -230,8 +140,7 @@ async def test_decisions(world: World, key: tuple[str, str]) -> None:
         assert len(w.h.screen(AUTHOR)) == author_chat_before, "the worker was told nothing"
 
 
-@pytest.mark.parametrize("key", CELLS, ids=["-".join(k) for k in CELLS])
-async def test_queue_progress_export_invite(world: World, key: tuple[str, str]) -> None:
+async def check_queue_progress_export_invite(world: World, key: tuple[str, str]) -> None:
     w, expected, h = world, EXPECTED[key], world.h
     user, chat = w.viewers[key], _chat_of(key)
     idea = await new_idea(w, confidential=True)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import select
+
 from handlers.context import Scope
 from handlers.reminders import ReminderPolicy, add_working_days, run_reminders
 from handlers.team import send_card, team_for
 from storage.models import Idea, IdeaStatus, RoleKind
 from storage.uow import UnitOfWork
 from tests.flows.harness import Harness, Reply
-from tests.flows.test_authorisation import (
+from tests.flows.test_worker_idea import invite
+from tests.flows.trust import (
     AUTHOR,
     AUTHOR_NAME,
     GROUP,
@@ -24,12 +28,16 @@ from tests.flows.test_authorisation import (
     TYPED_TITLE,
     World,
     current,
+    make_world,
     new_idea,
-    world,  # noqa: F401  (the fixture)
 )
-from tests.flows.test_worker_idea import invite
 
 GROUP_CHAT = int(GROUP.external_id)
+
+
+@pytest.fixture
+async def world(harness: Harness) -> World:
+    return await make_world(harness)
 
 
 async def card_to_team(w: World, idea: Idea) -> None:
@@ -56,7 +64,7 @@ def leaks(text: str) -> bool:
     return SECRET_TEXT[:30] in text or AUTHOR_NAME in text or "0912" in text
 
 
-async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World) -> None:  # noqa: F811
+async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World) -> None:
     w, h = world, world.h
     member = w.viewers[("support", "own")]
     lurker = w.viewers[("group member", "group")]
@@ -91,7 +99,7 @@ async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World
     assert "✅ Công nhận" not in card.labels
 
 
-async def test_a_typed_title_travels_with_the_summary(world: World) -> None:  # noqa: F811
+async def test_a_typed_title_travels_with_the_summary(world: World) -> None:
     w, h = world, world.h
     idea = await new_idea(w, confidential=True, title_given=True)
     await card_to_team(w, idea)
@@ -99,7 +107,7 @@ async def test_a_typed_title_travels_with_the_summary(world: World) -> None:  # 
     assert TYPED_TITLE in card.text and not leaks(card.text)
 
 
-async def test_shareable_ideas_still_go_to_the_group_whole(world: World) -> None:  # noqa: F811
+async def test_shareable_ideas_still_go_to_the_group_whole(world: World) -> None:
     w, h = world, world.h
     idea = await new_idea(w, confidential=False)
     await card_to_team(w, idea)
@@ -108,7 +116,7 @@ async def test_shareable_ideas_still_go_to_the_group_whole(world: World) -> None
     assert "🔒 Xem đầy đủ (nhắn riêng)" not in card.labels
 
 
-async def test_member_without_a_private_chat_is_told_how_to_open_it(world: World) -> None:  # noqa: F811
+async def test_member_without_a_private_chat_is_told_how_to_open_it(world: World) -> None:
     w, h = world, world.h
     idea = await new_idea(w, confidential=True)
     await card_to_team(w, idea)
@@ -121,7 +129,7 @@ async def test_member_without_a_private_chat_is_told_how_to_open_it(world: World
     assert not h.screen(newcomer)
 
 
-async def test_escalation_brings_the_district_only_the_summary(world: World) -> None:  # noqa: F811
+async def test_escalation_brings_the_district_only_the_summary(world: World) -> None:
     w, h = world, world.h
     district = w.viewers[("support", "parent")]
     idea = await new_idea(w, confidential=True)
@@ -141,3 +149,58 @@ async def test_escalation_brings_the_district_only_the_summary(world: World) -> 
     assert reminded and not leaks(" ".join(reminded))
     # The author was never told anything by these passes.
     assert not [m for m in h.screen(AUTHOR) if idea.ref_code in m.text]
+
+
+async def test_a_revoked_member_card_is_withdrawn_at_the_next_change(world: World) -> None:
+    """Cards are drawn again as their chat may see the idea now, not as it was sent."""
+    w, h = world, world.h
+    idea = await new_idea(w, confidential=True)
+    # Two members get the card privately (the group is unbound for this test).
+    async with UnitOfWork(h.sessionmaker) as uow:
+        assert await uow.teams.unbind(GROUP.channel, GROUP.external_id)
+        await uow.commit()
+    stays, leaves = w.viewers[("support", "own")], 8802
+    token = await invite(h, w.units["HCM-Q7-MAY"], RoleKind.SUPPORT)
+    await h.send(leaves, f"/start {token}", name="Sắp nghỉ")
+    await card_to_team(w, idea)
+    [card] = [m for m in h.screen(leaves) if idea.ref_code in m.text]
+    assert SECRET_TEXT in card.text
+    async with h.sessionmaker() as session:
+        from sqlalchemy import update
+
+        from storage.models import Identity, Role
+
+        person = (
+            await session.execute(
+                select(Identity.person_id).where(Identity.external_id == str(leaves))
+            )
+        ).scalar_one()
+        await session.execute(update(Role).where(Role.person_id == person).values(revoked_at=h.now))
+        await session.commit()
+    [mine] = [m for m in h.screen(stays) if idea.ref_code in m.text]
+    await h.click(stays, mine, "Công nhận")
+    await h.deliver()
+    [card] = [m for m in h.screen(leaves) if idea.ref_code in m.text]
+    assert "không còn quyền xem" in card.text and SECRET_TEXT not in card.text
+    assert not card.labels
+
+
+async def test_an_idea_from_a_union_team_below_stays_in_its_grassroots_unit(
+    world: World,
+) -> None:
+    """The home of an idea sent from a union team (tổ công đoàn) is the grassroots unit above."""
+    w, h = world, world.h
+    idea = await new_idea(w, confidential=True)
+    async with h.sessionmaker() as session:
+        stored = await session.get(Idea, idea.id)
+        assert stored is not None
+        stored.unit_id = w.units["HCM-Q7-MAY-T1"].id  # written from the team below
+        await session.commit()
+    own, parent = w.viewers[("support", "own")], w.viewers[("support", "parent")]
+    for user in (own, parent):
+        await h.press(user, f"tr:{idea.id}:open")
+    await h.deliver()
+    [full] = [m for m in h.screen(own) if idea.ref_code in m.text]
+    [summary] = [m for m in h.screen(parent) if idea.ref_code in m.text]
+    assert SECRET_TEXT in full.text
+    assert not leaks(summary.text)
