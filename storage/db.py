@@ -190,7 +190,8 @@ def _create_sqlite_engine(
         file.expanduser().parent.mkdir(parents=True, exist_ok=True)
         _ensure_wal(file.expanduser())
 
-    kwargs: dict[str, Any] = {"echo": echo}
+    # Statement values are people's words (idea texts, names): never in error text or logs.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if not pooled and file is not None:
         kwargs["poolclass"] = NullPool
     inline = inline and file is not None
@@ -281,7 +282,7 @@ def _create_postgresql_engine(url: URL, *, echo: bool, pooled: bool) -> AsyncEng
     connect_args["server_settings"] = server_settings
     url = url.set(query=query)
 
-    kwargs: dict[str, Any] = {"echo": echo, "connect_args": connect_args}
+    kwargs: dict[str, Any] = {"echo": echo, "connect_args": connect_args, "hide_parameters": True}
     if pooled:
         kwargs.update(
             pool_size=10,

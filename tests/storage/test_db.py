@@ -191,3 +191,21 @@ async def test_sqlite_deferred_begin_would_fail(sqlite_url: str) -> None:
         assert "database is locked" in str(errors[0])
     finally:
         await engine.dispose()
+
+
+async def test_a_failed_statement_never_shows_its_values(db_url: str) -> None:
+    """A database error names the statement, never the words people typed into it."""
+    await upgrade(db_url)
+    engine = create_engine(db_url)
+    secret = "gọi tôi 0912 345 678"
+    try:
+        async with engine.connect() as conn:
+            with pytest.raises(Exception) as raised:
+                # Too few values for the counters' NOT NULL columns: the insert fails.
+                await conn.execute(
+                    text("INSERT INTO counters (name, value) VALUES (:name, NULL)"),
+                    {"name": secret},
+                )
+    finally:
+        await engine.dispose()
+    assert secret not in str(raised.value) and "0912" not in str(raised.value)
