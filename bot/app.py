@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +38,7 @@ from handlers.reminders import ReminderPolicy, run_reminders
 from handlers.reports.jobs import ReportSettings, run_report_jobs
 from storage.db import create_engine, create_sessionmaker
 from storage.inbox import Inbox
+from storage.retention import prune
 from storage.schema import check_schema
 
 if TYPE_CHECKING:  # imported when used: aiohttp's web server only in webhook mode
@@ -194,6 +196,36 @@ async def report_periodically(
                 log.exception("the digest pass failed; trying again at the next one")
         if await sleep_unless(stop, settings.reports.check_seconds):
             return
+
+
+async def prune_periodically(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event
+) -> None:
+    """Delete handled update ids and inbox rows past ``retention.days`` every
+    ``retention.check_minutes``, until ``stop`` (storage/retention.py). The first pass
+    waits one interval, so that a restarted bot takes in its inbox before any of it can
+    be judged too old."""
+    keep = timedelta(days=settings.retention.days)
+    while not await sleep_unless(stop, settings.retention.check_minutes * 60):
+        try:
+            result = await prune(
+                sessionmaker, utc_now(), keep=keep, keep_going=lambda: not stop.is_set()
+            )
+        except Exception:
+            log.exception("the retention pass failed; trying again at the next one")
+            continue
+        if result.never_handled:
+            log.warning(
+                "retention: %d inbox updates older than %d days were never handled; dropped",
+                result.never_handled,
+                settings.retention.days,
+            )
+        if result.processed or result.inbox:
+            log.info(
+                "retention: %d handled update ids and %d inbox rows deleted",
+                result.processed,
+                result.inbox,
+            )
 
 
 def make_worker(
@@ -359,6 +391,9 @@ async def run_bot(
                 report_periodically(settings, background_sessionmaker, catalogue, sender, stop),
                 name="reports",
             )
+            retention_task = asyncio.create_task(
+                prune_periodically(settings, background_sessionmaker, stop), name="retention"
+            )
 
             heap.settle()  # the start-up heap out of every later full collection
 
@@ -397,7 +432,7 @@ async def run_bot(
                 await zalo.stop()
             log.info("stopping: %d updates handled", holder["worker"].handled)
             stop.set()  # (already set, unless polling ended on its own)
-            await stop_periodic([reminder_task, report_task])
+            await stop_periodic([reminder_task, report_task, retention_task])
             sender.stop()
             try:
                 await asyncio.wait_for(sender_task, SENDER_STOP_SECONDS)

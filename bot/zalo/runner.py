@@ -189,6 +189,7 @@ async def run_zalo_only(
         SENDER_STOP_SECONDS,
         SchemaNotReady,
         make_limiter,
+        prune_periodically,
         remind_periodically,
         report_periodically,
         stop_periodic,
@@ -241,6 +242,9 @@ async def run_zalo_only(
                 asyncio.create_task(
                     report_periodically(settings, sessionmaker, catalogue, sender, stop),
                     name="reports",
+                ),
+                asyncio.create_task(
+                    prune_periodically(settings, sessionmaker, stop), name="retention"
                 ),
             ]
             await stop.wait()
