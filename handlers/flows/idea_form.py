@@ -4,11 +4,18 @@ Steps: ``body`` (text, photos, documents, voice notes until Done) → ``category
 ``benefit`` → ``amount`` (optional figure) → ``confidential`` → ``review``, with
 ``edit`` and ``title`` reachable from the review. Button-driven steps turn the
 pressed message into the next question, so the chat stays short.
+
+A confidential idea's text, author and files stay with the author's grassroots unit; above
+it only the title the worker typed and the benefit travel (docs/SECURITY.md). A title derived
+from the text would carry the text up the tree, so choosing "confidential" without a typed
+title leads to the ``title`` step, which says what travels, and Submit refuses such an idea.
+``data["title"]`` is present only when the worker typed it (``Idea.title_given``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from handlers import progress_counts, team
@@ -42,6 +49,12 @@ BODY, CATEGORY, BENEFIT, AMOUNT, CONFIDENTIAL, REVIEW, EDIT, TITLE = (
 )
 REVIEW_BODY_CHARS = 1500
 ANY_STEP = "*"
+# A typed title this close to the text (folded), or with a phone-like run of digits, is
+# still the worker's choice; the review only warns that it travels above the unit.
+TITLE_LIKE_TEXT_CHARS = 40
+TITLE_LIKE_TEXT_SHARE = 0.8
+# A Vietnamese phone number: 0 or +84, then 8 to 10 digits, spaced or dotted as people write.
+PHONE_LIKE = re.compile(r"(?<![\d.,])(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
 
 
 # ---------------------------------------------------------------- entry points
@@ -89,7 +102,7 @@ async def reprompt(ctx: Context) -> None:
         key = "idea.received" if has else "idea.ask_body"
         ctx.reply(ctx.t(key, **_counts(ctx)), [_body_buttons(ctx, done=has)])
     elif step == TITLE:
-        ctx.reply(ctx.t("idea.ask_title", limit=MAX_IDEA_TITLE_CHARS), [_back_row(ctx)])
+        ctx.reply(*_title_question(ctx))
     elif step == AMOUNT:
         ctx.reply(*_amount_question(ctx))
     else:
@@ -112,16 +125,8 @@ async def on_message(ctx: Context) -> None:
             return
         _data(ctx)["amount"] = amount
         _advance(ctx, CONFIDENTIAL, edit=False)
-    elif step == TITLE and incoming.text is not None:
-        title = clean_user_text(incoming.text).replace("\n", " ")
-        if not title:
-            ctx.reply(ctx.t("idea.need_text"))
-            return
-        if len(title) > MAX_IDEA_TITLE_CHARS:
-            ctx.reply(ctx.t("idea.title_too_long", limit=MAX_IDEA_TITLE_CHARS, length=len(title)))
-            return
-        _data(ctx)["title"] = title
-        _advance(ctx, REVIEW, edit=False)
+    elif step == TITLE:
+        _on_title_message(ctx)
     elif step == CATEGORY and incoming.text and (match := _match_option(incoming.text, CATS)):
         _data(ctx)["category"] = match
         _advance(ctx, _after(ctx, BENEFIT), edit=False)
@@ -156,6 +161,23 @@ async def _on_body_message(ctx: Context) -> None:
         ctx.reply(ctx.t("idea.need_text"), [_body_buttons(ctx, done=_has_content(ctx))])
         return
     ctx.reply(ctx.t("idea.received", **_counts(ctx)), [_body_buttons(ctx, done=True)])
+
+
+def _on_title_message(ctx: Context) -> None:
+    """A typed title, stored as typed (tidied); anything else is answered and changes nothing."""
+    raw = ctx.incoming.text
+    title = " ".join(clean_user_text(raw).split()) if raw is not None else ""
+    buttons = _title_question(ctx)[1]
+    if not any(c.isalnum() for c in title):  # empty, whitespace, emoji or a file: no title
+        ctx.reply(ctx.t("idea.title_need_words", limit=MAX_IDEA_TITLE_CHARS), buttons)
+        return
+    if len(title) > MAX_IDEA_TITLE_CHARS:
+        ctx.reply(
+            ctx.t("idea.title_too_long", limit=MAX_IDEA_TITLE_CHARS, length=len(title)), buttons
+        )
+        return
+    _data(ctx)["title"] = title
+    _advance(ctx, REVIEW, edit=False)
 
 
 def _add_text(ctx: Context, raw: str) -> bool:
@@ -243,6 +265,16 @@ async def _pick_confidential(ctx: Context, value: str) -> None:
         return
     ctx.answer()
     _data(ctx)["confidential"] = value == "yes"
+    if _needs_title(ctx):
+        _ask_title(ctx)
+        return
+    _advance(ctx, REVIEW, edit=True)
+
+
+async def _make_shareable(ctx: Context, _: str) -> None:
+    """At the confidential title question the worker may rather share the idea."""
+    ctx.answer()
+    _data(ctx)["confidential"] = False
     _advance(ctx, REVIEW, edit=True)
 
 
@@ -255,8 +287,7 @@ async def _edit_menu(ctx: Context, _: str) -> None:
 async def _edit_choice(ctx: Context, value: str) -> None:
     ctx.answer()
     if value == "title":
-        ctx.state.step = TITLE
-        ctx.show(ctx.t("idea.ask_title", limit=MAX_IDEA_TITLE_CHARS), [_back_row(ctx)])
+        _ask_title(ctx)
     elif value == "body":
         data = _data(ctx)
         data["previous_body"] = data["body"]
@@ -271,7 +302,9 @@ async def _edit_choice(ctx: Context, value: str) -> None:
 
 async def _back_to_review(ctx: Context, _: str) -> None:
     data = _data(ctx)
-    if not data.get("editing"):  # "Back" is only offered while editing from the review
+    # "Back" is only offered while editing from the review, and never to a confidential
+    # idea without a typed title.
+    if not data.get("editing") or _needs_title(ctx):
         stale(ctx)
         await reprompt(ctx)
         return
@@ -283,6 +316,10 @@ async def _back_to_review(ctx: Context, _: str) -> None:
 
 async def _submit(ctx: Context, _: str) -> None:
     data = _data(ctx)
+    if _needs_title(ctx):  # a form saved at the review before titles were asked for
+        ctx.answer()
+        _ask_title(ctx)
+        return
     unit = await ctx.uow.units.get(ctx.person.unit_id) if ctx.person.unit_id else None
     if unit is None:
         ctx.answer(ctx.t("idea.need_unit"), alert=True)
@@ -298,6 +335,7 @@ async def _submit(ctx: Context, _: str) -> None:
             unit_id=unit.id,
             holder_unit_id=unit.id,
             title=_title(ctx),
+            title_given=bool(data.get("title")),
             body=body,
             category=data["category"],
             benefit=data["benefit"],
@@ -338,6 +376,7 @@ _BUTTONS: dict[tuple[str, str], Any] = {
     (REVIEW, "edit"): _edit_menu,
     (EDIT, "pick"): _edit_choice,
     (TITLE, "back"): _back_to_review,
+    (TITLE, "share"): _make_shareable,
 }
 
 
@@ -398,6 +437,30 @@ def _question(ctx: Context) -> tuple[str, list[list[Button]]]:
     ]
 
 
+def _needs_title(ctx: Context) -> bool:
+    """A confidential idea must carry a title the worker typed, never one from the text."""
+    data = _data(ctx)
+    return bool(data.get("confidential")) and not data.get("title")
+
+
+def _ask_title(ctx: Context) -> None:
+    ctx.state.step = TITLE
+    ctx.show(*_title_question(ctx))
+
+
+def _title_question(ctx: Context) -> tuple[str, list[list[Button]]]:
+    t, limit = ctx.t, MAX_IDEA_TITLE_CHARS
+    if not _data(ctx).get("confidential"):
+        return t("idea.ask_title", limit=limit), [_back_row(ctx)]
+    text = t("idea.ask_confidential_title", limit=limit)
+    if not _needs_title(ctx):  # changing a typed title from the review
+        return text, [_back_row(ctx)]
+    return text, [
+        [ctx.button(t("idea.make_shareable"), TITLE, "share")],
+        [ctx.button(t("idea.cancel"), TITLE, "cancel")],
+    ]
+
+
 def _amount_question(ctx: Context) -> tuple[str, list[list[Button]]]:
     return ctx.t("idea.ask_amount"), [[ctx.button(ctx.t("idea.skip"), AMOUNT, "skip")]]
 
@@ -409,15 +472,37 @@ def review_text(t: Translator, data: dict[str, Any], title: str, lang: str) -> s
     benefit = t(f"benefit.{data['benefit']}")
     if amount:
         benefit = t("idea.benefit_with_amount", benefit=benefit, amount=format_amount(amount, lang))
-    return t(
+    body = "\n\n".join(data["body"])
+    review = t(
         "idea.review",
         title=title,
         category=t(f"category.{data['category']}"),
         benefit=Html(benefit),
         confidential=t("idea.is_confidential" if data["confidential"] else "idea.is_shareable"),
         files=len(data["files"]),
-        body=truncate("\n\n".join(data["body"]), REVIEW_BODY_CHARS),
+        body=truncate(body, REVIEW_BODY_CHARS),
     )
+    if not data["confidential"]:
+        return review
+    travels = t("idea.review_travels")
+    if title_carries_text(title, body):
+        travels += "\n" + t("idea.review_title_warning")
+    return review + "\n\n" + travels
+
+
+def title_carries_text(title: str, body: str) -> bool:
+    """Whether a title looks like the idea's text itself, or holds a phone-like number."""
+    if PHONE_LIKE.search(title):
+        return True
+    folded_title, folded_body = fold(title), fold(body)
+    if not folded_title or not folded_body:
+        return False
+    if folded_body in folded_title:
+        return True
+    long_enough = len(folded_title) >= min(
+        TITLE_LIKE_TEXT_CHARS, TITLE_LIKE_TEXT_SHARE * len(folded_body)
+    )
+    return long_enough and folded_title in folded_body
 
 
 def _body_buttons(ctx: Context, *, done: bool) -> list[Button]:
@@ -437,6 +522,7 @@ def _edit_back(ctx: Context) -> list[list[Button]]:
 
 
 def _back_row(ctx: Context) -> list[Button]:
+    """Back to the review (the title is only asked for there, or already typed)."""
     return [ctx.button(ctx.t("idea.back"), TITLE, "back")]
 
 

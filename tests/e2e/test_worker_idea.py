@@ -69,7 +69,13 @@ async def test_english_worker_end_to_end(world: World) -> None:
     question = await worker.press(question, "Raises productivity")
     assert labels(question) == ["Skip"]
     question = await worker.press(question, "Skip")
-    review = await worker.press(question, "Confidential")
+    question = await worker.press(question, "Confidential")
+    # Confidential: a short title is asked for, with what goes to higher levels.
+    assert "short title" in text_of(question) and "go to higher levels" in text_of(question)
+    assert labels(question) == ["🌐 Make it shareable instead", "Cancel"]
+    [review] = await worker.say("Shelf labels by machine")
+    assert "Shelf labels by machine" in text_of(review)
+    assert "go to higher levels" in text_of(review)
     assert labels(review) == ["Submit", "Edit", "Cancel"]
     done = await worker.press(review, "Submit")
     assert "Your idea has been submitted" in text_of(done)
@@ -99,7 +105,9 @@ async def test_restart_mid_form_resumes_where_it_was(world: World) -> None:
     assert "lợi ích" in text_of(question)
     question = await worker.press(question, "Tiết kiệm chi phí")
     [question] = await worker.say("150tr")
-    review = await worker.press(question, "Bảo mật")
+    question = await worker.press(question, "Bảo mật")
+    assert "tiêu đề ngắn" in text_of(question)
+    [review] = await worker.say("Thu hoi nhiet lo nung")
     assert "150.000.000 đ" in text_of(review) and "Thu hoi nhiet thua" in text_of(review)
     done = await worker.press(review, "Gửi")
     assert REF.search(text_of(done))

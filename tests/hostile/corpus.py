@@ -87,6 +87,7 @@ CAST: Final[dict[str, Member]] = {
         ("form_title", Member(1019, "Form Tựa", "vi", "idea form, typing a title")),
         ("form_en", Member(1020, "Form English", "en", "idea form, body step, English")),
         ("form_edit_body", Member(1021, "Form Viết Lại", "vi", "idea form, rewriting body")),
+        ("form_secret", Member(1022, "Form Kín", "vi", "idea form, confidential, asked a title")),
         ("anh", Member(2001, "Trần Thị Anh", "vi", "support team of MAY")),
         ("binh", Member(2002, "Lê Thị Bình", "vi", "support of MAY, typing a question")),
         ("dung", Member(3001, "Hoàng Văn Dũng", "vi", "support team of HCM-Q7")),
@@ -266,6 +267,7 @@ LADDER: Final[dict[str, list[str | None]]] = {
     "form_edit": [*_TO_REVIEW, "review:edit"],
     "form_title": [*_TO_REVIEW, "review:edit", "edit:pick:title"],
     "form_edit_body": [*_TO_REVIEW, "review:edit", "edit:pick:body"],
+    "form_secret": [*_TO_REVIEW[:4], "confidential:pick:yes"],
 }
 
 
@@ -351,6 +353,8 @@ async def build_world(path: Path, catalogue: Catalogue) -> World:
         r = await b.press(who, data_of(r, ":pick:cost"))
         r = await b.send(who, "5 trieu")
         r = await b.press(who, data_of(r, ":pick:yes" if confidential else ":pick:no"))
+        if confidential:  # a confidential idea needs a title the worker typed
+            r = await b.send(who, "Máy cắt laser nhanh hơn")
         await b.feed(who, label=f"submit-{len(ideas) + 1}", button=data_of(r, ":submit"))
         async with sessionmaker() as session:
             return int((await session.execute(select(func.max(Idea.id)))).scalar_one())
@@ -388,6 +392,7 @@ async def build_world(path: Path, catalogue: Catalogue) -> World:
         "form_edit",
         "form_title",
         "form_edit_body",
+        "form_secret",
     ]
     for who in [*steps, "form_en"]:
         await b.send(who, f"/start {tokens['member_may']}")
@@ -574,6 +579,7 @@ BODY_STATE: Final = ("body", "form_body", CONV)
 TEXT_STATES: Final[list[tuple[str, str, tuple[str, ...]]]] = [
     ("idle", "worker", CONV),  # a long text outside a flow is offered as an idea
     ("title", "form_title", CONV),
+    ("secret_title", "form_secret", CONV),
     ("join", "joining", ()),
     ("amount", "form_amount", CONV),
     ("category", "form_category", ()),
@@ -630,12 +636,29 @@ case(
     keys=("idea.title_too_long",),
 )
 case(
+    "text-secret-title-emoji-only",
+    UNICODE,
+    "form_secret",
+    Send(text="🔒🔒 ✨"),
+    doc="a confidential idea's title of emoji only is no title",
+    keys=("idea.title_need_words",),
+)
+case(
+    "text-secret-title-typed",
+    UNICODE,
+    "form_secret",
+    Send(text="Dao cat may so 3"),
+    doc="a typed title, without diacritics, leads to the review that says what travels",
+    keys=("idea.review", "idea.review_travels"),
+    may=CONV,
+)
+case(
     "text-title-only-newlines",
     OVERSIZED,
     "form_title",
     Send(text="\n\n\u2028\n"),
     doc="a title of line breaks only is empty",
-    keys=("idea.need_text",),
+    keys=("idea.title_need_words",),
 )
 case(
     "text-search-over-limit",
@@ -1080,6 +1103,7 @@ _MEDIA: Final[list[tuple[str, Send]]] = [
 _MEDIA_STATES: Final[list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]] = [
     ("amount", "form_amount", (), ("photo", "document-html-name", "sticker")),
     ("title", "form_title", (), ("voice", "location")),
+    ("secret_title", "form_secret", (), ("photo", "sticker")),
     ("category", "form_category", (), ("photo", "unsupported")),
     ("confidential", "form_confidential", (), ("sticker",)),
     ("review", "form_review", (), ("photo", "voice")),

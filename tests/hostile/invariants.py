@@ -545,6 +545,10 @@ _IDEA_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Steps a confidential idea reaches only with a title the worker typed.
+_NEED_TITLE_IF_CONFIDENTIAL = (idea_form.REVIEW, idea_form.EDIT)
+
+
 def conversation_problems(
     key: str, flow: str | None, step: str | None, data: Any, idea_ids: set[int]
 ) -> list[str]:
@@ -576,6 +580,11 @@ def conversation_problems(
         amount = data.get("amount")
         if amount is not None and (not isinstance(amount, int) or amount < 0):
             problems.append(f"{where}: amount {amount!r}")
+        title = data.get("title")
+        if title is not None and (not isinstance(title, str) or not title.strip()):
+            problems.append(f"{where}: title {title!r}")
+        if step in _NEED_TITLE_IF_CONFIDENTIAL and data.get("confidential") and not title:
+            problems.append(f"{where}: confidential at {step} without a typed title")
     elif flow == "join":
         if data.get("after") not in (None, "idea"):
             problems.append(f"{where}: after {data.get('after')!r}")
@@ -670,6 +679,10 @@ def problems_of(tables: Tables) -> list[str]:
             not idea.body.strip() and not any(f.idea_id == idea.id for f in files)
         ):
             problems.append(f"{where}: no title or no content")
+        # Above the unit a confidential idea shows its title: one the worker typed, never
+        # one derived from the text (issue 15).
+        if idea.confidential and not idea.title_given:
+            problems.append(f"{where}: confidential with a title derived from its text")
     for year, found in numbers.items():
         if sorted(found) != list(range(1, len(found) + 1)):
             problems.append(f"{year}: reference numbers {sorted(found)} are not 1..{len(found)}")

@@ -68,6 +68,7 @@ USERS = [
     "form_body",
     "form_review",
     "form_edit",
+    "form_secret",
     "asked",
     "anh",
     "binh",
