@@ -29,6 +29,9 @@ CATEGORY: Final = _buttons(*(f"category:pick:{c}" for c in CATEGORIES))
 BENEFIT: Final = _buttons(*(f"benefit:pick:{b}" for b in BENEFITS))
 AMOUNT: Final = _buttons("amount:skip")
 CONFIDENTIAL: Final = _buttons("confidential:pick:yes", "confidential:pick:no")
+TITLE: Final = _buttons("title:share", "title:cancel")
+# A confidential idea's title, typed by the benchmarks' workers (the bot asks for it).
+TITLE_PREFIX: Final = "Tieu de"
 REVIEW: Final = _buttons("review:submit", "review:edit")
 
 
@@ -38,6 +41,8 @@ def answer_text(text: str) -> tuple[str, Keyboard]:
         return "Hãy viết sáng kiến của bạn.", []
     if text.endswith("trieu"):  # the amount
         return "Sáng kiến này có cần bảo mật không?", CONFIDENTIAL
+    if text.startswith(TITLE_PREFIX):  # a confidential idea's title
+        return "Xem lại và gửi:", REVIEW
     return f"Đã nhận: {text}", DONE
 
 
@@ -52,6 +57,8 @@ def answer_press(data: str) -> tuple[str, Keyboard]:
         return "Lợi ích ước tính bao nhiêu đồng? Gõ số tiền hoặc bỏ qua.", AMOUNT
     if step == "amount":
         return "Sáng kiến này có cần bảo mật không?", CONFIDENTIAL
+    if step == "confidential" and data.endswith(":yes"):
+        return "Đặt một tiêu đề ngắn (chỉ tiêu đề và lợi ích lên cấp trên):", TITLE
     if step == "confidential":
         return "Xem lại và gửi:", REVIEW
     return "Đã gửi sáng kiến SK-2026-000000.", []

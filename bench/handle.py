@@ -30,7 +30,7 @@ from sqlalchemy import event, func, select
 
 from bench.common import Template, default_workdir, fresh_database, idea_text, template
 from bench.echo_form import BENEFITS, CATEGORIES
-from bench.throughput import UPDATES_PER_FORM
+from bench.throughput import confidential, form_updates, title_text
 from handlers.context import BotInfo
 from handlers.dispatch import Dispatcher
 from handlers.events import ChatRef, Incoming, OutMessage, Sender
@@ -99,8 +99,10 @@ class Feeder:
             await self.send(worker, "2 trieu")
         else:
             await self.send(worker, button=worker.pick(":amount:skip"))
-        choice = "yes" if uid % 3 == 0 else "no"
+        choice = "yes" if confidential(uid) else "no"
         await self.send(worker, button=worker.pick(f":confidential:pick:{choice}"))
+        if confidential(uid):  # the bot asks a confidential idea's title
+            await self.send(worker, title_text(uid))
         await self.send(worker, button=worker.pick(":review:submit"))
 
 
@@ -140,7 +142,7 @@ async def one_round(
         people = [Worker(FIRST + n) for n in range(workers)]
         await asyncio.gather(*(feeder.send(w, f"/start {source.member_token}") for w in people))
         counts.update(statements=0, commits=0)
-        updates = workers * UPDATES_PER_FORM
+        updates = form_updates([w.id for w in people])
         if profile is not None:
             profile.enable()
         cpu, wall = time.process_time(), time.perf_counter()

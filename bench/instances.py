@@ -81,7 +81,7 @@ from bench.common import (
     template,
     watched,
 )
-from bench.throughput import REF, UPDATES_PER_FORM, _check_bot, form_steps
+from bench.throughput import REF, _check_bot, form_steps, form_updates
 from bot.standin.config import StandinConfig
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Idea, OutboxMessage
@@ -340,7 +340,7 @@ async def one_run(setup: Setup, workers: int, round_no: int, options: Options) -
             )
             run.update(
                 updates=form.updates,
-                expected_updates=workers * UPDATES_PER_FORM,
+                expected_updates=form_updates(people_ids),
                 seconds=rounded(seconds),
                 updates_per_second=rounded(form.rate, 1),
                 bot_cpu_seconds=rounded(sum(bots_cpu)),

@@ -2,15 +2,16 @@
 
 N simulated workers join the unit first (not measured), then all at once each go through the
 idea form one step after another: ``/idea``, the idea text, Done, a category, a benefit, an
-amount typed (even ids) or Skip (odd ids), confidential or shareable, Submit. Each step waits
-for the bot's reaction (its sendMessage, or the edit that turns the pressed message into the
-next question) before the next. Updates answered per second of wall time are counted.
+amount typed (even ids) or Skip (odd ids), confidential (every third id, which then types the
+title the bot asks for) or shareable, Submit. Each step waits for the bot's reaction (its
+sendMessage, or the edit that turns the pressed message into the next question) before the
+next. Updates answered per second of wall time are counted.
 
 The ceiling is the bare echo bot of the same framework (``bench/echo_*.py``) driven by the same
-load generator through the same stand-in: the same N people, the same eight updates each, each
-waiting for the echo. Echo and bot runs are interleaved, a fresh stand-in and a fresh SQLite
-database each run. The stand-in's limits are off and the bot's send limits raised, so no
-limiter binds.
+load generator through the same stand-in: the same N people, the same updates each (eight,
+nine for a confidential idea), each waiting for the echo. Echo and bot runs are interleaved, a
+fresh stand-in and a fresh SQLite database each run. The stand-in's limits are off and the bot's
+send limits raised, so no limiter binds.
 
 A second, closer ceiling: the echo bot started with ``--form`` (``bench/echo_form.py``) goes
 through the very same form steps, answering each with the calls the bot makes (a message with
@@ -56,7 +57,7 @@ from bench.common import (
     wait_ready,
     watched,
 )
-from bench.echo_form import BENEFITS, CATEGORIES
+from bench.echo_form import BENEFITS, CATEGORIES, TITLE_PREFIX
 
 NAME = "throughput"
 TARGET_RATIO = 0.5
@@ -64,14 +65,30 @@ REF = re.compile(r"SK-\d{4}-\d{6}")
 ECHO_TEXTS = ("/idea", "", "xong", "khac", "moi truong", "2 trieu", "chia se", "gui")
 
 
-def form_steps(person: Person) -> list[Step]:
-    """The eight updates of one idea form, varied a little by the worker's id."""
+def confidential(uid: int) -> bool:
+    """Every third worker keeps the idea confidential, and so types a title."""
+    return uid % 3 == 0
+
+
+def title_text(uid: int) -> str:
+    return f"{TITLE_PREFIX} so {uid}"
+
+
+def form_updates(uids: Sequence[int]) -> int:
+    """The updates of these workers' forms: eight, nine for a confidential idea."""
+    return sum(UPDATES_PER_FORM + confidential(uid) for uid in uids)
+
+
+def form_steps(person: Person, *, shareable: bool = False) -> list[Step]:
+    """The eight updates of one idea form (nine if confidential), varied by the worker's id;
+    ``shareable``: every idea shareable, eight updates each."""
     uid = person.id
     amount = (
         Step("text", "2 trieu", expect="sendMessage")
         if uid % 2 == 0
         else Step("press", pick=":amount:skip", expect="editMessageText")
     )
+    secret = confidential(uid) and not shareable
     return [
         Step("text", "/idea"),
         Step("text", idea_text(uid)),
@@ -81,16 +98,18 @@ def form_steps(person: Person) -> list[Step]:
         amount,
         Step(
             "press",
-            pick=f":confidential:pick:{'yes' if uid % 3 == 0 else 'no'}",
+            pick=f":confidential:pick:{'yes' if secret else 'no'}",
             expect="editMessageText",
         ),
+        *([Step("text", title_text(uid), expect="sendMessage")] if secret else []),
         Step("press", pick=":review:submit", expect="editMessageText"),
     ]
 
 
 def echo_steps(person: Person) -> list[Step]:
     """As many updates as the form, each a text the echo bot answers."""
-    return [Step("text", text or idea_text(person.id)) for text in ECHO_TEXTS]
+    titles = [title_text(person.id)] if confidential(person.id) else []
+    return [Step("text", text or idea_text(person.id)) for text in [*ECHO_TEXTS, *titles]]
 
 
 UPDATES_PER_FORM = len(ECHO_TEXTS)
@@ -144,7 +163,7 @@ async def one_run(
                 "framework": framework,
                 "workers": workers,
                 "updates": form.updates,
-                "expected_updates": workers * UPDATES_PER_FORM,
+                "expected_updates": form_updates(people_ids),
                 "seconds": rounded(form.seconds),
                 "updates_per_second": rounded(form.rate, 1),
                 "deliveries_per_update": rounded(
