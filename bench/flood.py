@@ -180,6 +180,10 @@ def _ideas_stored(db: Path) -> int:
         return int(connection.execute("SELECT count(*) FROM ideas").fetchone()[0])
 
 
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else rounded(1000 * seconds, 1)
+
+
 def _clear(db: Path) -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
@@ -251,9 +255,10 @@ async def one_run(
         "seconds": rounded(seconds),
         "answered_steps": len(answers),
         "expected_steps": expected,
-        "others_median_ms": rounded(1000 * (median(answers) or 0.0), 1),
-        "others_p99_ms": rounded(1000 * (percentile(answers, 99) or 0.0), 1),
-        "others_max_ms": rounded(1000 * max(answers, default=0.0), 1),
+        # None: nobody was answered within the deadline.
+        "others_median_ms": _ms(median(answers)),
+        "others_p99_ms": _ms(percentile(answers, 99)),
+        "others_max_ms": _ms(max(answers, default=None)),
         "submitted": len(refs),
         "distinct_refs": len(set(refs)),
         "support_cards": cards,
@@ -341,14 +346,16 @@ async def measure(
         for code in codes:
             mine = [r for r in runs if r["framework"] == framework and r["code"] == code]
             label = f"{code}: " if before is not None else ""
-            p99 = median([r["others_p99_ms"] / 1000 for r in mine])
+            p99s = [r["others_p99_ms"] / 1000 for r in mine if r["others_p99_ms"] is not None]
+            p99 = median(p99s)
             complete = all(r["answered_steps"] == r["expected_steps"] for r in mine)
             answered = median([r["answered_steps"] / r["expected_steps"] for r in mine])
             result.rows += [
                 Row(
                     NAME, framework,
                     f"{label}others' answer, median ({others} filling forms, {flood} flood)",
-                    median([r["others_median_ms"] for r in mine]), "ms", len(mine),
+                    median([r["others_median_ms"] for r in mine if r["others_median_ms"]]),
+                    "ms", len(mine),
                 ),
                 Row(
                     NAME, framework,

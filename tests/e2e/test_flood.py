@@ -20,7 +20,7 @@ from tests.e2e.harness import SAMPLE_TREE, BotProcess, base_env, cli, text_of
 
 FLOODER, OTHER = 7101, 7102
 FLOOD = 200
-BURST = 5
+BURST = 10  # answered at about one a second: the flood takes ~8 s to work through
 
 
 @pytest.fixture
