@@ -134,14 +134,22 @@ class Bot:
     next_id: int = 1
 
     async def send(
-        self, user: int, text: str = "", *, lang: str = "vi", button: str | None = None
+        self,
+        user: int,
+        text: str = "",
+        *,
+        lang: str = "vi",
+        button: str | None = None,
+        group: str | None = None,
     ) -> int:
         update_id = self.next_id
         self.next_id += 1
         incoming = Incoming(
             update_id=update_id,
             sender=Sender("telegram", str(user), f"Người {user}", lang),
-            chat=ChatRef("telegram", str(user), "private"),
+            chat=ChatRef("telegram", group, "group")
+            if group
+            else ChatRef("telegram", str(user), "private"),
             text=None if text.startswith("/") or button else text,
             command=text[1:] if text.startswith("/") else None,
             button=button,
@@ -159,6 +167,11 @@ class Bot:
         async with self.sessionmaker() as session:
             count = await session.scalar(select(func.count()).select_from(ProcessedUpdate))
             return int(count or 0)
+
+
+async def pressed_answered(bot: Bot) -> None:
+    while not bot.messenger.answers:  # noqa: ASYNC110 - a fake's list, nothing to wait on
+        await asyncio.sleep(0.01)
 
 
 def make_bot(
@@ -237,8 +250,7 @@ async def test_a_slow_button_press_is_answered_at_once_and_its_text_said_as_a_me
     bot = make_bot(sessionmaker, dispatcher=dispatcher)
     await bot.send(5, button="idea:0000:body:done")  # a button from a form long gone
     await asyncio.wait_for(dispatcher.waiting.wait(), NEVER)
-    while not bot.messenger.answers:  # noqa: ASYNC110 - the handling is held meanwhile
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(pressed_answered(bot), NEVER)  # while the handling is held
     assert bot.messenger.answers == [("cb1", "", False)]  # answered before it was handled
     assert bot.messenger.sent == []
     dispatcher.gate.set()
@@ -257,3 +269,23 @@ async def test_a_quick_button_press_is_answered_with_its_own_text(
     stale = bot.catalogue.for_lang("vi")("common.stale_button")
     assert bot.messenger.answers == [("cb1", stale, False)]
     assert stale not in bot.messenger.texts("6")
+
+
+async def test_a_slow_press_in_a_group_says_its_text_in_the_pressers_private_chat(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    dispatcher = HeldDispatcher(sessionmaker, Catalogue.load(), BotInfo("sangkien_bot"))
+    dispatcher.gate.set()
+    bot = make_bot(sessionmaker, dispatcher=dispatcher)
+    await bot.send(7, "/help")  # the bot knows the presser's private chat
+    await bot.intake.drain()
+    dispatcher.gate.clear()
+    bot.intake = OrderedIntake(8)
+    await bot.send(7, button="idea:0000:body:done", group="-1007")
+    await asyncio.wait_for(pressed_answered(bot), NEVER)  # while the handling is held
+    dispatcher.gate.set()
+    await bot.intake.drain()
+    private_only = bot.catalogue.for_lang("vi")("group.private_only")  # the press's answer
+    assert bot.messenger.answers == [("cb2", "", False)]
+    assert bot.messenger.texts("7")[-1] == private_only  # said to the presser alone
+    assert bot.messenger.texts("-1007") == []
