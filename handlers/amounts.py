@@ -1,4 +1,4 @@
-"""Reading a money figure the way workers type it: "5 triệu", "5tr", "1,5 ty", "500k"."""
+"""Reading a money figure the way workers type it: "5 triệu", "5tr", "khoảng 1,5 tỷ", "about 5m"."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ _UNITS: dict[str, int] = {
     "m": 1_000_000,
     "million": 1_000_000,
     "millions": 1_000_000,
+    "cu": 1_000_000,  # "5 củ": colloquial for a million
     "ty": 1_000_000_000,
     "ti": 1_000_000_000,
     "b": 1_000_000_000,
@@ -30,7 +31,15 @@ _UNITS: dict[str, int] = {
     "billions": 1_000_000_000,
 }
 
-_PATTERN = re.compile(r"^(?P<number>\d[\d.,\s]*)\s*(?P<unit>[a-z]*)\s*(?:/\s*(?:nam|year|yr))?$")
+# An estimate is an estimate: "khoảng", "tầm", "about", "~" in front change nothing.
+_APPROXIMATELY = (
+    r"(?:(?:khoang|tam|chung|uoc(?:\s*tinh)?|about|around|approximately|approx\.?|roughly|~)\s*)?"
+)
+_CURRENCY = r"(?:\s*(?:dong|d|vnd))?"
+_PER_YEAR = r"(?:\s*(?:/\s*|moi\s+|per\s+|a\s+|each\s+)(?:nam|year|yr))?"
+_PATTERN = re.compile(
+    rf"^{_APPROXIMATELY}(?P<number>\d[\d.,\s]*)\s*(?P<unit>[a-z]*){_CURRENCY}{_PER_YEAR}$"
+)
 
 
 def parse_amount(text: str) -> int | None:

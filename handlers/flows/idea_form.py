@@ -185,14 +185,14 @@ def _add_text(ctx: Context, raw: str) -> bool:
     if not text:
         return True
     data = _data(ctx)
-    used = len("\n\n".join(data["body"]))
-    total = used + (2 if data["body"] else 0) + len(text)
-    if total > MAX_IDEA_BODY_CHARS:
+    # The parts are joined with a blank line, counted only once there is a part before.
+    used = len("\n\n".join(data["body"])) + (2 if data["body"] else 0)
+    if used + len(text) > MAX_IDEA_BODY_CHARS:
         ctx.reply(
             ctx.t(
                 "idea.too_long",
                 limit=MAX_IDEA_BODY_CHARS,
-                left=max(MAX_IDEA_BODY_CHARS - used - 2, 0),
+                left=max(MAX_IDEA_BODY_CHARS - used, 0),
                 length=len(text),
             ),
             [_body_buttons(ctx, done=_has_content(ctx))],

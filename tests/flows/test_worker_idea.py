@@ -209,7 +209,7 @@ async def test_bad_input_in_the_body_step(h: Harness, units: dict[str, Unit]) ->
     r = await h.send(WORKER, None, other=OtherContent.STICKER)
     assert "nhãn dán" in r.last.text
     r = await h.send(WORKER, "x" * (MAX_IDEA_BODY_CHARS + 1))
-    assert "vượt giới hạn" in r.last.text
+    assert "chỉ còn chỗ cho 3000 ký tự" in r.last.text
     r = await h.send(WORKER, "   \u200b  ")
     assert "trống" in r.last.text
     r = await h.send(WORKER, "/foo")
