@@ -30,8 +30,9 @@ from bot.runtime.errors import PermanentSendError, RetryAfter, SendError, Transi
 from bot.runtime.limiter import SendLimiter
 from bot.zalo import CHANNEL
 from bot.zalo.api import MAX_TEXT_CHARS, ZaloApi, ZaloApiError, ZaloNetworkError
-from bot.zalo.render import Choice, render, split_text
+from bot.zalo.render import Choice, html_to_plain, render, split_text
 from bot.zalo.updates import is_zalo_file
+from bot.zalo.wording import ZaloWording
 from handlers.context import language_of
 from handlers.dispatch import utc_now
 from handlers.events import AttachmentKind, OutMessage
@@ -74,8 +75,10 @@ class ZaloTransport:
         *,
         limiter: SendLimiter | None = None,
         clock: Callable[[], datetime] = utc_now,
+        wording: ZaloWording | None = None,
     ) -> None:
         self._api = api
+        self._wording = wording or ZaloWording.load()
         self._sessionmaker = sessionmaker
         self._catalogue = catalogue
         self._limiter = limiter
@@ -92,8 +95,11 @@ class ZaloTransport:
         """No pop-ups on Zalo: a notice the flow gives a pick is sent as a message."""
         if not text.strip():
             return
+        plain = html_to_plain(self._wording.apply(text))
         try:
-            await self._paced(callback_id, partial(self._api.send_message, callback_id, _fit(text)))
+            await self._paced(
+                callback_id, partial(self._api.send_message, callback_id, _fit(plain))
+            )
         except (ZaloApiError, ZaloNetworkError) as exc:
             raise send_error(exc) from None
 
@@ -101,6 +107,8 @@ class ZaloTransport:
         """Zalo has no command menu: nothing to set."""
 
     async def _send(self, chat_id: str, message: OutMessage) -> str:
+        # Texts that speak of buttons get their Zalo words (numbers and words).
+        message = replace(message, text=self._wording.apply(message.text))
         photo_url: str | None = None
         if message.file is not None:
             if message.file.kind is AttachmentKind.PHOTO and is_zalo_file(message.file.file_id):
