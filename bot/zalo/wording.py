@@ -15,6 +15,7 @@ import re
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -90,7 +91,7 @@ class ZaloWording:
     def apply(self, text: str) -> str:
         for variant in self._variants:
             if variant.pattern.search(text) is not None:
-                text = variant.pattern.sub(lambda m, v=variant: _fill(v, m), text)
+                text = variant.pattern.sub(partial(_fill, variant), text)
         return text
 
 

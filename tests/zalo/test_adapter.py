@@ -56,8 +56,8 @@ async def test_a_reply_picks_the_choice_shown_in_that_chat(
     shown = await transport.send(
         USER, OutMessage("Kể sáng kiến", ((Button("Xong", "idea:n:body:done"),),))
     )
-    for text in ("1", "xong", "Lắp quạt"):
-        await people.send_text(USER, text)
+    for typed in ("1", "xong", "Lắp quạt"):
+        await people.send_text(USER, typed)
     for raw in [u for _ in range(4) for u in await adapter.fetch(None, 1)]:
         await adapter.process(raw)
     command, pick, word, text = received

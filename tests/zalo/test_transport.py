@@ -136,7 +136,7 @@ async def test_notices_for_picks_are_messages(
     await transport.answer_callback(USER, "", False)
     await transport.answer_callback(USER, "Nút này đã cũ, không dùng được nữa.", True)
     [sent] = await people.messages(USER)
-    assert sent["text"] == "Nút này đã cũ, không dùng được nữa."
+    assert sent["text"] == "Lựa chọn này thuộc một tin nhắn cũ, không dùng được nữa."  # Zalo words
     await transport.set_commands([("idea", "Gửi sáng kiến")], None)  # no menu on Zalo
 
 
