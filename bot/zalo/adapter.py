@@ -8,6 +8,11 @@ message ids (``updates.stable_update_id``): a redelivered message is handled onc
 There is nothing to confirm, so the loop's closing ``fetch(offset, 0)`` fetches
 nothing (a call would take an update off Zalo's queue that nobody handles).
 
+For the same reason a long poll is never abandoned: Zalo hands an update to the call
+that is open when it arrives, even one whose client has gone. When the polling loop
+stops, the call goes on, and :meth:`ZaloAdapter.finish_open_poll` waits for it and
+returns what it brought, to be handled before the process exits.
+
 :meth:`ZaloAdapter.process` reads the update into an ``Incoming``: a reply that
 picks one of the choices last shown in the chat (``channel_choices``) becomes that
 button's press; a photo's URL is stored under a short id (``channel_files``).
@@ -15,6 +20,7 @@ button's press; a photo's URL is stored under a short id (``channel_files``).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.runtime.polling import RawUpdate
 from bot.zalo import CHANNEL
-from bot.zalo.api import ZaloApi
+from bot.zalo.api import ZaloApi, ZaloApiError, ZaloNetworkError
 from bot.zalo.files import remember_photo
 from bot.zalo.updates import BadUpdate, ShownChoices, parse, to_incoming
 from handlers.dispatch import utc_now
@@ -52,6 +58,7 @@ class ZaloAdapter:
         self._clock = clock
         self._sequence = itertools.count(1)
         self._on_incoming: OnIncoming | None = None
+        self._open_poll: asyncio.Future[list[dict[str, Any]]] | None = None
         self.name = ""
 
     async def start(self, on_incoming: OnIncoming) -> str:
@@ -75,7 +82,32 @@ class ZaloAdapter:
     ) -> list[RawUpdate]:
         if timeout <= 0:
             return []  # the loop confirming its offset: Zalo has none
-        return [self.wrap(data) for data in await self.api.get_updates(timeout)]
+        poll = asyncio.ensure_future(self.api.get_updates(timeout))
+        self._open_poll = poll
+        try:
+            # Cancelling this fetch (the loop stopping) leaves the call itself running.
+            found = await asyncio.shield(poll)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            self._open_poll = None
+            raise
+        self._open_poll = None
+        return [self.wrap(data) for data in found]
+
+    async def finish_open_poll(self) -> list[RawUpdate]:
+        """What the long poll still open when the loop stopped brings (up to its timeout)."""
+        poll, self._open_poll = self._open_poll, None
+        if poll is None:
+            return []
+        if not poll.done():
+            log.info("zalo: stopping; waiting for the open long poll to end")
+        try:
+            found = await poll
+        except (ZaloApiError, ZaloNetworkError) as exc:
+            log.warning("zalo: the last long poll failed (%s)", type(exc).__name__)
+            return []
+        return [self.wrap(data) for data in found]
 
     async def process(self, raw: RawUpdate) -> None:
         incoming = await self.translate(raw.payload)

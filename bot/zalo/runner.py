@@ -15,6 +15,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -77,6 +78,11 @@ class ZaloChannel:
         try:
             if self.polling is not None:
                 await self.polling  # ends by itself once the stop event is set
+                # Zalo gave the open poll's update to us alone: handle it before leaving.
+                for update in await self.adapter.finish_open_poll():
+                    work = partial(self.adapter.process, update)
+                    await self.intake.submit(update.update_id, update.chat_key, work)
+                await self.intake.drain()
             if self.webhook is not None:
                 await self.webhook.stop()
                 await self.intake.drain()

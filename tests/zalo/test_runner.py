@@ -169,3 +169,47 @@ async def test_zalo_alone_runs_the_whole_bot_without_telegram(
     finally:
         stop.set()
         await asyncio.wait_for(bot, 20)
+
+
+async def test_a_message_taken_by_the_poll_open_at_a_clean_stop_is_handled(
+    server: ZaloStandinServer,
+    people: ZaloStandinClient,
+    db: async_sessionmaker[AsyncSession],
+    catalogue: Catalogue,
+    tmp_path: Path,
+) -> None:
+    """Zalo hands an update to the open getUpdates call and forgets it: a stopping bot
+    must take what its last poll brings and handle it, or the message is lost."""
+    settings = zalo_settings(server, tmp_path)
+    limiter = make_limiter(settings)
+    transports: dict[str, Transport] = {"telegram": NoTelegram()}
+    sender = OutboxSender(db, transports, limiter, max_attempts=3, catalogue=catalogue)
+    stop = asyncio.Event()
+    channel = await start_zalo(
+        settings,
+        sessionmaker=db,
+        catalogue=catalogue,
+        sender=sender,
+        transports=transports,
+        stop=stop,
+    )
+    assert channel is not None
+    sender_task = asyncio.create_task(sender.run())
+    try:
+        for _ in range(200):  # until a long poll is open at the stand-in
+            polls = await people.calls("getUpdates")
+            if polls and polls[-1].get("status") is None:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.sleep(0.05)  # the polling loop has seen the stop
+        sent = await people.send_text(USER, "/help")
+        await channel.stop()
+        assert not server.world.pending  # the open poll took it off Zalo's queue
+        [reply] = await people.wait_reply(sent, timeout=5)
+        assert "Gửi sáng kiến" in reply["text"]
+    finally:
+        stop.set()
+        sender.stop()
+        await sender_task
+        await limiter.close()
