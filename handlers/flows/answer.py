@@ -7,6 +7,7 @@ resumed once the answer is sent.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from handlers.context import Context
@@ -23,7 +24,7 @@ STEP = "collect"
 
 async def begin_from_button(ctx: Context, args: list[str]) -> None:
     """``ans:<idea id>``: only the author, only while the question is open."""
-    idea = await _open_question(ctx, args[0] if args else "")
+    idea = await open_question(ctx, args[0] if args else "")
     if idea is None:
         ctx.answer(ctx.t("answer.no_question"), alert=True)
         return
@@ -46,6 +47,19 @@ async def begin_with_message(ctx: Context) -> bool:
     return True
 
 
+async def begin_with_parts(ctx: Context, idea: Idea, parts: list[dict[str, Any]]) -> None:
+    """Messages the idea form kept aside, which the worker says answer the team's question."""
+    _start(ctx, idea)
+    pressed = ctx.incoming
+    try:
+        for part in parts:
+            files = tuple(FileRef.from_json(f) for f in part["files"])
+            ctx.incoming = replace(pressed, text=part["text"], files=files, button=None)
+            await on_message(ctx)
+    finally:
+        ctx.incoming = pressed
+
+
 def _start(ctx: Context, idea: Idea) -> None:
     suspended: dict[str, Any] | None = None
     if ctx.state.flow is not None and ctx.state.flow != FLOW:
@@ -55,7 +69,7 @@ def _start(ctx: Context, idea: Idea) -> None:
         ctx.state.data["suspended"] = suspended
 
 
-async def _open_question(ctx: Context, raw_id: str) -> Idea | None:
+async def open_question(ctx: Context, raw_id: str) -> Idea | None:
     idea_id = parse_id(raw_id)
     if idea_id is None:
         return None
@@ -118,7 +132,7 @@ async def on_button(ctx: Context, args: list[str]) -> None:
 
 async def _send(ctx: Context) -> None:
     data = ctx.state.data
-    idea = await _open_question(ctx, str(data.get("idea_id", "")))
+    idea = await open_question(ctx, str(data.get("idea_id", "")))
     if idea is None:
         ctx.answer(ctx.t("answer.no_question"), alert=True)
         await _finish(ctx)

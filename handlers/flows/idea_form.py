@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from handlers import progress_counts, team
@@ -71,7 +73,7 @@ async def begin(ctx: Context) -> None:
         ctx.reply(ctx.t("idea.need_unit"))
         await join.begin(ctx, after=FLOW)
         return
-    ctx.state.start(FLOW, BODY, body=[], files=[])
+    ctx.state.start(FLOW, BODY, body=[], files=[], opened_at=ctx.now.isoformat())
     ctx.reply(ctx.t("idea.ask_body"), [_body_buttons(ctx, done=False)])
 
 
@@ -84,7 +86,7 @@ async def begin_with_text(ctx: Context, text: str, *, edit: bool = False) -> Non
         ctx.reply(ctx.t("idea.need_unit"))
         await join.begin(ctx, after=FLOW)
         return
-    ctx.state.start(FLOW, BODY, body=[], files=[])
+    ctx.state.start(FLOW, BODY, body=[], files=[], opened_at=ctx.now.isoformat())
     if not _add_text(ctx, text):
         return
     message = ctx.t("idea.received", **_counts(ctx))
@@ -114,6 +116,8 @@ async def reprompt(ctx: Context) -> None:
 
 
 async def on_message(ctx: Context) -> None:
+    if await _hold_for_question(ctx):
+        return
     incoming = ctx.incoming
     step = ctx.state.step
     if step == BODY:
@@ -202,12 +206,94 @@ def _add_text(ctx: Context, raw: str) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- a question from the team
+
+
+async def _hold_for_question(ctx: Context) -> bool:
+    """The first message after a team's question that came while this draft was open.
+
+    The question says "answer right here", and the worker may well mean this message for
+    it: keep the message aside and ask which is meant. Asked once per question; a choice
+    either way keeps the message.
+    """
+    incoming = ctx.incoming
+    if incoming.other is not None or (incoming.text is None and not incoming.files):
+        return False
+    question = await _new_question(ctx)
+    if question is None:
+        return False
+    data = _data(ctx)
+    held = data.setdefault("held", [])
+    held.append({"text": incoming.text, "files": [f.to_json() for f in incoming.files]})
+    data["held_for"] = question.id
+    t = ctx.t
+    ctx.reply(
+        t("idea.question_or_draft", ref=question.ref_code, title=question.title),
+        [
+            [ctx.button(t("idea.held_answer", ref=question.ref_code), ANY_STEP, "held", "answer")],
+            [ctx.button(t("idea.held_draft"), ANY_STEP, "held", "draft")],
+        ],
+    )
+    return True
+
+
+async def _new_question(ctx: Context) -> Idea | None:
+    """An open question of the team asked after this draft was opened, not yet asked about."""
+    data = _data(ctx)
+    opened = data.get("opened_at")
+    asked = set(data.get("asked", []))
+    for idea in await ctx.uow.ideas.awaiting_answer(ctx.person.id):
+        if _question_key(idea) in asked:
+            continue
+        if opened is None or idea.updated_at >= datetime.fromisoformat(opened):
+            return idea
+    return None
+
+
+def _question_key(idea: Idea) -> str:
+    return f"{idea.id}@{idea.updated_at.isoformat()}"
+
+
+async def _held_choice(ctx: Context, value: str) -> None:
+    data = _data(ctx)
+    held: list[dict[str, Any]] = data.pop("held", [])
+    idea_id = data.pop("held_for", None)
+    if not held or value not in ("answer", "draft"):
+        stale(ctx)
+        await reprompt(ctx)
+        return
+    ctx.answer()
+    from handlers.flows import answer
+
+    idea = await answer.open_question(ctx, str(idea_id)) if idea_id is not None else None
+    if idea is not None:
+        data.setdefault("asked", []).append(_question_key(idea))
+    if value == "answer" and idea is not None:
+        ctx.show(ctx.t("idea.held_went_to_answer", ref=idea.ref_code))
+        await answer.begin_with_parts(ctx, idea, held)
+        return
+    ctx.show(ctx.t("idea.held_went_to_draft"))
+    if value == "answer":  # the question was answered or closed meanwhile
+        ctx.reply(ctx.t("answer.no_question"))
+    pressed = ctx.incoming
+    try:
+        for part in held:
+            files = tuple(FileRef.from_json(f) for f in part["files"])
+            ctx.incoming = replace(pressed, text=part["text"], files=files, button=None)
+            await on_message(ctx)
+    finally:
+        ctx.incoming = pressed
+
+
 # ---------------------------------------------------------------- buttons
 
 
 async def on_button(ctx: Context, args: list[str]) -> None:
     step, action = args[0], args[1] if len(args) > 1 else ""
     value = args[2] if len(args) > 2 else ""
+    if step == ANY_STEP and action == "held":
+        await _held_choice(ctx, value)
+        return
     if action == "cancel":
         ctx.answer()
         ctx.state.clear()

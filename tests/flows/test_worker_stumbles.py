@@ -47,3 +47,61 @@ async def test_over_the_limit_counts_what_is_left(h: Harness, units: dict[str, U
     assert "has 23 characters, but only 8 more fit" in r.last.text, r.last.text
     r = await h.send(WORKER, "z" * 8, lang="en")
     assert "3000 characters" in r.last.text, r.last.text
+
+
+# ------------------------------------------------ 4: a question while a draft is open
+
+
+DRAFT = "Sáng kiến thứ hai: dùng lại nước làm mát cho máy ép"
+
+
+async def _draft_then_question(h: Harness, units: dict[str, Unit]) -> tuple[str, int]:
+    """An idea submitted, a second one in draft, then the team asks about the first."""
+    from tests.flows.test_triage import ANH, card_of, submit, support
+
+    await support(h, ANH, units["HCM-Q7-MAY"], "Anh")
+    idea = await submit(h, units["HCM-Q7-MAY"])
+    await h.send(WORKER, "/idea")
+    await h.send(WORKER, DRAFT)
+    await h.click(ANH, card_of(h, ANH, idea.ref_code), "Hỏi thêm")
+    await h.send(ANH, "Máy nén nào, ở xưởng nào?", name="Anh")
+    return idea.ref_code, idea.id
+
+
+async def test_typing_after_a_question_asks_which_is_meant_then_answers_the_team(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    from tests.flows.test_triage import ANH, card_of, events
+
+    ref, idea_id = await _draft_then_question(h, units)
+    r = await h.send(WORKER, "May nen so 2 o xuong det, canh cua kho")
+    assert ref in r.last.text and "Đã nhận" not in r.last.text
+    assert len(r.last.labels) == 2 and ref in r.last.labels[0]
+    r = await h.click(WORKER, r.last, ref)
+    assert "Đã nhận phần trả lời" in r.last.text
+    r = await h.click(WORKER, r.last, "Gửi trả lời")
+    assert "Đã gửi câu trả lời" in r.texts[0]
+    assert "May nen so 2" in card_of(h, ANH, ref).text
+    assert [k for k, _ in await events(h, idea_id)][-1] == "info_added"
+    # The draft is back as it was: the answer did not go into it.
+    assert "Đã nhận" in r.last.text and "Xong" in r.last.labels
+    assert "May nen" not in r.last.text
+    r = await h.click(WORKER, r.last, "Xong")
+    assert "loại nào" in r.last.text
+
+
+async def test_typing_after_a_question_can_go_into_the_draft(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    from tests.flows.test_triage import idea_now
+
+    _, idea_id = await _draft_then_question(h, units)
+    more, again = "Thêm: lắp bồn chứa 2 khối cạnh xưởng", "Và một van một chiều"
+    r = await h.send(WORKER, more)
+    r = await h.click(WORKER, r.last, "sáng kiến mới")
+    chars = len(DRAFT) + 2 + len(more)
+    assert f"({chars} ký tự" in r.last.text, r.last.text  # the message joined the draft
+    # Asked once per question: the next message goes straight into the draft.
+    r = await h.send(WORKER, again)
+    assert f"({chars + 2 + len(again)} ký tự" in r.last.text, r.last.text
+    assert (await idea_now(h, idea_id)).status == "info_requested"  # still for the Answer button
