@@ -21,6 +21,7 @@ import contextlib
 import os
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import run_bot
 from bot.config import Settings
@@ -44,8 +46,7 @@ SAMPLE_TREE = SAMPLE_DIR / "union_tree.csv"
 SAMPLE_QUOTAS = SAMPLE_DIR / "quotas.csv"
 SAMPLE_UNIT = "HCM-Q7-CTYMAY"
 OFFICIAL_UNIT = "HCM-Q7"  # the district above the sample unit
-SAMPLE_CAMPAIGN = "DUNG-THU"  # the code storage/sample/quotas.csv names
-CAMPAIGN_YEARS = 10  # the sample campaign runs from 1 January this year for this many years
+SAMPLE_CAMPAIGN = "DUNG-THU"  # the campaign storage/sample/quotas.csv names
 TRYIT_TOKEN = "1000001:TryItOutLocalTokenNotForTelegram0001"
 POLL_SECONDS = 0.25
 JSON = dict[str, Any]
@@ -326,12 +327,13 @@ def _shown_path(path: Path) -> str:
 
 
 async def prepare_database(settings: Settings) -> tuple[Settings, int]:
-    """The try-it-out database: migrated, with the sample union tree, campaign and quotas
-    loaded once; and the newest Telegram update id it has recorded (0: none)."""
+    """The try-it-out database: migrated, with the sample union tree loaded once and a
+    sample campaign covering today; and the newest Telegram update id it has recorded."""
     from sqlalchemy import func, select, union_all
 
     from storage.db import create_sessionmaker
     from storage.models import Campaign, InboxUpdate, ProcessedUpdate, Unit
+    from storage.progress import vietnam_day
     from storage.schema import upgrade
     from storage.units_import import import_units
 
@@ -339,12 +341,13 @@ async def prepare_database(settings: Settings) -> tuple[Settings, int]:
     url = f"sqlite+aiosqlite:///{path}"
     await upgrade(url)
     engine = create_engine(url)
+    today = vietnam_day(datetime.now(UTC))
     try:
         sessionmaker = create_sessionmaker(engine)
         async with sessionmaker() as session:
             count = (await session.execute(select(func.count(Unit.id)))).scalar_one()
             campaign = await session.scalar(
-                select(Campaign.id).where(Campaign.code == SAMPLE_CAMPAIGN)
+                select(Campaign.id).where(Campaign.starts_on <= today, Campaign.ends_on >= today)
             )
             ids = union_all(
                 select(ProcessedUpdate.update_id).where(ProcessedUpdate.channel == "telegram"),
@@ -354,29 +357,34 @@ async def prepare_database(settings: Settings) -> tuple[Settings, int]:
         if count == 0:
             await import_units(sessionmaker, SAMPLE_TREE)
         if campaign is None:
-            await add_sample_campaign(sessionmaker)
+            await add_sample_campaign(sessionmaker, today.year)
     finally:
         await engine.dispose()
     return replace(settings, database=replace(settings.database, url=url)), int(newest or 0)
 
 
-async def add_sample_campaign(sessionmaker: Any) -> None:
-    """A campaign covering today (and years to come), with the sample quotas."""
-    from storage.progress import CampaignError, add_campaign, vietnam_day
+async def add_sample_campaign(sessionmaker: async_sessionmaker[AsyncSession], year: int) -> None:
+    """This year's sample campaign, with the sample quotas (storage/sample/quotas.csv
+    names the campaign ``DUNG-THU``; it becomes this year's code)."""
+    from storage.progress import CampaignError, add_campaign
     from storage.quotas_import import import_quotas
 
-    today = vietnam_day(datetime.now(UTC))
+    code = f"{SAMPLE_CAMPAIGN}-{year}"
     try:
         await add_campaign(
             sessionmaker,
-            code=SAMPLE_CAMPAIGN,
-            name="Đợt dùng thử",
-            starts_on=date(today.year, 1, 1),
-            ends_on=date(today.year + CAMPAIGN_YEARS - 1, 12, 31),
+            code=code,
+            name=f"Đợt dùng thử năm {year}",
+            starts_on=date(year, 1, 1),
+            ends_on=date(year, 12, 31),
         )
     except CampaignError:
         return  # someone added campaigns of their own to this database: keep theirs
-    await import_quotas(sessionmaker, SAMPLE_QUOTAS)
+    sample = await asyncio.to_thread(SAMPLE_QUOTAS.read_text, encoding="utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        quotas = Path(folder) / "quotas.csv"
+        await asyncio.to_thread(quotas.write_text, sample.replace(SAMPLE_CAMPAIGN, code), "utf-8")
+        await import_quotas(sessionmaker, quotas)
 
 
 async def issue_invites(settings: Settings) -> dict[str, str]:
