@@ -32,6 +32,19 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(VIETNAM).strftime("%H:%M %d/%m")
 
 
+def since_text(t: Translator, since: datetime, now: datetime) -> str:
+    """How long something has waited, as a Vietnamese reader says it: "15:57 hôm nay",
+    "15:57 hôm qua", "15:57 06/12 (3 ngày)" — calendar days in Vietnam's time."""
+    here, today = since.astimezone(VIETNAM), now.astimezone(VIETNAM)
+    days = max((today.date() - here.date()).days, 0)
+    clock = here.strftime("%H:%M")
+    if days == 0:
+        return t("when.today", time=clock)
+    if days == 1:
+        return t("when.yesterday", time=clock)
+    return t("when.days_ago", time=clock, date=here.strftime("%d/%m"), days=days)
+
+
 def benefit_text(t: Translator, idea: Idea) -> str:
     benefit = t(f"benefit.{idea.benefit}")
     if idea.benefit_amount:
@@ -46,8 +59,9 @@ def triage_buttons(
     def button(key: str, action: str) -> Button:
         return Button(t(key), f"tr:{idea.id}:{action}")
 
+    # Approve opens a confirmation ("okq"); "ok" is its Yes.
     rows: list[tuple[Button, ...]] = [
-        (button("triage.approve", "ok"), button("triage.ask", "ask")),
+        (button("triage.approve", "okq"), button("triage.ask", "ask")),
         (button("triage.forward", "fwd"), button("triage.decline", "no")),
     ]
     if open_privately:
@@ -82,7 +96,7 @@ async def card_message(
         "category": t(f"category.{idea.category}"),
         "benefit": Html(benefit_text(t, idea)),
         "title": idea.title,
-        "status": Html(await status_line(uow, t, idea, events)),
+        "status": Html(await status_line(uow, t, idea, events, answer=seen is Sight.FULL)),
         "submitted": local_time(idea.created_at),
     }
     if seen is Sight.FULL:
@@ -112,9 +126,21 @@ async def card_message(
     return OutMessage(text=text, buttons=keyboard)
 
 
-async def status_line(uow: UnitOfWork, t: Translator, idea: Idea, events: list[IdeaEvent]) -> str:
+async def status_line(
+    uow: UnitOfWork, t: Translator, idea: Idea, events: list[IdeaEvent], *, answer: bool = False
+) -> str:
+    """The card's first line. Once the worker answered a question and the idea waits
+    again, that is the news: said at the top, with the answer itself where ``answer``
+    (a reader who may see the whole idea)."""
     status = t(f"status.{idea.status}")
     last = next((e for e in reversed(events) if e.kind in HISTORY), None)
+    if last is not None and last.kind == "info_added" and idea.status in OPEN:
+        said = t("card.answered", when=local_time(last.at))
+        if answer and last.note:
+            return t(
+                "card.answered_with", answered=Html(said), note=truncate(last.note, NOTE_CHARS)
+            )
+        return said
     if last is None or idea.status == IdeaStatus.SUBMITTED.value:
         return status
     actor = await uow.people.get(last.actor_id) if last.actor_id else None

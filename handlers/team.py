@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from handlers import visibility
 from handlers.cards import card_message
-from handlers.context import PRIORITY_NOTIFY, Scope, language_of
+from handlers.context import PRIORITY_NOTIFY, Context, Scope, language_of
 from handlers.events import AttachmentKind, FileRef, OutMessage
 from handlers.i18n import Translator
 from handlers.limits import MAX_CAPTION_CHARS
 from handlers.textnorm import truncate
 from handlers.visibility import Place, Sight, Viewer
-from storage.models import Attachment, Idea, RoleKind, TeamChat, Unit
+from storage.models import Attachment, Idea, OutboxMessage, RoleKind, TeamChat, Unit
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ async def team_for(scope: Scope, unit: Unit) -> Team | None:
 
 async def targets(scope: Scope, team: Team) -> list[Target]:
     if team.group is not None:
-        return [Target(team.group.channel, team.group.chat_id, None, GROUP_LANGUAGE)]
+        lang = team.group.language or GROUP_LANGUAGE
+        return [Target(team.group.channel, team.group.chat_id, None, lang)]
     result = []
     for person_id, channel, chat_id in await scope.uow.people.private_chats(team.members):
         person = await scope.uow.people.get(person_id)
@@ -89,14 +90,19 @@ async def send_card(
     files: list[FileRef] | None = None,
     only: Target | None = None,
     place: Place | None = None,
+    edit_message_id: str | None = None,
 ) -> int:
     """Queue the idea's card (with its triage buttons) for the team; returns chats reached.
 
     Each chat gets what the visibility policy lets its readers see: a team's group
     never the whole of a confidential idea (it gets the summary and a button that
-    opens the card in a private chat), and files only with the whole card.
+    opens the card in a private chat), and files only with the whole card. Cards
+    already sent are brought up to date first. ``edit_message_id`` (with ``only``)
+    turns that message of the chat into the card instead of sending a new one.
     """
     place = place or await visibility.place_of(scope.uow, idea)
+    if only is None:
+        await refresh_cards(scope, idea)
     reached = 0
     for target in [only] if only else await targets(scope, team):
         viewer = await audience(scope, target, team.unit)
@@ -114,6 +120,8 @@ async def send_card(
             buttons=_decides(viewer, place),
             open_privately=viewer.group and seen is Sight.SUMMARY,
         )
+        if edit_message_id is not None:
+            card = OutMessage(text=card.text, buttons=card.buttons, edit_message_id=edit_message_id)
         await _queue(scope, target, card, idea, card_purpose(team.unit, seen))
         if seen is Sight.FULL:
             for file in files or []:
@@ -151,7 +159,9 @@ async def refresh_cards(
         if (row.chat_id, row.message_id) == skip:
             continue
         person = await scope.uow.people.get(row.person_id) if row.person_id else None
-        t = scope.catalogue.for_lang(language_of(person) if person else GROUP_LANGUAGE)
+        t = scope.catalogue.for_lang(
+            language_of(person) if person else await group_language(scope, row.channel, row.chat_id)
+        )
         purpose = row.purpose or ""
         row_team = purpose.split(":", 1)[1] if ":" in purpose else ""
         key = f"p{row.person_id}" if row.person_id else f"g{row_team}"
@@ -174,6 +184,9 @@ async def refresh_cards(
                 open_privately=viewer.group and seen is Sight.SUMMARY,
             )
             edit = card
+        if shows(row, edit):
+            continue  # Telegram refuses an edit that changes nothing ("message is not modified")
+        remember_shown(row, edit)
         edit = OutMessage(text=edit.text, buttons=edit.buttons, edit_message_id=row.message_id)
         await scope.uow.outbox.add(
             channel=row.channel,
@@ -186,6 +199,40 @@ async def refresh_cards(
             purpose=CARD_EDIT,
         )
         scope.notifications += 1
+
+
+async def group_language(scope: Scope, channel: str, chat_id: str) -> str:
+    """The language a team's group chose (``/lang`` in the group); Vietnamese by default."""
+    group = await scope.uow.teams.by_chat(channel, chat_id)
+    return (group.language if group is not None else None) or GROUP_LANGUAGE
+
+
+def shows(row: OutboxMessage, message: OutMessage) -> bool:
+    """Whether the card ``row`` sent already shows ``message`` (its text and buttons).
+
+    A card's row keeps what its message shows now: every later edit of it is
+    remembered there (:func:`remember_shown`), so no edit repeats it.
+    """
+    now = OutMessage.from_json(row.payload)
+    return (now.text, now.buttons) == (message.text, message.buttons)
+
+
+def remember_shown(row: OutboxMessage, message: OutMessage) -> None:
+    kept = OutMessage.from_json(row.payload)
+    row.payload = OutMessage(
+        text=message.text, buttons=message.buttons, edit_message_id=kept.edit_message_id
+    ).to_json()
+
+
+async def show_on_card(ctx: Context, idea: Idea, message: OutMessage) -> None:
+    """Turn the pressed card into ``message``, unless it shows exactly that already."""
+    pressed = (ctx.incoming.chat.external_id, ctx.incoming.message_id)
+    for row in await ctx.uow.outbox.sent_cards(idea.id, CARD_PREFIXES):
+        if (row.chat_id, row.message_id) == pressed:
+            if shows(row, message):
+                return
+            remember_shown(row, message)
+    ctx.show(message.text, message.buttons)
 
 
 async def tell_author(

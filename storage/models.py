@@ -301,6 +301,8 @@ class TeamChat(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     bound_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     bound_at: Mapped[datetime]
+    # The group's own language for cards and reminders ("vi" when never chosen).
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Conversation(Base):

@@ -469,6 +469,14 @@ class TeamChatRepository:
         await self.session.flush()
         return chat
 
+    async def set_language(self, channel: str, chat_id: str, language: str) -> bool:
+        """The language the bound group's cards speak; False if the group is not bound."""
+        existing = await self.by_chat(channel, chat_id)
+        if existing is None:
+            return False
+        existing.language = language
+        return True
+
     async def unbind(self, channel: str, chat_id: str) -> bool:
         existing = await self.by_chat(channel, chat_id)
         if existing is None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from handlers import visibility
 from handlers.context import Context
+from handlers.events import Button
 from handlers.flows import join, triage
+from storage.models import RoleKind
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +29,19 @@ async def route(ctx: Context) -> None:
     if incoming.button is not None:
         if incoming.button.startswith("tr:"):
             await triage.on_card_button(ctx, incoming.button.split(":")[1:])
+        elif incoming.button.startswith(f"{LANG_BUTTON}:"):
+            await choose_group_language(ctx, incoming.button.split(":", 1)[1])
         else:
             ctx.answer(ctx.t("group.private_only"), alert=True)
         return
     if incoming.command == "start" and incoming.command_args:
         await join.redeem_in_group(ctx, incoming.command_args.strip())
+        return
+    if incoming.command == "lang":
+        ctx.reply(
+            ctx.t("group.lang_choose"),
+            [[Button(label, f"{LANG_BUTTON}:{code}")] for code, label in LANGUAGES.items()],
+        )
         return
     if incoming.command == "queue":
         await triage.queue_command(ctx)
@@ -44,3 +55,23 @@ async def route(ctx: Context) -> None:
         return
     if incoming.command is not None:
         ctx.reply(ctx.t("group.private_only_link", bot=ctx.bot.username))
+
+
+LANG_BUTTON = "glang"
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+async def choose_group_language(ctx: Context, lang: str) -> None:
+    """The language of a team group's cards: chosen by a member of that team only."""
+    bound = await ctx.uow.teams.by_chat(ctx.incoming.channel, ctx.incoming.chat.external_id)
+    viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
+    team_member = bound is not None and any(
+        role.unit_id == bound.unit_id for role in viewer.roles_of(RoleKind.SUPPORT.value)
+    )
+    if lang not in LANGUAGES or not team_member:
+        ctx.answer(ctx.t("group.lang_not_allowed"), alert=True)
+        return
+    await ctx.uow.teams.set_language(ctx.incoming.channel, ctx.incoming.chat.external_id, lang)
+    log.info("group %s: cards now in %s", ctx.incoming.chat.external_id, lang)
+    ctx.answer()
+    ctx.show(ctx.catalogue.for_lang(lang)("group.lang_set", language=LANGUAGES[lang]))

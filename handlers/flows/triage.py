@@ -3,6 +3,12 @@
 Card buttons carry ``tr:<idea id>:<action>[:<value>]``. That is only a hint: every
 press loads the idea under a lock and checks again that the presser holds the
 support role over the unit holding it and that it still waits for a decision.
+
+A decision that tells the worker (approve, forward to a unit, decline for a listed
+reason) first turns the card into a question — "Approve SK-…? Yes / Back" — and
+happens only on Yes (``ok``, ``fwdto``, ``nor``), a press authorised like any other.
+A confirmation rather than an undo window: a member on a phone sees at once what the
+tap will do, nothing waits on a timer, and the worker is told the moment it is done.
 """
 
 from __future__ import annotations
@@ -11,12 +17,21 @@ import html
 import logging
 
 from handlers import progress_counts, visibility
-from handlers.cards import OPEN, card_message, local_time
+from handlers.cards import OPEN, card_message, local_time, since_text
 from handlers.context import Context
 from handlers.events import Button, OutMessage
 from handlers.flows.common import parse_id
 from handlers.i18n import Html, Translator, html_join
-from handlers.team import Target, file_ref, refresh_cards, send_card, team_for, tell_author
+from handlers.team import (
+    CARD_PREFIXES,
+    Target,
+    file_ref,
+    refresh_cards,
+    send_card,
+    show_on_card,
+    team_for,
+    tell_author,
+)
 from handlers.textnorm import clean_user_text, truncate
 from handlers.visibility import Action, Sight, Viewer
 from storage.models import Idea, IdeaStatus, RoleKind, Unit
@@ -74,6 +89,44 @@ async def _may_triage(ctx: Context, idea: Idea) -> bool:
     return visibility.may_decide(viewer, place)
 
 
+async def _confirm(
+    ctx: Context, idea: Idea, holder: Unit, question: str, yes: str, action: str
+) -> None:
+    """The card, asking whether the decision is meant: Yes does it, Back undoes the tap."""
+    ctx.answer()
+    card = await _card_for(ctx, idea, holder)
+    rows = (
+        (Button(yes, f"tr:{idea.id}:{action}"),),
+        (Button(ctx.t("triage.back"), f"tr:{idea.id}:back"),),
+    )
+    await show_on_card(ctx, idea, OutMessage(card.text + "\n\n" + question, rows))
+
+
+async def _confirm_approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
+    question = ctx.t("triage.confirm_approve", ref=idea.ref_code)
+    await _confirm(ctx, idea, holder, question, ctx.t("triage.yes_approve"), "ok")
+
+
+async def _confirm_forward(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
+    above = await ctx.uow.units.ancestors(holder)
+    target = next((u for u in above if str(u.id) == value), None)
+    if target is None:
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    question = ctx.t("triage.confirm_forward", ref=idea.ref_code, unit=target.name)
+    yes = ctx.t("triage.yes_forward")
+    await _confirm(ctx, idea, holder, question, yes, f"fwdto:{target.id}")
+
+
+async def _confirm_decline(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
+    if value not in DECLINE_REASONS:
+        ctx.answer(ctx.t("common.stale_button"))
+        return
+    reason = ctx.t(f"decline.{value}")
+    question = ctx.t("triage.confirm_decline", ref=idea.ref_code, reason=reason)
+    await _confirm(ctx, idea, holder, question, ctx.t("triage.yes_decline"), f"nor:{value}")
+
+
 async def _approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
     ctx.answer(ctx.t("triage.approved_toast"))
     await _decide(ctx, idea, holder, IdeaStatus.APPROVED, kind="approved")
@@ -101,14 +154,15 @@ async def _forward_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> No
         [
             Button(
                 truncate(ctx.t("triage.forward_to", unit=unit.name), BUTTON_LABEL_CHARS),
-                f"tr:{idea.id}:fwdto:{unit.id}",
+                f"tr:{idea.id}:fwdq:{unit.id}",
             )
         ]
         for unit in above
     ]
     rows.append([Button(ctx.t("triage.back"), f"tr:{idea.id}:back")])
     card = await _card_for(ctx, idea, holder)
-    ctx.show(card.text + "\n\n" + ctx.t("triage.pick_forward"), rows)
+    text = card.text + "\n\n" + ctx.t("triage.pick_forward")
+    await show_on_card(ctx, idea, OutMessage(text, tuple(tuple(r) for r in rows)))
 
 
 async def _forward(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
@@ -146,13 +200,14 @@ async def _forward(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
 async def _decline_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
     ctx.answer()
     rows = [
-        [Button(ctx.t(f"decline.{reason}"), f"tr:{idea.id}:nor:{reason}")]
+        [Button(ctx.t(f"decline.{reason}"), f"tr:{idea.id}:norq:{reason}")]
         for reason in DECLINE_REASONS
     ]
     rows.append([Button(ctx.t("triage.decline_other"), f"tr:{idea.id}:nor:other")])
     rows.append([Button(ctx.t("triage.back"), f"tr:{idea.id}:back")])
     card = await _card_for(ctx, idea, holder)
-    ctx.show(card.text + "\n\n" + ctx.t("triage.pick_reason"), rows)
+    text = card.text + "\n\n" + ctx.t("triage.pick_reason")
+    await show_on_card(ctx, idea, OutMessage(text, tuple(tuple(r) for r in rows)))
 
 
 async def _decline_with_reason(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
@@ -218,7 +273,10 @@ async def _decide(
 
 
 _ACTIONS = {
+    "okq": _confirm_approve,
     "ok": _approve,
+    "fwdq": _confirm_forward,
+    "norq": _confirm_decline,
     "ask": _ask,
     "fwd": _forward_options,
     "fwdto": _forward,
@@ -330,15 +388,13 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
         shown = idea.title if seen is Sight.FULL else visibility.summary_title(place, idea.title)
         title = shown or t("card.untitled")
         since = idea.waiting_since or idea.created_at
-        days = max((ctx.now - since).days, 0)
         lines.append(
             t(
                 "queue.line",
                 ref=idea.ref_code,
                 title=truncate(title, 60),
                 status=t(f"status.{idea.status}"),
-                days=days,
-                since=local_time(since),
+                since=since_text(t, since, ctx.now),
             )
         )
         label = truncate(t("queue.open", ref=idea.ref_code, title=title), BUTTON_LABEL_CHARS)
@@ -381,15 +437,15 @@ async def _chat_audience(ctx: Context) -> Viewer:
 
 async def _show_card(ctx: Context, idea: Idea, holder: Unit, *, buttons: bool) -> None:
     card = await _card_for(ctx, idea, holder)
-    ctx.show(card.text, card.buttons if buttons else ())
+    await show_on_card(ctx, idea, OutMessage(card.text, card.buttons if buttons else ()))
 
 
 async def _open_card(
     ctx: Context, idea: Idea, holder: Unit, place: visibility.Place, viewer: Viewer
 ) -> None:
-    """From /queue, a reminder or a group's summary: the card as a new message that later
-    decisions will update. In a group that may see less than the presser, it goes to
-    the presser's private chat instead."""
+    """From /queue, a reminder or a group's summary: the card, which later decisions will
+    update. The pressed message turns into it; in a group that may see less than the
+    presser, it goes to the presser's private chat instead (once)."""
     team = await team_for(ctx, holder)
     if team is None:
         ctx.answer(ctx.t("common.stale_button"))
@@ -410,12 +466,22 @@ async def _open_card(
                 return
             here = Target(ctx.incoming.channel, mine[0], ctx.person.id, ctx.lang)
             ctx.answer(ctx.t("triage.opened_privately"))
+            sent = await ctx.uow.outbox.sent_cards(idea.id, CARD_PREFIXES)
+            if any(row.chat_id == here.chat_id for row in sent):
+                return  # that chat has the card already, kept up to date by every change
             # The whole idea, files included, as the summary in the group could not.
             refs = [file_ref(a) for a in await ctx.uow.ideas.attachments(idea.id)]
             await send_card(ctx, idea, team, only=here, place=place, files=refs)
             return
     ctx.answer()
-    await send_card(ctx, idea, team, only=here, place=place)
+    pressed = ctx.incoming.message_id
+    sent = await ctx.uow.outbox.sent_cards(idea.id, CARD_PREFIXES)
+    if any((row.chat_id, row.message_id) == (here.chat_id, pressed) for row in sent):
+        await _show_card(ctx, idea, holder, buttons=True)  # a repeated press: that card again
+        return
+    # The pressed message (the /queue list, a reminder) becomes the card, so opening
+    # brings one card where the member is looking, and decisions update it in place.
+    await send_card(ctx, idea, team, only=here, place=place, edit_message_id=pressed)
 
 
 async def _already_decided(ctx: Context, idea: Idea) -> str:

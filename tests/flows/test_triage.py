@@ -68,6 +68,7 @@ async def test_approve_updates_every_card_and_tells_the_worker(
     card_a, card_b = card_of(h, ANH, idea.ref_code), card_of(h, BINH, idea.ref_code)
     assert card_a.labels == BUTTONS_VI
     r = await h.click(ANH, card_a, "Công nhận")
+    r = await h.click(ANH, r.last, "Đúng, công nhận")
     assert r.answer is not None and "công nhận" in r.answer.text
     assert not r.last.message.buttons and "Được công nhận" in r.last.text and "Anh" in r.last.text
     await h.deliver()
@@ -152,6 +153,7 @@ async def test_forward_up_then_approve_there(h: Harness, units: dict[str, Unit])
     r = await h.click(ANH, grassroots_card, "Chuyển lên")
     assert "Liên đoàn Lao động Quận 7" in r.last.labels[0]
     r = await h.click(ANH, r.last, "Quận 7")
+    r = await h.click(ANH, r.last, "Đúng, chuyển lên")
     assert not r.last.message.buttons and "Đã chuyển lên cấp trên" in r.last.text
     upper = card_of(h, DUNG, idea.ref_code)
     assert "Anh chuyển lên Liên đoàn Lao động Quận 7" in upper.text  # history travels along
@@ -160,6 +162,7 @@ async def test_forward_up_then_approve_there(h: Harness, units: dict[str, Unit])
     refused = await h.click(ANH, grassroots_card, "Công nhận")
     assert refused.answer is not None and refused.answer.alert
     r = await h.click(DUNG, upper, "Công nhận")
+    r = await h.click(DUNG, r.last, "Đúng")
     assert (await idea_now(h, idea.id)).status == "approved"
     worker_texts = [m.text for m in h.screen(WORKER)]
     assert any("chuyển lên" in t and "Quận 7" in t for t in worker_texts)
