@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 app = typer.Typer(
     help="Sáng kiến bot: collects improvement ideas from union members over Telegram.",
@@ -45,6 +48,45 @@ def _settings() -> Settings:
     except ConfigError as exc:
         console.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from exc
+
+
+NOW_HELP = (
+    "Act as if it were this time (ISO 8601, e.g. 2026-09-03T08:00 for a test); "
+    "without a zone it is Vietnam time (UTC+7)"
+)
+
+
+def _moment(now: str | None) -> datetime:
+    """``--now`` as a moment: a time without a zone is Vietnam time, as the docs say."""
+    try:
+        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    except ValueError as exc:
+        console.print(f"[red]--now must be an ISO 8601 time[/red], not {now!r}")
+        raise typer.Exit(2) from exc
+    if moment.tzinfo is None:
+        from storage.progress import VIETNAM
+
+        moment = moment.replace(tzinfo=VIETNAM)
+    return moment.astimezone(UTC)
+
+
+async def _ready_engine(settings: Settings) -> AsyncEngine:
+    """An engine on the configured database, once its schema is this version's; if it
+    is not (never migrated, out of date), say what to run and exit 2."""
+    from storage.db import create_engine
+    from storage.schema import check_schema
+
+    engine = create_engine(settings.database.url)
+    try:
+        status = await check_schema(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    if not status.ok:
+        await engine.dispose()
+        console.print(f"[red]The database is not ready.[/red] {status.message}", highlight=False)
+        raise typer.Exit(2)
+    return engine
 
 
 @app.command()
@@ -126,10 +168,10 @@ def _import_csv(
 ) -> None:
     """Run a whole-file CSV import with a progress bar; a rejected file lists its bad rows."""
     settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
 
     async def go() -> None:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             with Progress(
                 TextColumn(f"Importing {what}"),
@@ -159,27 +201,19 @@ def _import_csv(
 
 @app.command()
 def reminders(
-    now: Annotated[
-        str | None, typer.Option(help="Act as if it were this time (ISO 8601, e.g. for a test)")
-    ] = None,
+    now: Annotated[str | None, typer.Option(help=NOW_HELP)] = None,
 ) -> None:
     """Remind teams of ideas left waiting, and tell the units above; the bot sends them."""
     settings = _settings()
     from bot.app import reminder_policy
     from handlers.i18n import Catalogue
     from handlers.reminders import run_reminders
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
 
-    try:
-        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
-    except ValueError as exc:
-        console.print(f"[red]--now must be an ISO 8601 time[/red], not {now!r}")
-        raise typer.Exit(2) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = _moment(now)
 
     async def go() -> None:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             result = await run_reminders(
                 create_sessionmaker(engine),
@@ -254,7 +288,7 @@ def invite(
 ) -> None:
     """Issue an invite link: a worker joins the unit, or a person takes a role there."""
     settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
     from storage.invites import MAX_USES, create_invite
     from storage.models import RoleKind
     from storage.repositories import UnitRepository
@@ -273,7 +307,7 @@ def invite(
     expires = _invite_expiry(role_kind.value, days, never_expires, settings, datetime.now(UTC))
 
     async def go() -> str:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session:
                 found = await UnitRepository(session).by_code(unit)
@@ -333,12 +367,12 @@ def invites_list(
     from rich.table import Table
     from sqlalchemy import select
 
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
     from storage.invites import invite_problem, redemptions
     from storage.models import Invite, Unit
 
     async def go() -> tuple[list[tuple[Invite, Unit]], dict[int, list[tuple[str, datetime]]]]:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session:
                 query = select(Invite, Unit).join(Unit, Unit.id == Invite.unit_id)
@@ -377,11 +411,11 @@ def invites_list(
 def invites_revoke(invite_id: Annotated[int, typer.Argument(help="The invite's id")]) -> None:
     """Revoke an invite: its link stops working at once; who joined with it stays."""
     settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
     from storage.invites import revoke
 
     async def go() -> bool:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session:
                 found = await revoke(session, invite_id, datetime.now(UTC))
@@ -397,15 +431,6 @@ def invites_revoke(invite_id: Annotated[int, typer.Argument(help="The invite's i
 
 
 # ---------------------------------------------------------------- progress (issue #4)
-
-
-def _moment(now: str | None) -> datetime:
-    try:
-        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
-    except ValueError as exc:
-        console.print(f"[red]--now must be an ISO 8601 time[/red], not {now!r}")
-        raise typer.Exit(2) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _day(value: str, option: str) -> date:
@@ -425,13 +450,13 @@ def campaigns_add(
 ) -> None:
     """Add a campaign phase; ideas count toward the phase they were submitted in."""
     settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
     from storage.progress import CampaignError, add_campaign
 
     starts_on, ends_on = _day(start, "--start"), _day(end, "--end")
 
     async def go() -> None:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             campaign, adopted = await add_campaign(
                 create_sessionmaker(engine),
@@ -457,11 +482,11 @@ def campaigns_add(
 def campaigns_list() -> None:
     """List the campaign phases, earliest first."""
     settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
     from storage.uow import UnitOfWork
 
     async def go() -> None:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             async with UnitOfWork(create_sessionmaker(engine)) as uow:
                 for c in await uow.progress.campaigns():
@@ -486,11 +511,11 @@ def quotas_import(
 def progress_rebuild() -> None:
     """Recompute every progress counter and quota total (after units were moved)."""
     settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
     from storage.progress import rebuild_progress
 
     async def go() -> None:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             with Progress(
                 TextColumn("Rebuilding"),
@@ -514,21 +539,19 @@ def progress_rebuild() -> None:
 
 @app.command()
 def digest(
-    now: Annotated[
-        str | None, typer.Option(help="Act as if it were this time (ISO 8601, e.g. for a test)")
-    ] = None,
+    now: Annotated[str | None, typer.Option(help=NOW_HELP)] = None,
 ) -> None:
     """Queue the weekly progress digest for every subscriber it is due for; the bot sends them."""
     settings = _settings()
     from bot.app import digest_policy
     from handlers.digest import run_digest
     from handlers.i18n import Catalogue
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
 
     moment = _moment(now)
 
     async def go() -> None:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             result = await run_digest(
                 create_sessionmaker(engine),
@@ -546,20 +569,18 @@ def digest(
 
 @app.command()
 def prune(
-    now: Annotated[
-        str | None, typer.Option(help="Act as if it were this time (ISO 8601, e.g. for a test)")
-    ] = None,
+    now: Annotated[str | None, typer.Option(help=NOW_HELP)] = None,
 ) -> None:
     """Delete handled update ids and inbox rows older than retention.days; the bot does it
     every retention.check_minutes."""
     settings = _settings()
-    from storage.db import create_engine, create_sessionmaker
+    from storage.db import create_sessionmaker
     from storage.retention import prune as prune_old
 
     moment = _moment(now)
 
     async def go() -> None:
-        engine = create_engine(settings.database.url)
+        engine = await _ready_engine(settings)
         try:
             keep = timedelta(days=settings.retention.days)
             result = await prune_old(create_sessionmaker(engine), moment, keep=keep)
