@@ -487,12 +487,12 @@ async def run_tryit(settings: Settings) -> None:
             chat = TerminalChat(client, console, tokens["worker"], handled=handled, files=files)
             # The support member joins the team and the official the district, as they
             # would from their invite links.
-            for name in ("support", "official"):
-                persona = chat.personas[name]
-                await client.start(persona.user_id, tokens[name])
+            joining = [chat.personas[name] for name in ("support", "official")]
+            for persona in joining:
+                await client.start(persona.user_id, tokens[persona.name])
+            for persona in joining:
                 await client.wait_messages(persona.user_id, 1)
-            for name in ("support", "official"):
-                persona = chat.personas[name]
+            for persona in joining:
                 chat.mark_seen(persona, await client.messages(persona.user_id))
             console.print(HELP)
             console.print(
