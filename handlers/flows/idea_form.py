@@ -98,18 +98,21 @@ async def begin_with_text(ctx: Context, text: str, *, edit: bool = False) -> Non
 
 async def reprompt(ctx: Context) -> None:
     """Show the current step again (after a restart, a stray message or a stale button)."""
+    ctx.reply(*_step_view(ctx))
+
+
+def _step_view(ctx: Context) -> tuple[str, list[list[Button]]]:
+    """The current step's question and buttons."""
     step = ctx.state.step
     if step == BODY:
-        has = bool(_data(ctx)["body"] or _data(ctx)["files"])
+        has = _has_content(ctx)
         key = "idea.received" if has else "idea.ask_body"
-        ctx.reply(ctx.t(key, **_counts(ctx)), [_body_buttons(ctx, done=has)])
-    elif step == TITLE:
-        ctx.reply(*_title_question(ctx))
-    elif step == AMOUNT:
-        ctx.reply(*_amount_question(ctx))
-    else:
-        text, buttons = _question(ctx)
-        ctx.reply(text, buttons)
+        return ctx.t(key, **_counts(ctx)), [_body_buttons(ctx, done=has)]
+    if step == TITLE:
+        return _title_question(ctx)
+    if step == AMOUNT:
+        return _amount_question(ctx)
+    return _question(ctx)
 
 
 # ---------------------------------------------------------------- messages
@@ -294,8 +297,23 @@ async def on_button(ctx: Context, args: list[str]) -> None:
     if step == ANY_STEP and action == "held":
         await _held_choice(ctx, value)
         return
+    if step == ANY_STEP and action == "discard":
+        await _discard(ctx, value)
+        return
     if action == "cancel":
         ctx.answer()
+        if _has_typed(ctx):  # one tap must not throw away what the worker wrote
+            t = ctx.t
+            ctx.show(
+                t("idea.discard_confirm"),
+                [
+                    [
+                        ctx.button(t("idea.discard_yes"), ANY_STEP, "discard", "yes"),
+                        ctx.button(t("idea.discard_keep"), ANY_STEP, "discard", "keep"),
+                    ]
+                ],
+            )
+            return
         ctx.state.clear()
         ctx.show(ctx.t("common.cancelled"))
         return
@@ -308,6 +326,16 @@ async def on_button(ctx: Context, args: list[str]) -> None:
         stale(ctx)
         return
     await handler(ctx, value)
+
+
+async def _discard(ctx: Context, value: str) -> None:
+    """The answer to "Discard this draft?": gone, or the step it was at, in place."""
+    ctx.answer()
+    if value == "yes":
+        ctx.state.clear()
+        ctx.show(ctx.t("common.cancelled"))
+        return
+    ctx.show(*_step_view(ctx))
 
 
 async def _done(ctx: Context, _: str) -> None:
@@ -631,6 +659,12 @@ def _data(ctx: Context) -> dict[str, Any]:
 
 def _has_content(ctx: Context) -> bool:
     return bool(_data(ctx)["body"] or _data(ctx)["files"])
+
+
+def _has_typed(ctx: Context) -> bool:
+    """Whether the draft holds anything the worker wrote or sent (a body being redone too)."""
+    data = _data(ctx)
+    return bool(data["body"] or data["files"] or data.get("previous_body") or data.get("title"))
 
 
 def _counts(ctx: Context) -> dict[str, int]:

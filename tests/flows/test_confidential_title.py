@@ -247,6 +247,8 @@ async def test_cancel_at_the_title_question(h: Harness, units: dict[str, Unit]) 
     r = await up_to_confidential(h)
     r = await h.press(WORKER, r.last.button("Bảo mật"))
     r = await h.press(WORKER, r.last.button("Hủy"))
+    assert "Bỏ bản nháp này?" in r.last.text  # the text typed so far is not lost on one tap
+    r = await h.press(WORKER, r.last.button("Bỏ bản nháp"))
     assert "Đã hủy" in r.last.text
     assert await stored_ideas(h) == []
     flow, _, _ = await conversation(h)

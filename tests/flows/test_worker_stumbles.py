@@ -105,3 +105,43 @@ async def test_typing_after_a_question_can_go_into_the_draft(
     r = await h.send(WORKER, again)
     assert f"({chars + 2 + len(again)} ký tự" in r.last.text, r.last.text
     assert (await idea_now(h, idea_id)).status == "info_requested"  # still for the Answer button
+
+
+# ---------------------------------------------------------------- 5: Cancel asks first
+
+
+async def test_cancel_on_the_review_asks_before_discarding(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    from storage.models import Idea
+    from tests.flows.test_worker_idea import count, fill_form
+
+    await join_by_link(h, WORKER, units["HCM-Q7-MAY"])
+    r = await fill_form(h, WORKER, "Thay bóng đèn cũ bằng đèn LED ở nhà ăn ca")
+    r = await h.click(WORKER, r.last, "Hủy")
+    assert "Bỏ bản nháp này?" in r.last.text and len(r.last.labels) == 2
+    r = await h.click(WORKER, r.last, "Giữ lại")  # a mis-tap costs nothing
+    assert "Xem lại sáng kiến" in r.last.text and r.last.labels == ["Gửi", "Sửa", "Hủy"]
+    r = await h.click(WORKER, r.last, "Hủy")
+    r = await h.click(WORKER, r.last, "Bỏ bản nháp")
+    assert "Đã hủy" in r.last.text and not r.last.labels
+    r = await h.send(WORKER, "/idea")
+    assert "Sáng kiến của bạn là gì" in r.last.text  # a fresh form, nothing left of the old
+    assert await count(h, Idea) == 0
+
+
+async def test_cancel_with_typed_text_asks_but_an_empty_form_just_closes(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    await join_by_link(h, WORKER, units["HCM-Q7-MAY"], lang="en")
+    r = await h.send(WORKER, "/idea", lang="en")
+    r = await h.click(WORKER, r.last, "Cancel", lang="en")
+    assert "Cancelled" in r.last.text, r.last.text
+    await h.send(WORKER, "/idea", lang="en")
+    r = await h.send(WORKER, "Put the spare parts shelf next to line 3", lang="en")
+    r = await h.click(WORKER, r.last, "Cancel", lang="en")
+    assert "Discard this draft?" in r.last.text
+    r = await h.click(WORKER, r.last, "Keep it", lang="en")
+    assert r.last.labels == ["Done", "Cancel"] and "40 characters" in r.last.text
+    r = await h.click(WORKER, r.last, "Done", lang="en")
+    assert any("Management" in label for label in r.last.labels)
