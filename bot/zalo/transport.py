@@ -9,6 +9,10 @@ offers none); a question to be answered in words (Telegram's forced reply) puts 
 earlier list out of reach. A Zalo photo is sent again by its URL; a file Zalo cannot take (a
 Telegram file id, a chart the bot made) becomes a line saying where to open it.
 
+The review of an idea form shows the idea cut to ``REVIEW_BODY_CHARS`` (Telegram's one
+message); Zalo sends a long text in parts anyway, so there the whole idea is put back in
+place of the cut one, and the worker reads all of it before submitting.
+
 Zalo publishes no rate limits: every call (each part of a long text counts) also
 waits on this channel's own limiter, configured in ``zalo.send_*``.
 """
@@ -36,7 +40,9 @@ from bot.zalo.wording import ZaloWording
 from handlers.context import language_of
 from handlers.dispatch import utc_now
 from handlers.events import AttachmentKind, OutMessage
+from handlers.flows.idea_form import REVIEW_BODY_CHARS
 from handlers.i18n import Catalogue
+from handlers.textnorm import ELLIPSIS, truncate
 from storage.models import Identity, Person
 from storage.uow import UnitOfWork
 
@@ -108,7 +114,10 @@ class ZaloTransport:
 
     async def _send(self, chat_id: str, message: OutMessage) -> str:
         # Texts that speak of buttons get their Zalo words (numbers and words).
-        message = replace(message, text=self._wording.apply(message.text))
+        text = self._wording.apply(message.text)
+        if ELLIPSIS in text:
+            text = await self._whole_draft(chat_id, text)
+        message = replace(message, text=text)
         photo_url: str | None = None
         if message.file is not None:
             if message.file.kind is AttachmentKind.PHOTO and is_zalo_file(message.file.file_id):
@@ -156,6 +165,19 @@ class ZaloTransport:
                 await uow.commit()
         except Exception:
             log.exception("zalo: could not remember the choices shown in a chat")
+
+    async def _whole_draft(self, chat_id: str, text: str) -> str:
+        """``text`` with the chat's idea draft in full where it shows it cut."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            state = await uow.conversations.get(f"{CHANNEL}:{chat_id}")
+        body = state.data.get("body") if state is not None else None
+        if not isinstance(body, list) or not all(isinstance(part, str) for part in body):
+            return text
+        whole = "\n\n".join(body)
+        cut = truncate(whole, REVIEW_BODY_CHARS)
+        if cut == whole:
+            return text
+        return text.replace(html.escape(cut), html.escape(whole), 1)
 
     async def _file_url(self, file_id: str) -> str | None:
         async with UnitOfWork(self._sessionmaker) as uow:
