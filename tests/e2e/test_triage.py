@@ -71,6 +71,14 @@ async def press_in(world: World, user: int, chat: int, message: JSON, label: str
     return dict(answers[-1]["params"])
 
 
+async def decide(world: World, user: int, chat: int, message: JSON, label: str) -> JSON:
+    """A decision: the button, then the confirmation's Yes on the same message."""
+    await press_in(world, user, chat, message, label)
+    confirm = await world.client.message(chat, message["message_id"])
+    assert "Đúng" in " ".join(labels(confirm)), text_of(confirm)
+    return await press_in(world, user, chat, confirm, "Đúng")
+
+
 async def forced_reply_prompt(world: World, chat: int, needle: str, count: int = 1) -> JSON:
     """The bot's question to a team member, sent with a forced reply (privacy mode safe)."""
     loop = asyncio.get_running_loop()
@@ -120,11 +128,15 @@ async def test_approve_and_two_concurrent_decisions(world: World) -> None:
     ref = await submit_idea(world, p[WORKER], "Gan cam bien tat may nen khi khi chuyen dung")
     card_a, card_b = await card_in(world, ANH, ref), await card_in(world, BINH, ref)
     assert labels(card_a) == ["✅ Công nhận", "❓ Hỏi thêm", "⏫ Chuyển lên", "✖️ Từ chối"]
+    # Approve asks first; nothing is decided yet.
+    await press_in(world, ANH, ANH, card_a, "Công nhận")
+    confirm = await world.client.message(ANH, card_a["message_id"])
+    assert "Công nhận" in text_of(confirm) and "?" in text_of(confirm)
     # Both press at the same moment, different buttons: exactly one decision wins.
     c = world.client
     before = len(await c.calls("answerCallbackQuery"))
     await asyncio.gather(
-        c.press(ANH, ANH, card_a["message_id"], data=button_data(card_a, "Công nhận")),
+        c.press(ANH, ANH, card_a["message_id"], data=button_data(confirm, "Đúng")),
         c.press(BINH, BINH, card_b["message_id"], data=button_data(card_b, "Hỏi thêm")),
     )
     answers = await c.wait_calls("answerCallbackQuery", count=before + 2)
@@ -173,7 +185,7 @@ async def test_request_details_twice_with_a_photo_answer(world: World) -> None:
     newest = await card_in(world, ANH, ref, count=3)
     assert "Ke so 4" in text_of(newest) and "anh hien trang ke" in text_of(newest)
     await wait_for(world, ANH, lambda m: (m.get("media") or {}).get("type") == "photo")
-    await press_in(world, ANH, ANH, newest, "Công nhận")
+    await decide(world, ANH, ANH, newest, "Công nhận")
     [mine] = await p[WORKER].say("/myideas")
     assert "Được công nhận" in text_of(mine)
 
@@ -187,10 +199,10 @@ async def test_forward_up_then_approve_and_decline_with_reason(world: World) -> 
     card = await card_in(world, ANH, first)
     await press_in(world, ANH, ANH, card, "Chuyển lên")
     options = await world.client.message(ANH, card["message_id"])
-    await press_in(world, ANH, ANH, options, "Quận 7")
+    await decide(world, ANH, ANH, options, "Quận 7")
     upper = await card_in(world, DUNG, first)
     assert "Anh chuyển lên" in text_of(upper)
-    await press_in(world, DUNG, DUNG, upper, "Công nhận")
+    await decide(world, DUNG, DUNG, upper, "Công nhận")
     await wait_text(world, WORKER, "chuyển lên")
     await wait_text(world, WORKER, "đã được công nhận")
 
