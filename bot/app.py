@@ -121,6 +121,7 @@ def reminder_policy(settings: Settings) -> ReminderPolicy:
     return ReminderPolicy(
         working_days=settings.reminders.working_days,
         weekdays=settings.reminders.weekday_numbers,
+        extra_days_off=settings.reminders.extra_day_dates,
     )
 
 

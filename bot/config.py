@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,6 +122,8 @@ class ReminderSettings:
     working_days: int = 3
     weekdays: str = "mon tue wed thu fri"
     check_minutes: float = 10.0
+    # The year's days off beyond the public holidays, YYYY-MM-DD (a list in YAML).
+    extra_days_off: str = ""
 
     @property
     def weekday_numbers(self) -> frozenset[int]:
@@ -130,6 +133,18 @@ class ReminderSettings:
         if unknown or not names:
             raise ConfigError(f"reminders.weekdays: unknown day(s) {unknown or names}")
         return frozenset(WEEKDAYS.index(n[:3]) for n in names)
+
+    @property
+    def extra_day_dates(self) -> frozenset[date]:
+        days = set()
+        for text in self.extra_days_off.replace(",", " ").split():
+            try:
+                days.add(date.fromisoformat(text))
+            except ValueError as exc:
+                raise ConfigError(
+                    f"reminders.extra_days_off: {text!r} is not a date YYYY-MM-DD"
+                ) from exc
+        return frozenset(days)
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -284,6 +299,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "REMINDER_WORKING_DAYS": ("reminders", "working_days"),
     "REMINDER_WEEKDAYS": ("reminders", "weekdays"),
     "REMINDER_CHECK_MINUTES": ("reminders", "check_minutes"),
+    "REMINDER_EXTRA_DAYS_OFF": ("reminders", "extra_days_off"),
     "LOG_LEVEL": ("logging", "level"),
     "TRYIT_DATABASE": ("tryit", "database"),
     "DIGEST_WEEKDAY": ("digest", "weekday"),
@@ -339,6 +355,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             raw[section][key] = env[variable]
     settings: Settings = _build(Settings, raw, "")
     settings.reminders.weekday_numbers  # noqa: B018  (validates the names now, not later)
+    settings.reminders.extra_day_dates  # noqa: B018  (likewise)
     if settings.telegram.framework not in FRAMEWORKS:
         raise ConfigError(
             f"telegram.framework must be one of {', '.join(FRAMEWORKS)}, "
@@ -381,6 +398,8 @@ def _coerce(value: Any, kind: type, name: str) -> Any:
             return int(value)
         if kind is float:
             return float(value)
+        if isinstance(value, list):  # a list where words are read (e.g. days off)
+            return " ".join(str(item) for item in value)
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name} must be a {kind.__name__}, not {value!r}") from exc

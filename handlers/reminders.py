@@ -2,14 +2,18 @@
 
 An idea waiting in a team's queue longer than ``working_days`` working days brings
 that team a reminder; if it is still waiting ``working_days`` after the reminder,
-the team of the unit above is told. Working days are counted in Vietnam's time.
+the team of the unit above is told. Working days are counted in Vietnam's time: the
+configured weekdays, less Vietnam's public holidays (the kept ``holidays`` calendar,
+which follows the lunar ones, Tết and the Hùng Kings' day, and the bridge days the
+government decides) and the operator's ``reminders.extra_days_off``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,6 +37,8 @@ MONDAY_TO_FRIDAY = frozenset(range(5))
 class ReminderPolicy:
     working_days: int = 3
     weekdays: frozenset[int] = field(default=MONDAY_TO_FRIDAY)  # Monday is 0
+    # Days off beyond the public holidays (config: reminders.extra_days_off).
+    extra_days_off: frozenset[date] = frozenset()
 
 
 @dataclass(slots=True)
@@ -42,7 +48,32 @@ class ReminderRun:
     notifications: int = 0
 
 
-def add_working_days(start: datetime, days: int, weekdays: frozenset[int]) -> datetime:
+@functools.cache
+def public_holidays(year: int) -> frozenset[date]:
+    """Vietnam's public holidays of ``year``, days off given in lieu included.
+
+    Imported on the first count, not at start-up: the ``holidays`` package loads every
+    country's rules (docs/BENCHMARKS.md: about 17 MB and a few hundred ms).
+    """
+    import holidays
+
+    return frozenset(holidays.country_holidays("VN", years=year))
+
+
+def is_working_day(day: date, weekdays: frozenset[int], extra_days_off: frozenset[date]) -> bool:
+    return (
+        day.weekday() in weekdays
+        and day not in extra_days_off
+        and day not in public_holidays(day.year)
+    )
+
+
+def add_working_days(
+    start: datetime,
+    days: int,
+    weekdays: frozenset[int],
+    extra_days_off: frozenset[date] = frozenset(),
+) -> datetime:
     """The moment ``days`` working days after ``start`` (same time of day)."""
     if not weekdays:
         raise ValueError("at least one working weekday is needed")
@@ -50,9 +81,25 @@ def add_working_days(start: datetime, days: int, weekdays: frozenset[int]) -> da
     counted = 0
     while counted < days:
         moment += timedelta(days=1)
-        if moment.weekday() in weekdays:
+        if is_working_day(moment.date(), weekdays, extra_days_off):
             counted += 1
     return moment.astimezone(UTC)
+
+
+def working_days_between(
+    start: datetime,
+    end: datetime,
+    weekdays: frozenset[int],
+    extra_days_off: frozenset[date] = frozenset(),
+) -> int:
+    """How many working days have passed from ``start`` to ``end`` (as
+    :func:`add_working_days` counts them: a day counts once its time of day is reached)."""
+    moment, last = start.astimezone(VIETNAM), end.astimezone(VIETNAM)
+    count = 0
+    while (moment := moment + timedelta(days=1)) <= last:
+        if is_working_day(moment.date(), weekdays, extra_days_off):
+            count += 1
+    return count
 
 
 async def run_reminders(
@@ -77,11 +124,15 @@ async def run_reminders(
             if idea.waiting_since is None:
                 continue
             if idea.reminded_at is None:
-                due = add_working_days(idea.waiting_since, policy.working_days, policy.weekdays)
-                if now >= due and await _remind(scope, idea):
+                due = add_working_days(
+                    idea.waiting_since, policy.working_days, policy.weekdays, policy.extra_days_off
+                )
+                if now >= due and await _remind(scope, idea, policy):
                     result.reminded += 1
             else:
-                due = add_working_days(idea.reminded_at, policy.working_days, policy.weekdays)
+                due = add_working_days(
+                    idea.reminded_at, policy.working_days, policy.weekdays, policy.extra_days_off
+                )
                 if now >= due and await _escalate(scope, idea):
                     result.escalated += 1
         result.notifications = scope.notifications
@@ -91,7 +142,7 @@ async def run_reminders(
     return result
 
 
-async def _remind(scope: Scope, idea: Idea) -> bool:
+async def _remind(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
     holder = await scope.uow.units.get(idea.holder_unit_id)
     team = await team_for(scope, holder) if holder else None
     idea.reminded_at = scope.now
@@ -99,7 +150,9 @@ async def _remind(scope: Scope, idea: Idea) -> bool:
     if team is None:
         return False
     place = await visibility.place_of(scope.uow, idea, deciding_unit_id=team.unit.id)
-    days = (scope.now - (idea.waiting_since or idea.created_at)).days
+    days = working_days_between(
+        idea.waiting_since or idea.created_at, scope.now, policy.weekdays, policy.extra_days_off
+    )
     for target in await targets(scope, team):
         t = scope.catalogue.for_lang(target.lang)
         title = _title(t, idea, place, await audience(scope, target, team.unit))
