@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the project with its development tools, once per
 # change of pyproject.toml. Sourced by run.sh and check.sh.
+#
+# The install uses uv (from PyPI, put into the venv by pip) when it can be had: on a
+# fresh machine with a cold cache it installs `.[dev]` in about 18 s where pip takes
+# about 53 s (docs/DEPLOY.md). Without it, pip does the same work. Either way the
+# installer's output goes to .venv/install.log and is shown only when it fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,9 +20,29 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  echo "Installing dependencies …" >&2
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  echo "Installing dependencies (log: .venv/install.log) …" >&2
+  started=$SECONDS
+  install_log=.venv/install.log
+  : >"$install_log"
+  installed=false
+  if .venv/bin/python -m uv --version >>"$install_log" 2>&1 \
+    || .venv/bin/python -m pip install --quiet uv >>"$install_log" 2>&1; then
+    if .venv/bin/python -m uv pip install --quiet --python .venv/bin/python -e '.[dev]' \
+      >>"$install_log" 2>&1; then
+      installed=true
+    else
+      echo "uv could not install; trying pip" >>"$install_log"
+    fi
+  fi
+  if [ "$installed" = false ]; then
+    if ! { .venv/bin/python -m pip install --quiet --upgrade pip \
+      && .venv/bin/python -m pip install --quiet -e '.[dev]'; } >>"$install_log" 2>&1; then
+      grep -v "^WARNING: Location" "$install_log" | tail -n 40 >&2
+      echo "Installing failed; the whole log is in $install_log." >&2
+      exit 1
+    fi
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
+  echo "Installed in $((SECONDS - started)) s." >&2
 fi
