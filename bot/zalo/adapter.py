@@ -15,7 +15,10 @@ returns what it brought, to be handled before the process exits.
 
 :meth:`ZaloAdapter.process` reads the update into an ``Incoming``: a reply that
 picks one of the choices last shown in the chat (``channel_choices``) becomes that
-button's press; a photo's URL is stored under a short id (``channel_files``).
+button's press; a photo's URL is stored under a short id (``channel_files``). A bare
+number that is no choice on the list (``2`` under "1. Bỏ qua") is not handed to the flows
+as a value: the bot asks what was meant (``choices.number_off_the_list``), in an outbox
+row of its own, the update recorded as handled in the same transaction.
 """
 
 from __future__ import annotations
@@ -27,15 +30,20 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.runtime.polling import RawUpdate
 from bot.zalo import CHANNEL
 from bot.zalo.api import ZaloApi, ZaloApiError, ZaloNetworkError
+from bot.zalo.choices import number_off_the_list
 from bot.zalo.files import remember_photo
-from bot.zalo.updates import BadUpdate, ShownChoices, parse, to_incoming
+from bot.zalo.updates import BadUpdate, ShownChoices, ZaloUpdate, parse, to_incoming
+from handlers.context import PRIORITY_REPLY, language_of
 from handlers.dispatch import utc_now
-from handlers.events import Incoming
+from handlers.events import Incoming, OutMessage
+from handlers.i18n import Catalogue, get_catalogue
+from storage.models import Identity, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -52,8 +60,12 @@ class ZaloAdapter:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         clock: Callable[[], datetime] = utc_now,
+        catalogue: Catalogue | None = None,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.api = api
+        self._catalogue = catalogue or get_catalogue()
+        self._wake = wake  # the outbox sender's: a row to send is waiting
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._sequence = itertools.count(1)
@@ -110,11 +122,23 @@ class ZaloAdapter:
         return [self.wrap(data) for data in found]
 
     async def process(self, raw: RawUpdate) -> None:
-        incoming = await self.translate(raw.payload)
-        if incoming is not None and self._on_incoming is not None:
-            await self._on_incoming(incoming)
+        read = await self._read(raw.payload)
+        if read is None:
+            return
+        update, shown = read
+        if shown is not None and update.text is not None and not update.photo_url:
+            number = number_off_the_list(update.text, shown.choices)
+            if number is not None:
+                await self._ask_which(update, number, len(shown.choices))
+                return
+        if self._on_incoming is not None:
+            await self._on_incoming(to_incoming(update, shown))
 
     async def translate(self, data: Any) -> Incoming | None:
+        read = await self._read(data)
+        return to_incoming(*read) if read is not None else None
+
+    async def _read(self, data: Any) -> tuple[ZaloUpdate, ShownChoices | None] | None:
         try:
             update = parse(data)
         except BadUpdate as exc:
@@ -124,7 +148,31 @@ class ZaloAdapter:
         if update.photo_url is not None:
             await remember_photo(self._sessionmaker, update.photo_url, clock=self._clock)
         shown = await self._shown(update.chat_id) if update.chat_kind == "private" else None
-        return to_incoming(update, shown)
+        return update, shown
+
+    async def _ask_which(self, update: ZaloUpdate, number: int, count: int) -> None:
+        """Say that ``number`` is not on the list, and how to give a value instead."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            await uow.lock_chat(update.chat_key)
+            now = self._clock()
+            if not await uow.updates.claim(CHANNEL, update.update_id, now):
+                return  # a redelivery: asked already
+            person = await _person(uow, update.chat_id)
+            lang = language_of(person) if person is not None else None
+            text = self._catalogue.for_lang(lang)(
+                "zalo.number_off_the_list", number=number, count=count
+            )
+            await uow.outbox.add(
+                channel=CHANNEL,
+                chat_id=update.chat_id,
+                payload=OutMessage(text=text).to_json(),
+                priority=PRIORITY_REPLY,
+                now=now,
+                person_id=person.id if person is not None else None,
+            )
+            await uow.commit()
+        log.info("update %s:%s: a number off the list; asked", CHANNEL, update.update_id)
+        self._wake()
 
     async def _shown(self, chat_id: str) -> ShownChoices | None:
         async with UnitOfWork(self._sessionmaker) as uow:
@@ -136,3 +184,14 @@ class ZaloAdapter:
 
     async def close(self) -> None:
         await self.api.close()
+
+
+async def _person(uow: UnitOfWork, chat_id: str) -> Person | None:
+    """Who talks in this private Zalo chat, if the bot knows them."""
+    query = (
+        select(Person)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Identity.channel == CHANNEL, Identity.private_chat_id == chat_id)
+        .limit(1)
+    )
+    return (await uow.session.execute(query)).scalar_one_or_none()

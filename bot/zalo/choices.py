@@ -49,6 +49,8 @@ _NOT_WORD = re.compile(r"[^\w\s]+")
 # A reply of more words than this is a message, not the words of an option.
 MAX_WORDS_FOR_PARTIAL = 4
 MIN_CHARS_FOR_PARTIAL = 3
+# A bare number below this, off the list shown, is asked about rather than taken as a value.
+MIN_BARE_VALUE = 1000
 
 # Typed words for the main commands (folded, whole message).
 WORD_COMMANDS: dict[str, str] = {
@@ -101,6 +103,24 @@ def match_choice(text: str, choices: Sequence[Choice]) -> int | None:
         value = NUMBER_WORDS[word]
         return value - 1 if value <= len(choices) else None
     return _partial(wanted, labels)
+
+
+def number_off_the_list(text: str, choices: Sequence[Choice]) -> int | None:
+    """A bare number (``2``, ``số 2``) that is no choice shown and too small to be a value.
+
+    Such a reply could be a pick the list does not have, or a value with its unit left
+    out ("2" for "2 triệu"); either way taking it as the value would be wrong, so the bot
+    asks. Below :data:`MIN_BARE_VALUE` a bare number is never read as a value: no list is
+    that long, and no yearly benefit in đồng is that small. Larger ones stay text (an
+    amount ``5000000``).
+    """
+    if not choices or match_choice(text, choices) is not None:
+        return None
+    number = _NUMBER.match(_PREFIX.sub("", fold(text).strip()).strip())
+    if number is None:
+        return None
+    value = int(number.group(1))
+    return value if value < MIN_BARE_VALUE else None
 
 
 def _partial(wanted: str, labels: list[str]) -> int | None:

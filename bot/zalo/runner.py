@@ -106,7 +106,7 @@ async def start_zalo(
         return None
     zalo = settings.zalo
     api = make_api(settings)
-    adapter = ZaloAdapter(api, sessionmaker)
+    adapter = ZaloAdapter(api, sessionmaker, catalogue=catalogue, wake=sender.wake)
     limiter = make_zalo_limiter(settings)
     transport = ZaloTransport(api, sessionmaker, catalogue, limiter=limiter)
     for key, other in list(transports.items()):
