@@ -172,8 +172,21 @@ Keyboard = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
+class CommandMenu:
+    """A chat's command menu: (command, description) pairs, in the order shown.
+
+    Carried by an :class:`OutMessage` instead of a text: the adapter sets the menu of
+    the message's chat (Telegram's setMyCommands for that chat); a messenger without a
+    menu leaves it.
+    """
+
+    commands: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OutMessage:
-    """A message to show: HTML text, optional buttons, or a file with a caption.
+    """A message to show: HTML text, optional buttons, or a file with a caption (or, with
+    ``menu``, the chat's command menu to set).
 
     ``edit_message_id`` turns it into an edit of a message the bot sent earlier.
     """
@@ -184,6 +197,7 @@ class OutMessage:
     edit_message_id: str | None = None
     force_reply: bool = False
     upload: Upload | None = None  # a file the bot made; always sent as a new message
+    menu: CommandMenu | None = None  # set the chat's command menu instead of sending
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -197,6 +211,8 @@ class OutMessage:
             data["force_reply"] = True
         if self.upload is not None:
             data["upload"] = self.upload.to_json()
+        if self.menu is not None:
+            data["menu"] = [list(pair) for pair in self.menu.commands]
         return data
 
     @classmethod
@@ -210,6 +226,11 @@ class OutMessage:
             edit_message_id=data.get("edit"),
             force_reply=bool(data.get("force_reply", False)),
             upload=Upload.from_json(data["upload"]) if data.get("upload") else None,
+            menu=(
+                CommandMenu(tuple((name, text) for name, text in data["menu"]))
+                if data.get("menu")
+                else None
+            ),
         )
 
 

@@ -183,7 +183,8 @@ class OutboxSender:
                 f"{row.channel}:{row.chat_id}",
                 group=group,
                 priority=row.priority,
-                new_message=message.edit_message_id is None,
+                # an edit, or a chat's command menu, adds no message to the chat
+                new_message=message.edit_message_id is None and message.menu is None,
             )
             if self._lease_lost(row):
                 log.info("outbox %s: lease ran out before sending; left for the next claim", row.id)

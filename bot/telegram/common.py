@@ -37,10 +37,12 @@ from bot.runtime.errors import (
     TransientSendError,
 )
 from bot.runtime.polling import RawUpdate
+from handlers import menus
 from handlers.events import (
     AttachmentKind,
     ChatKind,
     ChatRef,
+    CommandMenu,
     FileRef,
     Incoming,
     OtherContent,
@@ -55,8 +57,9 @@ CHANNEL = "telegram"
 PARSE_MODE = "HTML"
 ALLOWED_UPDATES: Sequence[str] = ("message", "edited_message", "callback_query", "my_chat_member")
 
-# The command menu, in the order Telegram shows it.
-MENU_COMMANDS: Sequence[str] = ("idea", "myideas", "help", "lang", "cancel", "join")
+# The default command menu (the workers'), in the order Telegram shows it; a person with
+# a role gets their chat's own menu (handlers/menus.py).
+MENU_COMMANDS: Sequence[str] = menus.COMMANDS[menus.WORKER]
 MENU_LANGUAGES: Sequence[str | None] = (None, "vi", "en")  # None: everyone else (Vietnamese)
 
 # getUpdates must be allowed to take longer than its own long-polling timeout.
@@ -498,6 +501,7 @@ class TgClasses:
     link_preview_options: Callable[..., object]
     bot_command: Callable[..., object]
     bot_command_scope_default: Callable[..., object]
+    bot_command_scope_chat: Callable[..., object]
     input_file: Callable[..., object]  # (bytes, filename=...): a file to upload
 
     @classmethod
@@ -511,6 +515,7 @@ class TgClasses:
             link_preview_options=types.LinkPreviewOptions,
             bot_command=types.BotCommand,
             bot_command_scope_default=types.BotCommandScopeDefault,
+            bot_command_scope_chat=types.BotCommandScopeChat,
             input_file=input_file,
         )
 
@@ -765,7 +770,21 @@ class TelegramAdapterBase(ABC):
             )
         )
 
+    async def _set_chat_menu(self, chat_id: str, menu: CommandMenu) -> str:
+        """This chat's own command menu (a person's roles), shown whatever their app's
+        language; the default menu (set at start) stays for every other chat. Not a
+        message: no message id."""
+        make = self._classes.bot_command
+        await self._api.set_my_commands(
+            commands=[make(command=name, description=text) for name, text in menu.commands],
+            scope=self._classes.bot_command_scope_chat(chat_id=int(chat_id)),
+            language_code=None,
+        )
+        return ""
+
     async def _send(self, chat_id: str, message: OutMessage) -> str:
+        if message.menu is not None:
+            return await self._set_chat_menu(chat_id, message.menu)
         if message.upload is not None:
             return await self._send_upload(chat_id, message, message.upload)
         api, file = self._api, message.file

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import menus
 from handlers.context import Context
 from handlers.events import Button, OtherContent
 from handlers.flows import offer
@@ -12,22 +13,32 @@ from handlers.textnorm import clean_user_text
 LANGUAGES = ("vi", "en")
 
 
+# The help of each role beyond the worker's (whose help is the two pages).
+ROLE_HELP = {menus.SUPPORT: "help.support", menus.OFFICIAL: "help.official"}
+
+
 async def help_command(ctx: Context) -> None:
     page = 2 if ctx.incoming.command_args.strip() == "2" else 1
-    ctx.reply(*_help(ctx, page))
+    roles = await menus.roles_of(ctx.uow, ctx.person)
+    ctx.reply(*_help(ctx, page, roles))
+    if len(roles) > 1 and ctx.chat.kind == "private":
+        # Someone given a role before menus followed roles gets theirs now.
+        menus.set_here(ctx, roles)
 
 
 async def help_page(ctx: Context, args: list[str]) -> None:
     page = 2 if args[:1] == ["2"] else 1
     ctx.answer()
-    ctx.show(*_help(ctx, page))
+    ctx.show(*_help(ctx, page, await menus.roles_of(ctx.uow, ctx.person)))
 
 
-def _help(ctx: Context, page: int) -> tuple[str, list[list[Button]]]:
+def _help(ctx: Context, page: int, roles: tuple[str, ...]) -> tuple[str, list[list[Button]]]:
+    """The worker's help, and on its first page the commands of every other role held."""
     t = ctx.t
-    if page == 1:
-        return t("help.page1"), [[global_button(t("help.next"), "help", 2)]]
-    return t("help.page2"), [[global_button(t("help.back"), "help", 1)]]
+    if page == 2:
+        return t("help.page2"), [[global_button(t("help.back"), "help", 1)]]
+    sections = [t("help.page1"), *(t(ROLE_HELP[r]) for r in roles if r in ROLE_HELP)]
+    return "\n\n".join(sections), [[global_button(t("help.next"), "help", 2)]]
 
 
 async def cancel(ctx: Context) -> None:
@@ -41,7 +52,7 @@ async def cancel(ctx: Context) -> None:
 async def language_command(ctx: Context) -> None:
     wanted = ctx.incoming.command_args.strip().lower()
     if wanted in LANGUAGES:
-        _set_language(ctx, wanted)
+        await _set_language(ctx, wanted)
         return
     ctx.reply(
         ctx.t("lang.choose"),
@@ -54,10 +65,10 @@ async def choose_language(ctx: Context, args: list[str]) -> None:
         ctx.answer(ctx.t("common.stale_button"))
         return
     ctx.answer()
-    _set_language(ctx, args[0], edit=True)
+    await _set_language(ctx, args[0], edit=True)
 
 
-def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
+async def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
     ctx.person.language = lang
     ctx.lang = lang
     text = ctx.t("lang.set")
@@ -65,6 +76,8 @@ def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
         ctx.show(text)
     else:
         ctx.reply(text)
+    if ctx.chat.kind == "private":  # the menu, in the language just chosen
+        await menus.refresh(ctx)
 
 
 async def outside_flow(ctx: Context) -> None:

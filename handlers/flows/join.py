@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+from handlers import menus
 from handlers.context import Context
 from handlers.flows.common import parse_id, stale, unit_label
 from handlers.limits import MAX_DEEP_LINK_PAYLOAD, MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
@@ -161,6 +162,7 @@ async def redeem(ctx: Context, token: str) -> None:
     ):
         ctx.person.unit_id = unit.id
     ctx.reply(ctx.t(f"invite.role_{invite.role}", unit=label))
+    await menus.refresh(ctx)
 
 
 async def redeem_in_group(ctx: Context, token: str) -> None:
@@ -193,3 +195,4 @@ async def redeem_in_group(ctx: Context, token: str) -> None:
     )
     log.info("group %s bound to unit %s", ctx.incoming.chat.external_id, unit.code)
     ctx.reply(ctx.t("team.group_bound", unit=await unit_label(ctx, unit), bot=ctx.bot.username))
+    await menus.refresh(ctx)
