@@ -162,8 +162,15 @@ class OutboxSender:
         right after a send re-sends that message alone. After a failure the rest
         wait for the next round (False)."""
         for done, row in enumerate(rows, start=1):
+            if self._stopping:
+                # Stopping: the rest wait for the next start (or another instance) rather
+                # than hold up the stop for the chat's rate (a group: 3 s a message).
+                await self._release([r.id for r in rows[done - 1 :]])
+                return False
             result = await self._send(row)
             if result is None:
+                if self._stopping:
+                    await self._release([r.id for r in rows[done - 1 :]])
                 return False  # the lease ran out: the rows are anybody's already
             left = [r.id for r in rows[done:]] if result.retry_at is not None else []
             await self._record([result], release=left)
@@ -186,6 +193,8 @@ class OutboxSender:
                 # an edit, or a chat's command menu, adds no message to the chat
                 new_message=message.edit_message_id is None and message.menu is None,
             )
+            if self._stopping:
+                return None  # not sent: _send_chain gives the lease up
             if self._lease_lost(row):
                 log.info("outbox %s: lease ran out before sending; left for the next claim", row.id)
                 return None
@@ -229,6 +238,15 @@ class OutboxSender:
         delay *= random.uniform(0.8, 1.2)  # spread retries so they don't arrive in step
         log.info("outbox %s: %s, retrying in %.1f s", row.id, error, delay)
         return _Result(row.id, retry_at=self._clock() + timedelta(seconds=delay), failed=error)
+
+    async def _release(self, ids: Sequence[int]) -> None:
+        """Give up the leases on rows this run will not send (it is stopping)."""
+        try:
+            async with UnitOfWork(self._sessionmaker) as uow:
+                await uow.outbox.release(ids)
+                await uow.commit()
+        except Exception as exc:  # the next start releases its own leases anyway
+            log.warning("outbox: could not give up %d leases (%s)", len(ids), type(exc).__name__)
 
     async def _record(self, results: Sequence[_Result], *, release: Sequence[int] = ()) -> None:
         """Record what became of sent rows; ``release`` gives up the lease on rows
