@@ -10,6 +10,7 @@ government decides) and the operator's ``reminders.extra_days_off``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ def public_holidays(year: int) -> frozenset[date]:
     """Vietnam's public holidays of ``year``, days off given in lieu included.
 
     Imported on the first count, not at start-up: the ``holidays`` package loads every
-    country's rules (docs/BENCHMARKS.md: about 17 MB and a few hundred ms).
+    country's rules (docs/BENCHMARKS.md: about 11 MB and 0.2-0.3 s, once).
     """
     import holidays
 
@@ -116,6 +117,8 @@ async def run_reminders(
     if at another time still has them sent at once.
     """
     result = ReminderRun()
+    # The holiday calendar's first load (a few hundred ms) in a thread, not on the loop.
+    await asyncio.to_thread(public_holidays, now.astimezone(VIETNAM).year)
     # Working days are never fewer than calendar days: a cheap first cut.
     cutoff = now - timedelta(days=policy.working_days)
     async with UnitOfWork(sessionmaker) as uow:
