@@ -2,20 +2,26 @@
 
 Drawn with matplotlib's Agg canvas directly (no pyplot, so no global figure state
 and safe in a worker thread), 1080 px wide so a phone shows it without zooming:
-one horizontal bar per sub-unit, laggards on top, the quota at 100 %. DejaVu Sans,
-which matplotlib ships, has every Vietnamese letter with its diacritics.
+one horizontal bar per sub-unit, laggards on top, the quota at 100 %. Where no unit
+shown has a quota, the bars are the counts (sent, and approved within them) with no
+quota line; where there is not even an idea, there is nothing to draw
+(:func:`nothing_to_chart`: the report says so in words). DejaVu Sans, which matplotlib
+ships, has every Vietnamese letter with its diacritics.
 """
 
 from __future__ import annotations
 
 import io
 import textwrap
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from handlers.i18n import Translator
 from handlers.reports.view import Figures, ProgressView, mark, number, percent, short_name
 from handlers.reports.view import plain as _plain
 from handlers.textnorm import truncate
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 WIDTH_PX: Final = 1080
 DPI: Final = 100
@@ -25,6 +31,8 @@ BAR_IN: Final = 0.62  # height per bar, inches
 FONT: Final = "DejaVu Sans"
 COLOURS: Final = {"🔴": "#d64541", "🟡": "#f0ad4e", "🟢": "#3c9d5d", "⚪": "#9e9e9e"}
 QUOTA_COLOUR: Final = "#1f3b73"
+SENT_COLOUR: Final = "#b8c7e0"
+APPROVED_COLOUR: Final = "#3c9d5d"
 
 
 def _label(name: str) -> str:
@@ -35,33 +43,49 @@ def _label(name: str) -> str:
     return "\n".join(lines)
 
 
+def _rows(view: ProgressView) -> list[Figures]:
+    return view.children or [view.own]
+
+
+def counts_only(view: ProgressView) -> bool:
+    """No unit the chart shows has a quota: it charts the counts, with no quota line."""
+    return all(f.attainment is None for f in _rows(view))
+
+
+def nothing_to_chart(view: ProgressView) -> bool:
+    """No quota and no idea: a picture would be blank."""
+    return counts_only(view) and view.own.submitted == 0
+
+
 def render_chart(t: Translator, view: ProgressView) -> bytes:
     """The chart for this view, as PNG bytes."""
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rows: list[Figures] = view.children or [view.own]
-    with_target = [f for f in rows if f.attainment is not None]
-    without_target = len(rows) - len(with_target)
-    shown = with_target[:MAX_BARS]  # already ranked laggards first
+    rows = _rows(view)
+    counts = counts_only(view)
+    charted = rows if counts else [f for f in rows if f.attainment is not None]
+    without_target = len(rows) - len(charted)
+    shown = charted[:MAX_BARS]  # already ranked laggards first
     lang = t.lang
-    notes = [
-        _plain(
-            t(
-                "chart.overall",
-                approved=number(view.own.approved, lang),
-                submitted=number(view.own.submitted, lang),
-                attainment=percent(view.own.attainment, lang),
-            )
-        )
-    ]
-    if len(with_target) > len(shown):
-        notes.append(_plain(t("chart.more", shown=len(shown), total=len(with_target))))
+    overall = {
+        "approved": number(view.own.approved, lang),
+        "submitted": number(view.own.submitted, lang),
+    }
+    if view.own.attainment is None:
+        notes = [_plain(t("chart.overall_counts", **overall))]
+    else:
+        notes = [
+            _plain(t("chart.overall", attainment=percent(view.own.attainment, lang), **overall))
+        ]
+    if len(charted) > len(shown):
+        notes.append(_plain(t("chart.more", shown=len(shown), total=len(charted))))
     if without_target and view.children:
         notes.append(_plain(t("chart.no_target", count=without_target)))
+    subtitle_key = "chart.counts_subtitle" if counts else "chart.subtitle"
     # Fixed margins in inches, so titles and notes never collide whatever the bar count.
-    top_in, bottom_in = 1.35, 1.0 + 0.32 * len(notes)
+    top_in, bottom_in = (1.75 if counts else 1.35), 1.0 + 0.32 * len(notes)  # counts: a legend
     height_in = top_in + bottom_in + BAR_IN * max(len(shown), 3)
 
     with rc_context({"font.family": FONT, "font.size": 15}):
@@ -84,7 +108,7 @@ def render_chart(t: Translator, view: ProgressView) -> bytes:
             1 - 0.72 / height_in,
             _plain(
                 t(
-                    "chart.subtitle",
+                    subtitle_key,
                     code=view.campaign.code,
                     start=view.campaign.starts_on.strftime("%d/%m/%Y"),
                     end=view.campaign.ends_on.strftime("%d/%m/%Y"),
@@ -94,7 +118,9 @@ def render_chart(t: Translator, view: ProgressView) -> bytes:
             color="#444444",
             va="top",
         )
-        if shown:
+        if counts:
+            _draw_counts(axes, t, shown)
+        elif shown:
             values = [f.attainment or 0.0 for f in shown]
             positions = list(range(len(shown)))
             axes.barh(positions, values, color=[COLOURS[mark(f)] for f in shown], height=0.7)
@@ -128,10 +154,46 @@ def render_chart(t: Translator, view: ProgressView) -> bytes:
             axes.set_xlabel(_plain(t("chart.axis")), fontsize=14)
             axes.grid(axis="x", alpha=0.3)
             axes.set_axisbelow(True)
-        else:
-            axes.set_axis_off()
-            axes.text(0.5, 0.5, _plain(t("chart.no_targets")), ha="center", va="center")
         figure.text(0.02, 0.2 / height_in, "\n".join(notes), fontsize=14, va="bottom")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+def _draw_counts(axes: Axes, t: Translator, shown: list[Figures]) -> None:
+    """Ideas sent, and approved within them, per unit: fewest approved on top."""
+    from matplotlib.ticker import MaxNLocator
+
+    lang = t.lang
+    positions = list(range(len(shown)))
+    sent = [f.submitted for f in shown]
+    approved = [f.approved for f in shown]
+    axes.barh(positions, sent, color=SENT_COLOUR, height=0.7, label=_plain(t("chart.sent")))
+    axes.barh(
+        positions, approved, color=APPROVED_COLOUR, height=0.7, label=_plain(t("chart.approved"))
+    )
+    axes.set_yticks(positions, [_label(f.unit.name) for f in shown], fontsize=14)
+    # The fewest approved on top; a bar keeps its height when there are only one or two.
+    axes.set_ylim(max(len(shown), 3) - 0.5, -0.5)
+    limit = max(max(sent, default=0) * 1.8 + 0.5, 4)
+    axes.set_xlim(0, limit)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for position, f in zip(positions, shown, strict=True):
+        axes.text(
+            f.submitted + limit * 0.01,
+            position,
+            _plain(
+                t(
+                    "chart.counts_label",
+                    approved=number(f.approved, lang),
+                    submitted=number(f.submitted, lang),
+                )
+            ),
+            va="center",
+            fontsize=13,
+            zorder=3,
+        )
+    axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncol=2, fontsize=13, frameon=False)
+    axes.set_xlabel(_plain(t("chart.counts_axis")), fontsize=14)
+    axes.grid(axis="x", alpha=0.3)
+    axes.set_axisbelow(True)

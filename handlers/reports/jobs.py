@@ -154,13 +154,17 @@ def _file_name(view: ProgressView, suffix: str) -> str:
 async def _chart(
     t: Translator, settings: ReportSettings, job: ReportJob, view: ProgressView
 ) -> OutMessage:
-    from handlers.reports.chart import render_chart
+    from handlers.reports.chart import counts_only, nothing_to_chart, render_chart
 
+    names = {"unit": view.unit.name, "campaign": view.campaign.code}
+    if nothing_to_chart(view):  # a picture would be blank: say it
+        return OutMessage(t("chart.nothing", **names))
     png = await asyncio.to_thread(render_chart, t, view)
     path = _file_path(settings, job, ".png")
     await asyncio.to_thread(path.write_bytes, png)
+    caption = "chart.counts_caption" if counts_only(view) else "progress.chart_caption"
     return OutMessage(
-        t("progress.chart_caption", unit=view.unit.name, campaign=view.campaign.code),
+        t(caption, **names),
         upload=Upload(AttachmentKind.PHOTO, _file_name(view, ".png"), PNG_MIME, str(path)),
     )
 

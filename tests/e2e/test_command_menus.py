@@ -38,7 +38,8 @@ async def test_each_role_gets_its_commands_in_its_private_chat(world: World) -> 
         await c.upsert_user(user, name, language_code=lang)
 
     # At start: the workers' menu for everyone, in Vietnamese and English.
-    defaults = {m["language_code"]: m for m in await menus(world) if m["scope"]["type"] == "default"}
+    every = await menus(world)
+    defaults = {m["language_code"]: m for m in every if m["scope"]["type"] == "default"}
     assert set(defaults) >= {"", "vi", "en"}
     for menu in defaults.values():
         assert [x["command"] for x in menu["commands"]] == WORKER_MENU
