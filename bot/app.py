@@ -433,8 +433,10 @@ async def run_bot(
                 await zalo.stop()
             log.info("stopping: %d updates handled", holder["worker"].handled)
             stop.set()  # (already set, unless polling ended on its own)
-            await stop_periodic([reminder_task, report_task, retention_task])
+            # The sender ends its round between two messages while the passes finish
+            # theirs: what either leaves queued goes at the next start (issue 16).
             sender.stop()
+            await stop_periodic([reminder_task, report_task, retention_task])
             try:
                 await asyncio.wait_for(sender_task, SENDER_STOP_SECONDS)
             except TimeoutError:
