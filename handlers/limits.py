@@ -14,6 +14,8 @@ MAX_DEEP_LINK_PAYLOAD: Final = 64
 # The bot's own bounds, chosen so a whole idea card fits one Telegram message.
 MAX_IDEA_BODY_CHARS: Final = 3000
 MAX_IDEA_TITLE_CHARS: Final = 120
+# A typed title says what the idea is about in a few words: at least this long, with a letter.
+MIN_IDEA_TITLE_CHARS: Final = 5
 MIN_IDEA_BODY_CHARS: Final = 10
 MAX_IDEA_FILES: Final = 10
 MAX_SEARCH_QUERY_CHARS: Final = 100

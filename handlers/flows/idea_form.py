@@ -32,6 +32,7 @@ from handlers.limits import (
     MAX_IDEA_FILES,
     MAX_IDEA_TITLE_CHARS,
     MIN_IDEA_BODY_CHARS,
+    MIN_IDEA_TITLE_CHARS,
 )
 from handlers.textnorm import clean_user_text, derive_title, fold, truncate
 from storage.models import Benefit, Category, Idea, IdeaStatus
@@ -178,12 +179,19 @@ def _on_title_message(ctx: Context) -> None:
     if not any(c.isalnum() for c in title):  # empty, whitespace, emoji or a file: no title
         ctx.reply(ctx.t("idea.title_need_words", limit=MAX_IDEA_TITLE_CHARS), buttons)
         return
+    if len(title) < MIN_IDEA_TITLE_CHARS or not any(c.isalpha() for c in title):
+        ctx.reply(
+            ctx.t("idea.title_too_short", minimum=MIN_IDEA_TITLE_CHARS, limit=MAX_IDEA_TITLE_CHARS),
+            buttons,
+        )
+        return
     if len(title) > MAX_IDEA_TITLE_CHARS:
         ctx.reply(
             ctx.t("idea.title_too_long", limit=MAX_IDEA_TITLE_CHARS, length=len(title)), buttons
         )
         return
     _data(ctx)["title"] = title
+    _data(ctx).pop("title_was", None)
     _advance(ctx, REVIEW, edit=False)
 
 
@@ -346,6 +354,12 @@ async def _done(ctx: Context, _: str) -> None:
         ctx.answer(ctx.t("idea.need_more", minimum=MIN_IDEA_BODY_CHARS), alert=True)
         return
     ctx.answer()
+    previous = data.get("previous_body")
+    if previous and not data.get("title"):
+        # A title derived from the text follows it; the review names the one it replaced.
+        before = derive_title("\n\n".join(previous), MAX_IDEA_TITLE_CHARS)
+        if before != _title(ctx):
+            data["title_was"] = before
     _advance(ctx, _after(ctx, CATEGORY), edit=True)
 
 
@@ -580,16 +594,21 @@ def _amount_question(ctx: Context) -> tuple[str, list[list[Button]]]:
 
 
 def review_text(t: Translator, data: dict[str, Any], title: str, lang: str) -> str:
-    from handlers.i18n import Html
+    from handlers.i18n import Html, escape
 
     amount = data.get("amount")
     benefit = t(f"benefit.{data['benefit']}")
     if amount:
         benefit = t("idea.benefit_with_amount", benefit=benefit, amount=format_amount(amount, lang))
     body = "\n\n".join(data["body"])
+    shown_title: str = title
+    if not data.get("title"):  # derived from the text: say so, and what it replaced
+        shown_title = Html(escape(title) + " " + t("idea.title_derived"))
+        if data.get("title_was") and data["title_was"] != title:
+            shown_title += Html("\n" + t("idea.title_derived_changed", before=data["title_was"]))
     review = t(
         "idea.review",
-        title=title,
+        title=shown_title,
         category=t(f"category.{data['category']}"),
         benefit=Html(benefit),
         confidential=t("idea.is_confidential" if data["confidential"] else "idea.is_shareable"),

@@ -145,3 +145,49 @@ async def test_cancel_with_typed_text_asks_but_an_empty_form_just_closes(
     assert r.last.labels == ["Done", "Cancel"] and "40 characters" in r.last.text
     r = await h.click(WORKER, r.last, "Done", lang="en")
     assert any("Management" in label for label in r.last.labels)
+
+
+# ---------------------------------------------------------------- 6: the title
+
+
+async def test_a_derived_title_says_so_and_an_edit_of_the_text_says_it_changed(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    from tests.flows.test_worker_idea import fill_form
+
+    await join_by_link(h, WORKER, units["HCM-Q7-MAY"])
+    r = await fill_form(h, WORKER, "Lắp quạt hút bụi ở xưởng cắt vải")
+    assert "<b>Tiêu đề:</b> Lắp quạt hút bụi ở xưởng cắt vải" in r.last.text
+    assert "lấy từ dòng đầu" in r.last.text  # derived, and the worker is told
+    r = await h.click(WORKER, r.last, "Sửa")
+    r = await h.click(WORKER, r.last, "Nội dung")
+    r = await h.send(WORKER, "quat\nLắp quạt hút bụi ở xưởng cắt, đặt cạnh máy cắt số 2")
+    r = await h.click(WORKER, r.last, "Xong")
+    assert "<b>Tiêu đề:</b> quat" in r.last.text
+    assert "Tiêu đề đã đổi theo nội dung mới" in r.last.text
+    assert "Lắp quạt hút bụi ở xưởng cắt vải" in r.last.text  # the old title, named
+    r = await h.click(WORKER, r.last, "Sửa")
+    r = await h.click(WORKER, r.last, "Tiêu đề")
+    r = await h.send(WORKER, "Quạt hút bụi xưởng cắt")
+    assert "<b>Tiêu đề:</b> Quạt hút bụi xưởng cắt" in r.last.text
+    assert "lấy từ dòng đầu" not in r.last.text and "đã đổi theo" not in r.last.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "short", "says"),
+    [("vi", "ab", "ít nhất 5 ký tự"), ("vi", "12345", "có chữ"), ("en", "Fan", "at least 5")],
+)
+async def test_a_typed_title_needs_a_few_letters(
+    h: Harness, units: dict[str, Unit], lang: str, short: str, says: str
+) -> None:
+    from tests.flows.test_worker_idea import fill_form
+
+    labels = {"vi": ("Sửa", "Tiêu đề"), "en": ("Edit", "Title")}[lang]
+    await join_by_link(h, WORKER, units["HCM-Q7-MAY"], lang=lang)
+    r = await fill_form(h, WORKER, "Lắp quạt hút bụi ở xưởng cắt vải", lang=lang)
+    r = await h.click(WORKER, r.last, labels[0], lang=lang)
+    r = await h.click(WORKER, r.last, labels[1], lang=lang)
+    r = await h.send(WORKER, short, lang=lang)
+    assert says in r.last.text, r.last.text
+    r = await h.send(WORKER, "Quạt hút", lang=lang)
+    assert "Quạt hút" in r.last.text and len(r.last.labels) == 3
