@@ -272,7 +272,8 @@ async def send_and_approve_one(world: World) -> None:
     ref = re.search(r"SK-\d{4}-\d{6}", text_of(done))
     assert ref
     card = await wait_for(world, SUPPORT, lambda m: ref.group() in text_of(m) and labels(m))
-    await press(world, SUPPORT, card, "Công nhận")
+    _, confirm = await press(world, SUPPORT, card, "Công nhận")
+    await press(world, SUPPORT, confirm, "Đúng, công nhận")
     world.seeded.append(Seeded(ref.group(), unit, True, True, False, "live"))
 
 

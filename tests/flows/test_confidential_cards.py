@@ -91,7 +91,8 @@ async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World
     assert not leaks(" ".join(m.text for m in h.screen(GROUP_CHAT)))
 
     # Deciding from the private card edits the group's card: still the summary.
-    await h.click(member, private, "Công nhận")
+    confirm = await h.click(member, private, "Công nhận")
+    await h.click(member, confirm.last, "Đúng, công nhận")
     await h.deliver()
     assert (await current(h, idea.id)).status == IdeaStatus.APPROVED.value
     card = group_card(h, idea.ref_code)
@@ -178,7 +179,8 @@ async def test_a_revoked_member_card_is_withdrawn_at_the_next_change(world: Worl
         await session.execute(update(Role).where(Role.person_id == person).values(revoked_at=h.now))
         await session.commit()
     [mine] = [m for m in h.screen(stays) if idea.ref_code in m.text]
-    await h.click(stays, mine, "Công nhận")
+    confirm = await h.click(stays, mine, "Công nhận")
+    await h.click(stays, confirm.last, "Đúng, công nhận")
     await h.deliver()
     [card] = [m for m in h.screen(leaves) if idea.ref_code in m.text]
     assert "không còn quyền xem" in card.text and SECRET_TEXT not in card.text

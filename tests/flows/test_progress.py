@@ -129,7 +129,8 @@ async def submit(h: Harness, user: int, unit: Unit, text: str) -> None:
 async def approve_all(h: Harness, support: int) -> None:
     for reply in h.screen(support):
         if "✅ Công nhận" in reply.labels:
-            await h.click(support, reply, "Công nhận")
+            confirm = await h.click(support, reply, "Công nhận")
+            await h.click(support, confirm.last, "Đúng, công nhận")
 
 
 async def seed_live(w: World) -> None:
@@ -144,7 +145,8 @@ async def seed_live(w: World) -> None:
     await h.deliver()
     await approve_all(h, SUPPORT_MAY)  # the team of MAY also serves its team T1
     dien = [r for r in h.screen(SUPPORT_DIEN) if "✅ Công nhận" in r.labels]
-    await h.click(SUPPORT_DIEN, dien[0], "Công nhận")
+    confirm = await h.click(SUPPORT_DIEN, dien[0], "Công nhận")
+    await h.click(SUPPORT_DIEN, confirm.last, "Đúng, công nhận")
 
 
 async def expected(w: World, code: str, campaign: Campaign) -> dict[str, tuple[int, int]]:
