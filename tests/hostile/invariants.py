@@ -83,9 +83,32 @@ def utf16_length(text: str) -> int:
 
 # ---------------------------------------------------------------- one message
 
+COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def menu_problems(message: OutMessage) -> list[str]:
+    """A command menu Telegram's setMyCommands accepts: 1-100 commands, each a lower-case
+    name of 1-32 characters and a description of 1-256, no name twice, and no text."""
+    assert message.menu is not None
+    commands = message.menu.commands
+    problems = [] if 1 <= len(commands) <= 100 else [f"{len(commands)} commands in a menu"]
+    names = [name for name, _ in commands]
+    if len(set(names)) != len(names):
+        problems.append(f"a command twice in the menu: {names}")
+    for name, description in commands:
+        if not COMMAND_NAME.fullmatch(name):
+            problems.append(f"command name {name!r}")
+        if not 1 <= len(description.strip()) <= 256:
+            problems.append(f"command {name}: description {description!r}")
+    if message.text or message.buttons or message.file is not None:
+        problems.append("a menu message that also carries a text, buttons or a file")
+    return problems
+
 
 def message_problems(message: OutMessage) -> list[str]:
     """Why Telegram would refuse ``message``, or why a user should never see it; ``[]`` if fine."""
+    if message.menu is not None:
+        return menu_problems(message)
     problems = [f"HTML: {p}" for p in telegram_html_problems(message.text)]
     try:
         visible, _ = parse_html(message.text, strict_ampersand=True)
@@ -316,6 +339,8 @@ async def outbox_problems(
             message = OutMessage.from_json(row.payload)
             where = f"outbox {row.id} ({row.purpose or 'reply'} to {row.chat_id})"
             problems.extend(f"{where}: {p}" for p in message_problems(message))
+            if message.menu is not None:
+                continue  # a chat's command menu, not a message anyone reads in the chat
             problems.extend(f"{where}: {p}" for p in texts.markup_problems(message.text))
             if message.file is not None and not message.text:
                 continue
