@@ -91,7 +91,8 @@ class ZaloTransport:
         self._clock = clock
 
     async def send(self, chat_id: str, message: OutMessage) -> str:
-        """Send ``message`` (an edit as a new message); returns the last part's id."""
+        """Send ``message`` (an edit as a new message); returns the last part's id (for an
+        edit, the id of the message it replaces)."""
         try:
             return await self._send(chat_id, message)
         except (ZaloApiError, ZaloNetworkError) as exc:
@@ -137,8 +138,11 @@ class ZaloTransport:
         for part in parts:
             sent = await self._paced(chat_id, partial(self._api.send_message, chat_id, part))
             message_id = _message_id(sent)
-        await self._remember(chat_id, message, rendered.choices, message_id)
-        return message_id
+        # An edit sent anew stands for the message it replaces, as on Telegram: its choices
+        # are kept under that id, so the next edit of it (a decided card) takes them away.
+        shown_as = message.edit_message_id or message_id
+        await self._remember(chat_id, message, rendered.choices, shown_as)
+        return shown_as
 
     async def _paced(self, chat_id: str, call: Callable[[], Awaitable[T]]) -> T:
         if self._limiter is not None:

@@ -27,7 +27,14 @@ from tests.e2e.harness import (
     link_token,
     text_of,
 )
-from tests.e2e.test_triage import card_in, forced_reply_prompt, press_in, wait_for, wait_text
+from tests.e2e.test_triage import (
+    card_in,
+    decide,
+    forced_reply_prompt,
+    press_in,
+    wait_for,
+    wait_text,
+)
 
 JSON = dict[str, Any]
 UNIT = "HCM-Q7-CTYMAY"
@@ -195,7 +202,7 @@ async def test_zalo_worker_and_telegram_team(both: Both) -> None:
     # The answer reaches the team; Anh approves; Lan is told on Zalo.
     newest = await card_in(world, ANH, ref, count=2)
     assert "May nen khi so 3" in text_of(newest)
-    await press_in(world, ANH, ANH, newest, "Công nhận")
+    await decide(world, ANH, ANH, newest, "Công nhận")
     approved = await lan.wait_text("đã được công nhận")
     assert ref in approved["text"]
     await zalo_texts_respect_the_limits(both)
@@ -238,7 +245,9 @@ async def test_linked_accounts_triage_from_zalo_an_idea_sent_on_telegram(both: B
     await anh_zalo.wait_text("chỉ xem được trên Telegram")  # a Telegram photo on Zalo
 
     # Anh decides on Zalo, in words; the worker on Telegram is told, the cards follow.
-    notice, card_now = await anh_zalo.say("cong nhan", count=2)
+    [confirm] = await anh_zalo.say("cong nhan")  # a decision asks first
+    assert f"Công nhận {ref}?" in confirm["text"] and "1. ✅ Đúng, công nhận" in confirm["text"]
+    notice, card_now = await anh_zalo.say("1", count=2)
     assert notice["text"] == "Đã công nhận sáng kiến."  # Telegram's toast, as a message
     assert "Được công nhận" in card_now["text"] and "1. ✅" not in card_now["text"]
     await wait_text(world, TG_WORKER, "đã được công nhận")

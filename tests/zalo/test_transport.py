@@ -170,3 +170,16 @@ async def test_a_question_to_answer_in_words_puts_the_list_out_of_reach(
     await transport.send(USER, QUESTION)
     await transport.send(USER, OutMessage("Anh ơi, hãy gõ lý do từ chối:", force_reply=True))
     assert await shown(db) is None
+
+
+async def test_a_list_shown_by_an_edit_goes_when_that_message_is_edited_again(
+    transport: ZaloTransport, people: ZaloStandinClient, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """A card turned into a confirmation, then decided: "1" must not confirm it again."""
+    card = await transport.send(USER, QUESTION)
+    confirm = OutMessage("Công nhận SK-2026-000001?", QUESTION.buttons, edit_message_id=card)
+    assert await transport.send(USER, confirm) == card  # it stands for the card, as on Telegram
+    assert len(await people.messages(USER)) == 2
+    assert (await shown(db) or ("", []))[0] == card
+    await transport.send(USER, OutMessage("✅ Được công nhận", edit_message_id=card))
+    assert await shown(db) is None
