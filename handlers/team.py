@@ -111,15 +111,7 @@ async def send_card(
             log.warning("idea %s: a team chat may not see it; card not sent", idea.ref_code)
             continue
         t = scope.catalogue.for_lang(target.lang)
-        card = await card_message(
-            scope.uow,
-            t,
-            idea,
-            place,
-            seen=seen,
-            buttons=_decides(viewer, place),
-            open_privately=viewer.group and seen is Sight.SUMMARY,
-        )
+        card = await _card_as_seen(scope, t, idea, place, viewer, seen)
         if edit_message_id is not None:
             card = OutMessage(text=card.text, buttons=card.buttons, edit_message_id=edit_message_id)
         await _queue(scope, target, card, idea, card_purpose(team.unit, seen))
@@ -131,6 +123,21 @@ async def send_card(
     if not reached:
         log.warning("idea %s: no support team chat to reach", idea.ref_code)
     return reached
+
+
+async def _card_as_seen(
+    scope: Scope, t: Translator, idea: Idea, place: Place, viewer: Viewer, seen: Sight
+) -> OutMessage:
+    """The card as ``viewer`` may see it (``seen``), with the buttons they may press."""
+    return await card_message(
+        scope.uow,
+        t,
+        idea,
+        place,
+        seen=seen,
+        buttons=_decides(viewer, place),
+        open_privately=viewer.group and seen is Sight.SUMMARY,
+    )
 
 
 def _decides(viewer: Viewer, place: Place) -> bool:
@@ -174,16 +181,7 @@ async def refresh_cards(
         if seen is Sight.NONE:
             edit = OutMessage(text=t("card.withdrawn", ref=idea.ref_code))
         else:
-            card = await card_message(
-                scope.uow,
-                t,
-                idea,
-                place,
-                seen=seen,
-                buttons=_decides(viewer, place),
-                open_privately=viewer.group and seen is Sight.SUMMARY,
-            )
-            edit = card
+            edit = await _card_as_seen(scope, t, idea, place, viewer, seen)
         if shows(row, edit):
             continue  # Telegram refuses an edit that changes nothing ("message is not modified")
         remember_shown(row, edit)

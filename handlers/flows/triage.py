@@ -1,8 +1,9 @@
 """The support team's triage, from inside the chat: approve, ask, forward, decline.
 
 Card buttons carry ``tr:<idea id>:<action>[:<value>]``. That is only a hint: every
-press loads the idea under a lock and checks again that the presser holds the
-support role over the unit holding it and that it still waits for a decision.
+press loads the idea under a lock and asks the visibility policy
+(:mod:`handlers.visibility`) again whether the presser may open it or belongs to the
+team that decides it, and checks that it still waits for a decision.
 
 A decision that tells the worker (approve, forward to a unit, decline for a listed
 reason) first turns the card into a question — "Approve SK-…? Yes / Back" — and
