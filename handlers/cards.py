@@ -45,6 +45,13 @@ def since_text(t: Translator, since: datetime, now: datetime) -> str:
     return t("when.days_ago", time=clock, date=here.strftime("%d/%m"), days=days)
 
 
+def title_as_seen(t: Translator, idea: Idea, place: Place, seen: Sight) -> str:
+    """The idea's title as a reader who sees ``seen`` of it may read it: a confidential
+    idea's summary shows only a title the worker typed, else a placeholder."""
+    shown = idea.title if seen is Sight.FULL else summary_title(place, idea.title)
+    return shown or t("card.untitled")
+
+
 def benefit_text(t: Translator, idea: Idea) -> str:
     benefit = t(f"benefit.{idea.benefit}")
     if idea.benefit_amount:
@@ -117,7 +124,7 @@ async def card_message(
             body="" if body.strip() == idea.title.strip() else "\n" + body,
         )
     else:
-        params["title"] = summary_title(place, idea.title) or t("card.untitled")
+        params["title"] = title_as_seen(t, idea, place, seen)
         text = t("card.redacted", **params)
     open_now = buttons and idea.status in OPEN
     keyboard = triage_buttons(t, idea, open_privately=open_privately) if open_now else ()

@@ -21,7 +21,7 @@ from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage
 from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
 from storage.instances import instance_name
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -187,22 +187,15 @@ class Dispatcher:
         async with UnitOfWork(self.sessionmaker) as uow:
             chat_id = incoming.chat.external_id
             if incoming.chat.kind != "private":
-                person, _ = await uow.people.resolve(
-                    channel=incoming.sender.channel,
-                    external_id=incoming.sender.external_id,
-                    display_name=incoming.sender.display_name,
-                    platform_language=incoming.sender.language_code,
-                    private_chat_id=None,
-                    now=self.clock(),
-                    conversation_key=incoming.chat.key,
-                )
+                person = await self._sender(uow, incoming, self.clock())
                 chats = await uow.people.private_chats([person.id])
                 chat_id = next((c for _, ch, c in chats if ch == incoming.channel), chat_id)
             row = await self._reply_row(uow, incoming, chat_id, text)
             await uow.commit()
         return Outcome(outbox_ids=[row.id], replies=[row])
 
-    async def _texts_for(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> Translator:
+    async def _sender(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> Person:
+        """The person who sent ``incoming`` (created on first contact), without their flow."""
         sender = incoming.sender
         person, _ = await uow.people.resolve(
             channel=sender.channel,
@@ -213,6 +206,10 @@ class Dispatcher:
             now=now,
             conversation_key=incoming.chat.key,
         )
+        return person
+
+    async def _texts_for(self, uow: UnitOfWork, incoming: Incoming, now: datetime) -> Translator:
+        person = await self._sender(uow, incoming, now)
         lang = reply_language(
             chosen=person.language,
             telegram_language_code=person.platform_language,

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import visibility
-from handlers.cards import VIETNAM, card_message
+from handlers.cards import VIETNAM, card_message, title_as_seen
 from handlers.context import Scope
 from handlers.events import Button, OutMessage
 from handlers.i18n import Catalogue, Translator
@@ -215,10 +215,7 @@ async def _escalate(scope: Scope, idea: Idea) -> bool:
 def _title(t: Translator, idea: Idea, place: visibility.Place, viewer: Viewer) -> str | None:
     """The idea's title as ``viewer`` may see it; None if they may not see the idea."""
     seen = visibility.sight(viewer, place)
-    if seen is Sight.NONE:
-        return None
-    shown = idea.title if seen is Sight.FULL else visibility.summary_title(place, idea.title)
-    return shown or t("card.untitled")
+    return None if seen is Sight.NONE else title_as_seen(t, idea, place, seen)
 
 
 async def _queue(

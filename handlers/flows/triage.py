@@ -18,7 +18,7 @@ import html
 import logging
 
 from handlers import progress_counts, visibility
-from handlers.cards import OPEN, card_message, local_time, since_text
+from handlers.cards import OPEN, card_message, local_time, since_text, title_as_seen
 from handlers.context import Context
 from handlers.events import Button, OutMessage
 from handlers.flows.common import parse_id
@@ -386,8 +386,7 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
     for idea in page:
         place = await visibility.place_of(ctx.uow, idea)
         seen = visibility.sight(audience, place)
-        shown = idea.title if seen is Sight.FULL else visibility.summary_title(place, idea.title)
-        title = shown or t("card.untitled")
+        title = title_as_seen(t, idea, place, seen)
         since = idea.waiting_since or idea.created_at
         lines.append(
             t(
