@@ -34,11 +34,7 @@ import enum
 from dataclasses import dataclass
 
 from storage.models import Idea, RoleKind, Unit, UnitKind
-from storage.repositories import unit_ids_on_path
 from storage.uow import UnitOfWork
-
-#: Unit kinds at or below which a role is "inside" a grassroots unit.
-_GRASSROOTS_KINDS = frozenset({UnitKind.GRASSROOTS.value, UnitKind.TEAM.value})
 
 
 class Sight(enum.IntEnum):
@@ -153,10 +149,6 @@ def may_see_unit(viewer: Viewer, action: Action, unit: Unit | None) -> bool:
     return False
 
 
-#: What an export shows of a confidential idea, whoever asks: an export is a file.
-EXPORT_CONFIDENTIAL = Sight.SUMMARY
-
-
 def summary_title(place: Place, title: str) -> str | None:
     """The title as the summary may show it; None when only a placeholder may."""
     if place.confidential and not place.title_given:
@@ -186,15 +178,6 @@ async def home_path(uow: UnitOfWork, unit: Unit) -> str:
         if ancestor.kind == UnitKind.GRASSROOTS.value:
             return ancestor.path
     return unit.path
-
-
-def home_of(path: str, kinds: dict[int, str]) -> str:
-    """:func:`home_path` from a path and the kinds of the units on it (for long lists)."""
-    ids = unit_ids_on_path(path)
-    for depth in range(len(ids) - 1, -1, -1):
-        if kinds.get(ids[depth]) == UnitKind.GRASSROOTS.value:
-            return "/" + "/".join(str(i) for i in ids[: depth + 1]) + "/"
-    return path
 
 
 async def place_of(uow: UnitOfWork, idea: Idea, *, deciding_unit_id: int | None = None) -> Place:
@@ -236,7 +219,6 @@ async def serving_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
 
 __all__ = [
     "DECISIONS",
-    "EXPORT_CONFIDENTIAL",
     "Action",
     "Place",
     "RoleAt",
@@ -244,7 +226,6 @@ __all__ = [
     "Viewer",
     "covers",
     "deciding_unit",
-    "home_of",
     "home_path",
     "load_viewer",
     "may",
