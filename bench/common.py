@@ -1,6 +1,6 @@
 """What every benchmark shares.
 
-* the Bot API stand-in (:mod:`bot.standin`) running in the benchmark's own event loop, with a
+* the Bot API stand-in (:mod:`standins.telegram`) running in the benchmark's own event loop, with a
   :class:`WatchedWorld` that follows the stand-in's call log as calls finish, so a simulated
   person can wait for "the bot's next sendMessage to my chat" without polling;
 * databases prepared once with the real CLI and copied fresh for every run;
@@ -41,12 +41,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.standin import simulate
-from bot.standin.config import StandinConfig
-from bot.standin.models import CallRecord, UpdateRecord
-from bot.standin.server import StandinServer
-from bot.standin.state import World
-from bot.standin.webhook import WebhookDelivery
+from standins.telegram import simulate
+from standins.telegram.config import StandinConfig
+from standins.telegram.models import CallRecord, UpdateRecord
+from standins.telegram.server import StandinServer
+from standins.telegram.state import World
+from standins.telegram.webhook import WebhookDelivery
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"

@@ -71,8 +71,8 @@ from bench.common import (
     watched,
 )
 from bench.throughput import UPDATES_PER_FORM, form_steps
-from bot.standin import simulate
 from handlers.i18n import Catalogue
+from standins.telegram import simulate
 
 NAME = "flood"
 TARGET_P99_SECONDS = 1.0

@@ -82,7 +82,7 @@ from bench.common import (
     watched,
 )
 from bench.throughput import REF, _check_bot, form_steps, form_updates
-from bot.standin.config import StandinConfig
+from standins.telegram.config import StandinConfig
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Idea, OutboxMessage
 

@@ -52,8 +52,8 @@ from bench.common import (
     wait_ready,
     watched,
 )
-from bot.standin import simulate
-from bot.standin.models import CallRecord
+from standins.telegram import simulate
+from standins.telegram.models import CallRecord
 
 NAME = "latency"
 TARGET_P99_MS = 50.0

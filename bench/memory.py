@@ -32,7 +32,7 @@ itself), whose language profiles are then loaded for the rest of the process's l
 service meets such a message sooner or later, so the figure includes them.
 
 The stand-in has no batch endpoint; its control API's ``/messages`` wraps
-``bot.standin.simulate.send``, which the load generator calls in process (no HTTP between
+``standins.telegram.simulate.send``, which the load generator calls in process (no HTTP between
 the generator and the stand-in). People run their steps one after another, up to
 ``CONCURRENCY`` people at a time, which keeps the bot busy without queueing every update at once.
 """

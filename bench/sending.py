@@ -43,8 +43,8 @@ from bench.common import (
     wait_ready,
     watched,
 )
-from bot.standin.models import CallRecord
 from handlers.events import Button, OutMessage
+from standins.telegram.models import CallRecord
 
 NAME = "sending"
 ALLOWED_PER_SECOND = 30.0

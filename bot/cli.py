@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -118,9 +119,7 @@ def run(
         console.print(
             "No TELEGRAM_BOT_TOKEN set: starting the local try-it-out mode (no Telegram needed)."
         )
-        from bot.tryit import run_tryit
-
-        asyncio.run(run_tryit(settings))
+        asyncio.run(_tryit_mode()(settings))
         return
     from bot.app import SchemaNotReady, WebhookNotSet, run_bot
 
@@ -131,13 +130,24 @@ def run(
         raise typer.Exit(3) from exc
 
 
+def _tryit_mode() -> Callable[[Settings], Coroutine[Any, Any, None]]:
+    """The try-it-out mode, found by its entry point: it lives beside the product, with the
+    stand-ins it runs the bot against (``standins.tryit``), which the product never imports."""
+    for entry in entry_points(group="sangkien_bot.modes", name="tryit"):
+        mode: Callable[[Settings], Coroutine[Any, Any, None]] = entry.load()
+        return mode
+    console.print(
+        "[red]The try-it-out mode is not installed[/red] (package standins); "
+        "install the project with scripts/setup.sh, or set TELEGRAM_BOT_TOKEN."
+    )
+    raise typer.Exit(2)
+
+
 @app.command()
 def tryit() -> None:
     """Try the bot in this terminal: a local Bot API stand-in and a chat, no Telegram."""
     settings = _settings()
-    from bot.tryit import run_tryit
-
-    asyncio.run(run_tryit(settings))
+    asyncio.run(_tryit_mode()(settings))
 
 
 @app.command()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.client import StandinClient
-from bot.standin.server import StandinServer
+from standins.telegram.client import StandinClient
+from standins.telegram.server import StandinServer
 from tests.e2e.harness import SAMPLE_TREE, BotProcess, base_env, cli
 
 FRAMEWORKS = ["aiogram", "ptb"]

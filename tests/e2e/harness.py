@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.standin.client import StandinClient
+from standins.telegram.client import StandinClient
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_TREE = ROOT / "storage" / "sample" / "union_tree.csv"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.server import StandinServer
 from handlers.i18n import Catalogue
+from standins.telegram.server import StandinServer
 from tests.e2e.conftest import World
 from tests.e2e.harness import SAMPLE_TREE, BotProcess, base_env, cli, text_of
 

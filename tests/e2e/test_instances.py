@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.standin.config import StandinConfig
-from bot.standin.limits import LimitsConfig
-from bot.standin.server import StandinServer
+from standins.telegram.config import StandinConfig
+from standins.telegram.limits import LimitsConfig
+from standins.telegram.server import StandinServer
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Idea, OutboxMessage, Person
 from tests.e2e.harness import (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.standin.server import StandinServer
+from standins.telegram.server import StandinServer
 from tests.e2e.conftest import FRAMEWORKS
 from tests.e2e.harness import (
     SAMPLE_TREE,

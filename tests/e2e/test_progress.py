@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bot.standin.client import StandinClient
-from bot.standin.server import StandinServer
+from standins.telegram.client import StandinClient
+from standins.telegram.server import StandinServer
 from tests.e2e.harness import (
     SAMPLE_TREE,
     BotProcess,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.standin.client import StandinClient
-from bot.standin.server import StandinServer
-from bot.zalo_standin import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
+from standins.telegram.client import StandinClient
+from standins.telegram.server import StandinServer
+from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 from tests.e2e.conftest import World
 from tests.e2e.harness import (
     SAMPLE_TREE,

@@ -34,7 +34,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
-from bot.standin.html import HtmlParseError, parse_html
 from handlers import router
 from handlers.context import language_of
 from handlers.events import Incoming, OutMessage
@@ -49,6 +48,7 @@ from handlers.limits import (
     MAX_TEXT_CHARS,
 )
 from handlers.team import GROUP_LANGUAGE
+from standins.telegram.html import HtmlParseError, parse_html
 from storage.models import (
     Attachment,
     Benefit,

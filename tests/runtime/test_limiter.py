@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from bot.runtime.limiter import Rate, SendLimiter
-from bot.standin.limits import FloodLimiter, LimitsConfig
+from standins.telegram.limits import FloodLimiter, LimitsConfig
 
 GLOBAL = 40.0
 PRIVATE = 10.0

@@ -20,9 +20,9 @@ from bot.config import (
     TelegramSettings,
     ZaloSettings,
 )
-from bot.standin import EXAMPLE_TOKEN, StandinServer
-from bot.zalo_standin import EXAMPLE_TOKEN as ZALO_TOKEN
-from bot.zalo_standin import ZaloStandinServer
+from standins.telegram import EXAMPLE_TOKEN, StandinServer
+from standins.zalo import EXAMPLE_TOKEN as ZALO_TOKEN
+from standins.zalo import ZaloStandinServer
 from storage.db import create_engine, create_sessionmaker
 from storage.inbox import Inbox
 from storage.models import InboxUpdate, ProcessedUpdate

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from bot.app import run_bot
 from bot.config import DatabaseSettings, Settings, TelegramSettings, ZaloSettings
-from bot.standin import EXAMPLE_TOKEN, StandinServer
-from bot.standin.client import StandinClient
 from handlers.events import OutMessage
+from standins.telegram import EXAMPLE_TOKEN, StandinServer
+from standins.telegram.client import StandinClient
 from storage.db import create_engine, create_sessionmaker
 from storage.schema import upgrade
 from storage.uow import UnitOfWork

@@ -29,12 +29,12 @@ from bot.runtime.errors import PermanentSendError
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.polling import RawUpdate
 from bot.runtime.webhook import WebhookServer
-from bot.standin import EXAMPLE_TOKEN, StandinClient, StandinServer
 from bot.telegram.aiogram_adapter import AiogramTelegram
 from bot.telegram.common import ALLOWED_UPDATES, WEBHOOK_SECRET_HEADER
 from bot.telegram.ptb_adapter import PtbTelegram
 from bot.zalo.webhook import ZaloWebhookServer
 from handlers.events import Incoming
+from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinServer
 from storage.schema import upgrade
 
 pytestmark = [

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.standin import EXAMPLE_TOKEN, StandinClient, StandinServer
+from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinServer
 
 RawCall = Callable[..., Coroutine[Any, Any, tuple[int, Any]]]
 

@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from telegram import Bot as PtbBot
 from telegram.error import NetworkError, RetryAfter
 
-from bot.standin import EXAMPLE_TOKEN, StandinClient, StandinError, StandinServer
+from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinError, StandinServer
 from tests.standin.conftest import RawCall
 
 USER = 1001

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.standin import StandinClient, StandinError
+from standins.telegram import StandinClient, StandinError
 from tests.standin.conftest import RawCall
 
 OWNER, MEMBER = 3001, 3002

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.standin.html import HtmlParseError, parse_html
-from bot.standin.text import format_text, utf16_length
+from standins.telegram.html import HtmlParseError, parse_html
+from standins.telegram.text import format_text, utf16_length
 
 
 def entities(text: str) -> list[dict[str, Any]]:

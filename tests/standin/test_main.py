@@ -1,4 +1,4 @@
-"""``python -m bot.standin`` as a process: prints its base URL, serves, stops on SIGTERM."""
+"""``python -m standins.telegram`` as a process: prints its base URL, serves, stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 
 import aiohttp
 
-from bot.standin import EXAMPLE_TOKEN
+from standins.telegram import EXAMPLE_TOKEN
 
 
 async def test_runs_until_sigterm() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.standin",
+        "standins.telegram",
         "--port",
         "0",
         "--bot-username",
@@ -42,7 +42,7 @@ async def test_refuses_to_listen_beyond_loopback() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.standin",
+        "standins.telegram",
         "--host",
         "0.0.0.0",
         stderr=asyncio.subprocess.PIPE,

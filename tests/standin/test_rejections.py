@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.standin import EXAMPLE_TOKEN, StandinClient, StandinServer
-from bot.standin.errors import MESSAGE_NOT_MODIFIED
+from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinServer
+from standins.telegram.errors import MESSAGE_NOT_MODIFIED
 from tests.standin.conftest import RawCall
 
 pytestmark = pytest.mark.usefixtures("started_user")

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.standin.methods import HANDLERS
-from bot.standin.spec import BadParameter, BotApiSpec, MissingParameter
-from bot.standin.wire import UploadedFile, WireCall
+from standins.telegram.methods import HANDLERS
+from standins.telegram.spec import BadParameter, BotApiSpec, MissingParameter
+from standins.telegram.wire import UploadedFile, WireCall
 
 SPEC = BotApiSpec.default()
 

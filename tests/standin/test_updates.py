@@ -6,8 +6,8 @@ import asyncio
 import time
 from typing import Any
 
-from bot.standin import StandinClient, StandinServer
-from bot.standin.errors import GET_UPDATES_TERMINATED, GET_UPDATES_WITH_WEBHOOK
+from standins.telegram import StandinClient, StandinServer
+from standins.telegram.errors import GET_UPDATES_TERMINATED, GET_UPDATES_WITH_WEBHOOK
 from tests.standin.conftest import RawCall
 
 

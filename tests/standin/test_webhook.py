@@ -19,9 +19,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.standin import EXAMPLE_TOKEN, StandinClient, StandinConfig, StandinError, StandinServer
-from bot.standin.__main__ import parse_args
-from bot.standin.errors import GET_UPDATES_WITH_WEBHOOK
+from standins.telegram import (
+    EXAMPLE_TOKEN,
+    StandinClient,
+    StandinConfig,
+    StandinError,
+    StandinServer,
+)
+from standins.telegram.__main__ import parse_args
+from standins.telegram.errors import GET_UPDATES_WITH_WEBHOOK
 from tests.standin.conftest import RawCall
 
 JSONDict = dict[str, Any]

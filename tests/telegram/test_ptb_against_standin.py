@@ -1,4 +1,4 @@
-"""Both Telegram adapters against the loopback Bot API stand-in (bot/standin).
+"""Both Telegram adapters against the loopback Bot API stand-in (standins/telegram).
 
 The same conversation runs once through ``AiogramTelegram`` and once through
 ``PtbTelegram``, each against a fresh stand-in: what reaches the runtime, what the
@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 
 from bot.runtime.errors import MessageGone, PermanentSendError, RetryAfter, SendError
-from bot.standin import EXAMPLE_TOKEN, StandinClient, StandinServer
-from bot.standin.config import DEFAULT_BOT_USERNAME
 from bot.telegram.aiogram_adapter import AiogramTelegram
 from bot.telegram.common import ALLOWED_UPDATES
 from bot.telegram.ptb_adapter import PtbTelegram
 from handlers.events import AttachmentKind, Button, FileRef, Incoming, OtherContent, OutMessage
+from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinServer
+from standins.telegram.config import DEFAULT_BOT_USERNAME
 from tests.telegram.fakeapi import GET_UPDATES_WARNING
 
 pytestmark = [

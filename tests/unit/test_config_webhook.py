@@ -186,7 +186,7 @@ def run_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def tryit(settings: Settings) -> None:
         raise AssertionError("the try-it-out mode must not start")
 
-    monkeypatch.setattr("bot.tryit.run_tryit", tryit)
+    monkeypatch.setattr("standins.tryit.run_tryit", tryit)
     return calls
 
 

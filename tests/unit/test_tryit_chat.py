@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from bot.tryit import file_name, parse_press, render
+from standins.tryit import file_name, parse_press, render
 
 
 def printed(markup: str) -> str:

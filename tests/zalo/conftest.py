@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.zalo.api import ZaloApi
-from bot.zalo_standin import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
-from bot.zalo_standin.state import StandinConfig
 from handlers.i18n import Catalogue
+from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
+from standins.zalo.state import StandinConfig
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Base, Unit
 from tests.flows.harness import Harness, seed_units

@@ -12,9 +12,9 @@ from bot.zalo.api import ZaloApi
 from bot.zalo.files import ForeignFiles, remember_photo
 from bot.zalo.transport import ZaloTransport
 from bot.zalo.updates import is_zalo_file
-from bot.zalo_standin import ZaloStandinClient
 from handlers.events import AttachmentKind, Button, FileRef, Incoming, OutMessage
 from handlers.i18n import Catalogue
+from standins.zalo import ZaloStandinClient
 from storage.uow import UnitOfWork
 
 USER = "f00dfeed0001"

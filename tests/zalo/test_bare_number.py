@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.zalo_standin import ZaloStandinClient, ZaloStandinServer
 from handlers.i18n import Catalogue
+from standins.zalo import ZaloStandinClient, ZaloStandinServer
 from storage.models import Idea, RoleKind, Unit
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import invite

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.zalo_standin import ZaloStandinClient, ZaloStandinServer
 from handlers.i18n import Catalogue
+from standins.zalo import ZaloStandinClient, ZaloStandinServer
 from storage.models import RoleKind, Unit
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import invite

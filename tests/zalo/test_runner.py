@@ -15,8 +15,8 @@ from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
 from bot.zalo.files import ForeignFiles
 from bot.zalo.runner import ZaloChannel, start_zalo
-from bot.zalo_standin import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 from handlers.i18n import Catalogue
+from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 from storage.schema import upgrade
 
 USER = "c0ffee000001"

@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.standin.media import image_size
 from bot.zalo.api import ZaloApi, ZaloApiError
-from bot.zalo_standin import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
+from standins.telegram.media import image_size
+from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 
 USER = "5d1c0a2b3e4f"
 

@@ -11,9 +11,9 @@ from bot.runtime.errors import PermanentSendError, RetryAfter, TransientSendErro
 from bot.zalo.api import ZaloApi
 from bot.zalo.files import remember_photo
 from bot.zalo.transport import ZaloTransport
-from bot.zalo_standin import ZaloStandinClient, ZaloStandinServer
 from handlers.events import AttachmentKind, Button, FileRef, OutMessage, Upload
 from handlers.i18n import Catalogue
+from standins.zalo import ZaloStandinClient, ZaloStandinServer
 from storage.models import Identity, Person
 from storage.uow import UnitOfWork
 

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.zalo.render import html_to_plain
 from bot.zalo.wording import ZaloWording
-from bot.zalo_standin import ZaloStandinClient, ZaloStandinServer
 from handlers.i18n import Catalogue
+from standins.zalo import ZaloStandinClient, ZaloStandinServer
 from storage.models import RoleKind, Unit
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import invite
