@@ -7,48 +7,22 @@ returns. A refused request raises StandinError; a wait that runs out raises Stan
 from __future__ import annotations
 
 import base64
-from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar
 
-import aiohttp
-
-JSONDict = dict[str, Any]
+from standins.core.client import ControlClient, ControlClientError, JSONDict
 
 
-class StandinError(Exception):
+class StandinError(ControlClientError):
     """The control API refused a request."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
 
 
 class StandinTimeout(StandinError):
     """A wait ended before what it waited for happened."""
 
 
-class StandinClient:
-    def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._session = session
-        self._owns_session = session is None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+class StandinClient(ControlClient):
+    error: ClassVar[type[ControlClientError]] = StandinError
+    timeout_error: ClassVar[type[ControlClientError]] = StandinTimeout
 
     # Server -------------------------------------------------------------------------------
 
@@ -433,15 +407,6 @@ class StandinClient:
 
     # Plumbing -----------------------------------------------------------------------------
 
-    @property
-    def _control(self) -> str:
-        return f"{self.base_url}/_control"
-
-    def _client_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
     async def _send(
         self,
         user_id: int,
@@ -458,26 +423,3 @@ class StandinClient:
         if caption is not None:
             body["caption"] = caption
         return await self._request("POST", "/messages", body)
-
-    async def _request(
-        self,
-        verb: str,
-        path: str,
-        body: JSONDict | None = None,
-        *,
-        params: dict[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> JSONDict:
-        session = self._client_session()
-        client_timeout = aiohttp.ClientTimeout(total=(timeout or 0) + 30)
-        async with session.request(
-            verb, self._control + path, json=body, params=params, timeout=client_timeout
-        ) as response:
-            data: Any = await response.json()
-        if response.status == 408:
-            raise StandinTimeout(response.status, data.get("error", ""))
-        if response.status >= 400:
-            raise StandinError(response.status, data.get("error", str(data)))
-        if not isinstance(data, dict):
-            raise StandinError(response.status, f"unexpected answer {data!r}")
-        return data

@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from standins.telegram import simulate
+import standins.telegram.simulate as simulate
+from standins.core.server import is_loopback_url
 from standins.telegram.files import StoredFile
 from standins.telegram.models import CallRecord, JSONDict
 from standins.telegram.render import chat_json, message_view, user_json
 from standins.telegram.simulate import ControlError
 from standins.telegram.state import DeliveryRecord, World
-from standins.telegram.webhook import is_loopback_url
 
 PREFIX = "/_control"
 DEFAULT_WAIT = 10.0

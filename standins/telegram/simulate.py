@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from standins.core.media import image_size, make_jpeg, make_png
 from standins.telegram.files import guess_mime_type
-from standins.telegram.media import image_size, make_jpeg, make_png
 from standins.telegram.models import (
     ADMINISTRATOR,
     CREATOR,

@@ -1,14 +1,14 @@
-"""Everything the stand-in remembers, in one place, and waiting for it to change."""
+"""Everything the stand-in remembers, in one place (waiting for it to change:
+``standins.core.state``)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
+from standins.core.state import MAX_LOGGED_CALLS, WatchedState, append_bounded
 from standins.telegram.config import StandinConfig
 from standins.telegram.faults import FaultBook
 from standins.telegram.files import FileStore
@@ -25,11 +25,7 @@ from standins.telegram.models import (
 )
 from standins.telegram.updates import UpdateQueue
 
-T = TypeVar("T")
-
-# The call log and the webhook delivery log keep this many of the newest entries; sequence
-# numbers keep counting.
-MAX_LOGGED_CALLS = 20_000
+# Like the call log, the webhook delivery log keeps this many of the newest entries.
 MAX_LOGGED_DELIVERIES = 20_000
 
 
@@ -114,8 +110,9 @@ class BotProfile:
     default_menu_button: JSONDict = field(default_factory=lambda: {"type": "commands"})
 
 
-class World:
+class World(WatchedState):
     def __init__(self, config: StandinConfig | None = None) -> None:
+        super().__init__()
         self.config = config or StandinConfig()
         self.bot = BotIdentity(
             username=self.config.bot_username,
@@ -125,13 +122,8 @@ class World:
         )
         self.updates = UpdateQueue(self.config.first_update_id)
         self.limiter = FloodLimiter(copy.deepcopy(self.config.limits))
-        self._waiters: set[asyncio.Future[None]] = set()
-        # Bot API calls other than getUpdates: how many are running, and when one last ended.
-        self.calls_in_flight = 0
-        self.last_call_activity = time.monotonic()
         # Webhook requests now running (kept across resets: they end on their own).
         self.deliveries_in_flight = 0
-        self._listeners: list[Callable[[], None]] = []
         self._clear()
 
     def _clear(self) -> None:
@@ -206,9 +198,7 @@ class World:
             params=params,
             chat_id=chat_id,
         )
-        self.calls.append(record)
-        if len(self.calls) > MAX_LOGGED_CALLS:
-            del self.calls[: len(self.calls) - MAX_LOGGED_CALLS]
+        append_bounded(self.calls, record, MAX_LOGGED_CALLS)
         self.changed()
         return record
 
@@ -225,9 +215,7 @@ class World:
             target=target,
             started=time.time(),
         )
-        self.deliveries.append(record)
-        if len(self.deliveries) > MAX_LOGGED_DELIVERIES:
-            del self.deliveries[: len(self.deliveries) - MAX_LOGGED_DELIVERIES]
+        append_bounded(self.deliveries, record, MAX_LOGGED_DELIVERIES)
         self.changed()
         return record
 
@@ -236,47 +224,3 @@ class World:
         if self.webhook is not None:
             self.webhook.last_error_date = self.now()
             self.webhook.last_error_message = message
-
-    # Waiting ------------------------------------------------------------------------------
-
-    def add_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (synchronously) at every change."""
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: Callable[[], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
-    def changed(self) -> None:
-        """Wake everything waiting for the state to change."""
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-        for listener in list(self._listeners):
-            listener()
-
-    async def wait_change(self, timeout: float) -> None:
-        """Return at the next change, or after ``timeout`` seconds."""
-        if timeout <= 0:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
-        try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            self._waiters.discard(waiter)
-
-    async def wait_until(self, check: Callable[[], T | None], timeout: float) -> T | None:
-        """Return ``check()``'s first truthy value, re-checking after every change."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            await self.wait_change(remaining)

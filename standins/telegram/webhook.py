@@ -27,12 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import ipaddress
 import json
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -50,23 +48,8 @@ WRONG_RESPONSE = "Wrong response from the webhook: {status} {reason}"
 # Telegram never waits longer than this for a Retry-After.
 MAX_RETRY_AFTER = 3600
 
-LOOPBACK_NAMES = frozenset({"localhost"})
-
 # What keeps an update in line: its chat's id, or (for updates about no chat) its own id.
 OrderKey = int | tuple[str, int]
-
-
-def is_loopback_url(url: str) -> bool:
-    """An http(s) URL whose host is a loopback address: the only kind the stand-in calls."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if parts.hostname in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def update_chat_id(update: UpdateRecord) -> int | None:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from standins.zalo.state import JSONDict, World, ZMessage
+from standins.zalo.state import JSONDict, Webhook, World, ZMessage
 
 TOKEN = re.compile(r"^(\d{1,20}):([A-Za-z0-9_-]{8,128})$")
 MAX_TEXT = 2000
@@ -156,8 +156,6 @@ class BotApi:
         low, high = SECRET_CHARS
         if not isinstance(secret, str) or not low <= len(secret) <= high:
             raise ApiError(400, f"Bad Request: secret_token must be {low}-{high} characters")
-        from standins.zalo.state import Webhook
-
         self.world.webhook = Webhook(url, secret, self.world.now_ms())
         self.world.changed()
         return {"url": url, "updated_at": self.world.webhook.updated_at}

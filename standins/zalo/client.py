@@ -3,84 +3,59 @@
 from __future__ import annotations
 
 import base64
-from types import TracebackType
-from typing import Any, Self
+from typing import ClassVar
 
-import aiohttp
-
-JSONDict = dict[str, Any]
+from standins.core.client import ControlClient, ControlClientError, JSONDict
 
 
-class ZaloStandinError(Exception):
-    def __init__(self, status: int, message: str, body: JSONDict | None = None) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-        self.body = body or {}
+class ZaloStandinError(ControlClientError):
+    """The control API refused a request."""
 
 
 class ZaloStandinTimeout(ZaloStandinError):
     """A wait ran out before what it waited for happened."""
 
 
-class ZaloStandinClient:
-    def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._session = session
-        self._owns_session = session is None
+class ZaloStandinClient(ControlClient):
+    error: ClassVar[type[ControlClientError]] = ZaloStandinError
+    timeout_error: ClassVar[type[ControlClientError]] = ZaloStandinTimeout
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
+    async def _request(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _request(self, method: str, path: str, body: JSONDict | None = None) -> Any:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        timeout = aiohttp.ClientTimeout(total=float((body or {}).get("timeout", 10)) + 30)
-        async with self._session.request(
-            method, f"{self.base_url}/_control{path}", json=body, timeout=timeout
-        ) as response:
-            data = await response.json()
-            if response.status == 408:
-                raise ZaloStandinTimeout(408, data.get("error", ""), data)
-            if response.status >= 400:
-                raise ZaloStandinError(response.status, data.get("error", ""), data)
-            return data
+        verb: str,
+        path: str,
+        body: JSONDict | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> JSONDict:
+        """The client allows what the request asks the server to wait (10 s unsaid) + 30 s."""
+        if timeout is None:
+            timeout = float((body or {}).get("timeout", 10))
+        return await super()._request(verb, path, body, params=params, timeout=timeout)
 
     # ------------------------------------------------------------ server
 
     async def health(self) -> JSONDict:
-        return dict(await self._request("GET", "/health"))
+        return await self._request("GET", "/health")
 
     async def reset(self) -> None:
         await self._request("POST", "/reset")
 
     async def state(self) -> JSONDict:
-        return dict(await self._request("GET", "/state"))
+        return await self._request("GET", "/state")
 
     # ------------------------------------------------------------ people
 
     async def upsert_user(self, user_id: str, display_name: str | None = None) -> JSONDict:
         body = {"display_name": display_name} if display_name else {}
-        return dict(await self._request("PUT", f"/users/{user_id}", body))
+        return await self._request("PUT", f"/users/{user_id}", body)
 
     async def set_blocked(self, user_id: str, blocked: bool = True) -> JSONDict:
-        return dict(await self._request("POST", f"/users/{user_id}/blocked", {"blocked": blocked}))
+        return await self._request("POST", f"/users/{user_id}/blocked", {"blocked": blocked})
 
     async def send_text(self, user_id: str, text: str) -> JSONDict:
-        return dict(await self._request("POST", "/messages", {"user_id": user_id, "text": text}))
+        return await self._request("POST", "/messages", {"user_id": user_id, "text": text})
 
     async def send_photo(
         self,
@@ -100,15 +75,15 @@ class ZaloStandinClient:
         body: JSONDict = {"user_id": user_id, "photo": photo}
         if caption is not None:
             body["caption"] = caption
-        return dict(await self._request("POST", "/messages", body))
+        return await self._request("POST", "/messages", body)
 
     async def send_sticker(self, user_id: str, sticker: str = "sticker-1") -> JSONDict:
         body = {"user_id": user_id, "sticker": sticker}
-        return dict(await self._request("POST", "/messages", body))
+        return await self._request("POST", "/messages", body)
 
     async def send_unsupported(self, user_id: str) -> JSONDict:
         body = {"user_id": user_id, "unsupported": True}
-        return dict(await self._request("POST", "/messages", body))
+        return await self._request("POST", "/messages", body)
 
     # ------------------------------------------------------------ reading and waiting
 
@@ -161,7 +136,7 @@ class ZaloStandinClient:
         await self._request("POST", "/wait/quiet", {"quiet": quiet, "timeout": timeout})
 
     async def updates(self) -> JSONDict:
-        return dict(await self._request("GET", "/updates"))
+        return await self._request("GET", "/updates")
 
     async def add_faults(self, *rules: JSONDict) -> list[JSONDict]:
         return list((await self._request("POST", "/faults", {"rules": list(rules)}))["rules"])
@@ -170,8 +145,6 @@ class ZaloStandinClient:
         await self._request("DELETE", "/faults")
 
     async def media(self, url: str) -> bytes:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        async with self._session.get(url) as response:
+        async with self._client_session().get(url) as response:
             response.raise_for_status()
             return await response.read()

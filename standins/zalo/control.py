@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from standins.telegram.media import make_jpeg
+from standins.core.media import make_jpeg
 from standins.zalo.state import JSONDict, World, ZMessage
 
 PREFIX = "/_control"

@@ -1,18 +1,16 @@
-"""Everything the Zalo stand-in remembers, and waiting for it to change."""
+"""Everything the Zalo stand-in remembers (waiting for it to change: ``standins.core.state``)."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
+
+from standins.core.state import MAX_LOGGED_CALLS, WatchedState, append_bounded
 
 JSONDict = dict[str, Any]
-T = TypeVar("T")
-MAX_LOGGED_CALLS = 20_000
 
 
 @dataclass
@@ -166,13 +164,11 @@ class Delivery:
         }
 
 
-class World:
+class World(WatchedState):
     def __init__(self, config: StandinConfig | None = None) -> None:
+        super().__init__()
         self.config = config or StandinConfig()
         self.bot_id: str | None = self.config.bot_id
-        self._waiters: set[asyncio.Future[None]] = set()
-        self.calls_in_flight = 0
-        self.last_call_activity = time.monotonic()
         self.stopped = False
         self._clear()
 
@@ -236,10 +232,7 @@ class World:
     def record_call(self, method: str, params: JSONDict, chat_id: str | None) -> ZCall:
         self._call_seq += 1
         call = ZCall(self._call_seq, time.time(), method, params, chat_id)
-        self.calls.append(call)
-        if len(self.calls) > MAX_LOGGED_CALLS:
-            del self.calls[: len(self.calls) - MAX_LOGGED_CALLS]
-        return call
+        return append_bounded(self.calls, call, MAX_LOGGED_CALLS)
 
     def add_fault(self, **rule: Any) -> FaultRule:
         self._fault_seq += 1
@@ -259,34 +252,3 @@ class World:
             rule.hits += 1
             return rule
         return None
-
-    # ---------------------------------------------------------------- waiting
-
-    def changed(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-
-    async def wait_change(self, timeout: float) -> None:
-        if timeout <= 0:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
-        try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            pass
-        finally:
-            self._waiters.discard(waiter)
-
-    async def wait_until(self, check: Callable[[], T | None], timeout: float) -> T | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            await self.wait_change(remaining)

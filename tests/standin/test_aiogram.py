@@ -22,9 +22,9 @@ from aiogram.types import (
     Message,
 )
 
+from standins.core.media import make_jpeg
 from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinServer
 from standins.telegram.errors import MESSAGE_NOT_MODIFIED
-from standins.telegram.media import make_jpeg
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[

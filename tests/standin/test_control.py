@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from standins.core.media import image_size
 from standins.telegram import StandinClient, StandinError, StandinServer, StandinTimeout
-from standins.telegram.media import image_size
 from tests.standin.conftest import RawCall
 
 USER = 1001

@@ -14,8 +14,8 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from standins.core.media import make_png
 from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinServer
-from standins.telegram.media import make_png
 
 KEYBOARD = InlineKeyboardMarkup(
     [[InlineKeyboardButton("Duyệt", callback_data="approve:17")]],

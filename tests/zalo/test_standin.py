@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from bot.zalo.api import ZaloApi, ZaloApiError
-from standins.telegram.media import image_size
+from standins.core.media import image_size
 from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 
 USER = "5d1c0a2b3e4f"

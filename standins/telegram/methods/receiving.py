@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from standins.core.server import is_loopback_url
 from standins.telegram.errors import GET_UPDATES_WITH_WEBHOOK, bad_request, conflict
 from standins.telegram.methods.base import Call, JSONDict, handles
 from standins.telegram.state import WebhookSettings
-from standins.telegram.webhook import is_loopback_url
 
 DEFAULT_MAX_CONNECTIONS = 40
 MAX_MAX_CONNECTIONS = 100

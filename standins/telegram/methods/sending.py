@@ -3,6 +3,7 @@ copies and forwards, and chat actions."""
 
 from __future__ import annotations
 
+from standins.core.media import image_size
 from standins.telegram.errors import (
     MESSAGE_TEXT_EMPTY,
     MESSAGE_TOO_LONG,
@@ -11,7 +12,6 @@ from standins.telegram.errors import (
     missing_parameter,
 )
 from standins.telegram.files import StoredFile, guess_mime_type
-from standins.telegram.media import image_size
 from standins.telegram.methods.base import Call, JSONDict, handles
 from standins.telegram.methods.common import (
     caption,

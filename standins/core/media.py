@@ -1,4 +1,4 @@
-"""Small images for simulated users' photos, and reading an image's size.
+"""Small images for simulated users' photos (both stand-ins), and reading an image's size.
 
 Telegram turns every photo into JPEG, so the stand-in makes real (if plain) baseline JPEG files:
 a solid grey picture of the requested size, whose shade follows a seed so that different photos
