@@ -360,7 +360,7 @@ async def measure_writes(path: Path, runs: int = 200) -> float:
 
     from storage.db import create_engine, create_sessionmaker
     from storage.models import Unit
-    from storage.repositories import unit_ids_on_path
+    from storage.repositories.units import unit_ids_on_path
     from storage.uow import UnitOfWork
 
     engine = create_engine(f"sqlite+aiosqlite:///{path}")

@@ -121,7 +121,10 @@ def run(
         )
         asyncio.run(_tryit_mode()(settings))
         return
-    from bot.app import SchemaNotReady, WebhookNotSet, run_bot
+    # Imported here: the runtime (SQLAlchemy, Alembic, a messenger framework) is for this
+    # command only, and other commands start faster without it (docs/BENCHMARKS.md).
+    from bot.app import SchemaNotReady, run_bot
+    from bot.telegram.channel import WebhookNotSet
 
     try:
         asyncio.run(run_bot(settings, webhook=webhook, started_at=started))
@@ -215,7 +218,7 @@ def reminders(
 ) -> None:
     """Remind teams of ideas left waiting, and tell the units above; the bot sends them."""
     settings = _settings()
-    from bot.app import reminder_policy
+    from bot.runtime.periodic import reminder_policy
     from handlers.i18n import Catalogue
     from handlers.reminders import run_reminders
     from storage.db import create_sessionmaker
@@ -301,7 +304,7 @@ def invite(
     from storage.db import create_sessionmaker
     from storage.invites import MAX_USES, create_invite
     from storage.models import RoleKind
-    from storage.repositories import UnitRepository
+    from storage.repositories.units import UnitRepository
 
     try:
         role_kind = RoleKind(role)
@@ -553,7 +556,7 @@ def digest(
 ) -> None:
     """Queue the weekly progress digest for every subscriber it is due for; the bot sends them."""
     settings = _settings()
-    from bot.app import digest_policy
+    from bot.runtime.periodic import digest_policy
     from handlers.digest import run_digest
     from handlers.i18n import Catalogue
     from storage.db import create_sessionmaker
@@ -607,7 +610,7 @@ def prune(
 def _bot_username(settings: Settings) -> str | None:
     if not settings.telegram.token:
         return None
-    from bot.app import make_telegram
+    from bot.telegram.channel import make_telegram
 
     async def ignore(_incoming: object) -> None:
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from handlers.context import Scope
 from storage.models import Idea, IdeaStatus
 from storage.progress import vietnam_day
-from storage.repositories import unit_ids_on_path
+from storage.repositories.units import unit_ids_on_path
 
 APPROVED = IdeaStatus.APPROVED.value
 

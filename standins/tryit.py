@@ -392,7 +392,7 @@ async def issue_invites(settings: Settings) -> dict[str, str]:
     from storage.db import create_sessionmaker
     from storage.invites import create_invite
     from storage.models import RoleKind
-    from storage.repositories import UnitRepository
+    from storage.repositories.units import UnitRepository
 
     wanted = {
         "worker": (SAMPLE_UNIT, RoleKind.MEMBER),

@@ -9,19 +9,17 @@ from types import TracebackType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import (
-    ChannelRepository,
-    ConversationRepository,
-    IdeaRepository,
-    LinkRepository,
-    OutboxRepository,
-    PersonRepository,
-    ProgressRepository,
-    RoleRepository,
-    TeamChatRepository,
-    UnitRepository,
-    UpdateLog,
-)
+from storage.repositories.channels import ChannelRepository
+from storage.repositories.conversations import ConversationRepository
+from storage.repositories.ideas import IdeaRepository
+from storage.repositories.links import LinkRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.people import PersonRepository
+from storage.repositories.progress import ProgressRepository
+from storage.repositories.roles import RoleRepository
+from storage.repositories.teams import TeamChatRepository
+from storage.repositories.units import UnitRepository
+from storage.repositories.updates import UpdateLog
 
 # SQLite lets one writer in at a time, and its busy handler is not fair: under a
 # steady crowd of writers one transaction can wait past the busy timeout. Queueing

@@ -29,7 +29,7 @@ from handlers.i18n import Catalogue, Translator
 from handlers.reports.view import ProgressView, load_view
 from storage.models import ReportJob, ReportKind, RoleKind, Unit
 from storage.progress import vietnam_day
-from storage.repositories import unit_ids_on_path
+from storage.repositories.units import unit_ids_on_path
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from handlers.cards import VIETNAM
 from handlers.i18n import Translator
 from handlers.reports.view import ProgressView
 from handlers.reports.view import plain as _plain
-from storage.repositories import ExportedIdea
+from storage.repositories.progress import ExportedIdea
 
 PATH_SEPARATOR: Final = " › "
 # Text that Excel would take for a formula is written with a leading apostrophe.

@@ -219,7 +219,7 @@ async def test_a_failed_group_commit_leaves_the_rows_leased_for_a_later_send(
     async def unavailable(*args: object, **kwargs: object) -> None:
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr("storage.repositories.OutboxRepository.mark_sent_many", unavailable)
+    monkeypatch.setattr("storage.repositories.outbox.OutboxRepository.mark_sent_many", unavailable)
     with pytest.raises(ConnectionError):
         await sender.deliver(rows)
     assert messenger.sent == [("A", "a1")]  # a2 waits: a1's send is not on record

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import Campaign, ProgressDaily, ProgressTotal, Quota, QuotaTotal, Unit
 from storage.progress import CampaignError, add_campaign, effective_targets
 from storage.quotas_import import QuotasImportError, import_quotas
-from storage.repositories import unit_ids_on_path
+from storage.repositories.units import unit_ids_on_path
 from storage.units_import import import_units
 from storage.uow import UnitOfWork
 

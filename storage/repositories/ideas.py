@@ -1,0 +1,137 @@
+"""Ideas, their events and attachments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus
+from storage.repositories.base import Repository
+
+OPEN_STATUSES = (
+    IdeaStatus.SUBMITTED.value,
+    IdeaStatus.INFO_REQUESTED.value,
+    IdeaStatus.FORWARDED.value,
+)
+
+
+class IdeaRepository(Repository):
+    async def next_number(self, counter: str) -> int:
+        """The next value of a named counter, safe under concurrent writers."""
+        insert = self._insert()
+        statement = (
+            insert(Counter)
+            .values(name=counter, value=1)
+            .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
+            .returning(Counter.value)
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def add(self, idea: Idea) -> Idea:
+        self.session.add(idea)
+        await self.session.flush()
+        return idea
+
+    async def add_event(
+        self,
+        *,
+        idea_id: int,
+        kind: str,
+        actor_id: int | None,
+        at: datetime,
+        note: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> IdeaEvent:
+        event = IdeaEvent(
+            idea_id=idea_id, kind=kind, actor_id=actor_id, at=at, note=note, data=data
+        )
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        self.session.add(attachment)
+
+    async def by_ref(self, ref_code: str) -> Idea | None:
+        result = await self.session.execute(select(Idea).where(Idea.ref_code == ref_code))
+        return result.scalar_one_or_none()
+
+    async def of_author(self, author_id: int, *, limit: int, offset: int) -> list[Idea]:
+        query = (
+            select(Idea)
+            .where(Idea.author_id == author_id)
+            .order_by(Idea.created_at.desc(), Idea.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def count_of_author(self, author_id: int) -> int:
+        query = select(func.count(Idea.id)).where(Idea.author_id == author_id)
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def get_for_update(self, idea_id: int) -> Idea | None:
+        """The idea, locked until the transaction ends: one decision at a time.
+
+        On PostgreSQL this is ``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+        already serialises every writing transaction.
+        """
+        query = (
+            select(Idea)
+            .where(Idea.id == idea_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def events(self, idea_id: int) -> list[IdeaEvent]:
+        query = select(IdeaEvent).where(IdeaEvent.idea_id == idea_id).order_by(IdeaEvent.id)
+        return list((await self.session.execute(query)).scalars())
+
+    async def awaiting_answer(self, author_id: int) -> list[Idea]:
+        """The author's ideas on which the support team asked a question, newest first."""
+        query = (
+            select(Idea)
+            .where(Idea.author_id == author_id, Idea.status == IdeaStatus.INFO_REQUESTED.value)
+            .order_by(Idea.updated_at.desc(), Idea.id.desc())
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def open_in_units(self, unit_ids: Sequence[int], *, limit: int) -> list[Idea]:
+        """Ideas still waiting for a decision, held by these units, longest waiting first."""
+        if not unit_ids:
+            return []
+        query = (
+            select(Idea)
+            .where(Idea.holder_unit_id.in_(unit_ids), Idea.status.in_(OPEN_STATUSES))
+            .order_by(Idea.waiting_since, Idea.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def waiting_since_before(self, cutoff: datetime, *, limit: int) -> list[Idea]:
+        """Ideas in a team's queue (not waiting for the worker) since before ``cutoff``.
+
+        Locked for this transaction; rows another transaction holds (the same pass in
+        another bot instance, a team member deciding right now) are skipped, so no
+        idea is reminded twice: they come up again at the next pass.
+        """
+        query = (
+            select(Idea)
+            .where(
+                Idea.status.in_([IdeaStatus.SUBMITTED.value, IdeaStatus.FORWARDED.value]),
+                Idea.waiting_since <= cutoff,
+                Idea.escalated_at.is_(None),
+            )
+            .order_by(Idea.waiting_since)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def attachments(self, idea_id: int) -> list[Attachment]:
+        query = select(Attachment).where(Attachment.idea_id == idea_id).order_by(Attachment.id)
+        return list((await self.session.execute(query)).scalars())

@@ -1,0 +1,269 @@
+"""The outbox: messages queued in the update's transaction, sent and leased later."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Table, func, insert, or_, select, text, update
+from sqlalchemy.orm import aliased
+
+from storage.models import OutboxMessage, OutboxStatus
+from storage.repositories.base import Repository
+
+# Statements run for every update, built once: values go in as parameters, so
+# SQLAlchemy compiles each once and looks it up by a cache key that does not depend
+# on the values (a statement with ``.values(...)`` is keyed on them every time).
+_OUTBOX: Final[Table] = OutboxMessage.__table__  # type: ignore[assignment]
+_ADD_OUTBOX: Final = insert(_OUTBOX).returning(_OUTBOX.c.id)
+
+
+class OutboxRepository(Repository):
+    async def add(
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        priority: int,
+        now: datetime,
+        person_id: int | None = None,
+        idea_id: int | None = None,
+        purpose: str | None = None,
+    ) -> int:
+        row = await self.add_row(
+            channel=channel,
+            chat_id=chat_id,
+            payload=payload,
+            priority=priority,
+            now=now,
+            person_id=person_id,
+            idea_id=idea_id,
+            purpose=purpose,
+        )
+        return row.id
+
+    async def add_row(
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        priority: int,
+        now: datetime,
+        person_id: int | None = None,
+        idea_id: int | None = None,
+        purpose: str | None = None,
+        claimed_by: str | None = None,
+        claimed_until: datetime | None = None,
+    ) -> OutboxMessage:
+        """Queue a message; ``claimed_by`` keeps it for that instance until ``claimed_until``.
+
+        The row is inserted with one statement and handed back detached from the session
+        (what it holds is what was inserted): the ORM's flush machinery cost more than
+        the insert itself on every update.
+        """
+        values: dict[str, Any] = {
+            "channel": channel,
+            "chat_id": chat_id,
+            "payload": payload,
+            "priority": priority,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "person_id": person_id,
+            "idea_id": idea_id,
+            "purpose": purpose,
+            "claimed_by": claimed_by,
+            "claimed_until": claimed_until,
+        }
+        inserted = await self.session.execute(_ADD_OUTBOX, values)
+        return OutboxMessage(id=inserted.scalar_one(), **values)
+
+    async def claim_due(
+        self,
+        now: datetime,
+        *,
+        instance: str,
+        lease: timedelta,
+        limit: int,
+        per_chat: int | None = None,
+    ) -> list[OutboxMessage]:
+        """Take the lease on up to ``limit`` rows due at ``now``, most urgent first.
+
+        A row is due when its time has come and nobody holds a live lease on it. It
+        is left alone while an earlier row of the same chat is still outstanding
+        (leased elsewhere or waiting to retry), so one chat's messages keep their
+        order whichever instance sends them. On PostgreSQL the candidates are locked
+        with ``FOR UPDATE SKIP LOCKED``: instances draining at once never take the
+        same row; on SQLite the writer lock does the same.
+
+        ``per_chat`` caps the rows of one chat in a claim (the rest are let go at
+        once), so a chat's share fits in the lease at its send rate; the chat's later
+        rows wait behind those claimed, as above.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One claim at a time across instances: a claim running beside another
+            # would not see the other's uncommitted leases, and could take a chat's
+            # later rows while the other takes its earlier ones.
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended('outbox-claim', 0))")
+            )
+        row, earlier = OutboxMessage, aliased(OutboxMessage)
+        free = or_(row.claimed_until.is_(None), row.claimed_until < now)
+        blocked = (
+            select(earlier.id)
+            .where(
+                earlier.channel == row.channel,
+                earlier.chat_id == row.chat_id,
+                earlier.status == OutboxStatus.PENDING.value,
+                earlier.id < row.id,
+                or_(earlier.claimed_until >= now, earlier.next_attempt_at > now),
+            )
+            .exists()
+        )
+        candidates = (
+            select(row.id)
+            .where(row.status == OutboxStatus.PENDING.value, row.next_attempt_at <= now, free)
+            .where(~blocked)
+            .order_by(row.priority, row.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list((await self.session.execute(candidates)).scalars())
+        if not ids:
+            return []
+        claim = (
+            update(row)
+            .where(row.id.in_(ids), row.status == OutboxStatus.PENDING.value, free)
+            .values(claimed_by=instance, claimed_until=now + lease)
+            .returning(row)
+            .execution_options(synchronize_session=False)
+        )
+        rows = sorted((await self.session.execute(claim)).scalars(), key=lambda r: r.id)
+        if per_chat is not None:
+            taken: Tally[tuple[str, str]] = Tally()
+            kept: list[OutboxMessage] = []
+            surplus: list[int] = []
+            for message in rows:
+                chat = (message.channel, message.chat_id)
+                taken[chat] += 1
+                if taken[chat] <= per_chat:
+                    kept.append(message)
+                else:
+                    surplus.append(message.id)
+            await self.release(surplus)
+            rows = kept
+        return sorted(rows, key=lambda r: (r.priority, r.id))
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """Give up the leases on rows that will not be sent now after all."""
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    async def release_claims(self, instance: str, *, created_before: datetime) -> int:
+        """Give up the leases ``instance`` took on rows created before ``created_before``
+        (the instance restarted then: nothing it held before is in flight)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.claimed_by == instance,
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.created_at < created_before,
+            )
+            .values(claimed_by=None, claimed_until=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def next_due_at(self) -> datetime | None:
+        query = select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING.value
+        )
+        value: datetime | None = (await self.session.execute(query)).scalar_one_or_none()
+        return value
+
+    async def mark_sent(self, outbox_id: int, *, message_id: str | None, now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id)
+            .values(
+                status=OutboxStatus.SENT.value,
+                message_id=message_id,
+                sent_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
+    async def mark_sent_many(
+        self, sent: Sequence[tuple[int, str | None]], *, now: datetime
+    ) -> None:
+        """:meth:`mark_sent` for many (row id, message id) pairs in one statement."""
+        if not sent:
+            return
+        await self.session.execute(
+            update(OutboxMessage),
+            [
+                {
+                    "id": outbox_id,
+                    "status": OutboxStatus.SENT.value,
+                    "message_id": message_id,
+                    "sent_at": now,
+                    "claimed_by": None,
+                    "claimed_until": None,
+                }
+                for outbox_id, message_id in sent
+            ],
+        )
+
+    async def mark_retry(self, outbox_id: int, *, at: datetime, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id)
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=at,
+                last_error=error[:200],
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
+    async def mark_failed(self, outbox_id: int, *, error: str, now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id)
+            .values(
+                status=OutboxStatus.FAILED.value,
+                attempts=OutboxMessage.attempts + 1,
+                last_error=error[:200],
+                sent_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
+    async def sent_cards(self, idea_id: int, prefixes: Sequence[str]) -> list[OutboxMessage]:
+        """Cards of an idea that reached a chat, whose purpose starts with one of ``prefixes``."""
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.idea_id == idea_id,
+                OutboxMessage.status == OutboxStatus.SENT.value,
+                OutboxMessage.message_id.is_not(None),
+                or_(*(OutboxMessage.purpose.startswith(p) for p in prefixes)),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def sent_message_id(self, outbox_id: int) -> str | None:
+        query = select(OutboxMessage.message_id).where(OutboxMessage.id == outbox_id)
+        return (await self.session.execute(query)).scalar_one_or_none()

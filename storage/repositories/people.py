@@ -1,0 +1,103 @@
+"""People, and the messenger accounts (identities) behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final, NamedTuple
+
+from sqlalchemy import Table, bindparam, select
+
+from storage.models import Conversation, Identity, Person
+from storage.repositories.base import Repository
+from storage.repositories.conversations import ChatState, ConversationRepository
+
+
+class Resolved(NamedTuple):
+    person: Person
+    conversation: ChatState | None
+
+
+_CONVERSATIONS: Final[Table] = Conversation.__table__  # type: ignore[assignment]
+# The person behind an account and the chat's conversation, in one round trip. The
+# conversation's row is not locked: only the dispatcher writes it, holding the chat
+# (SQLite's single writer; PostgreSQL's advisory lock on the chat, storage.uow).
+_RESOLVE: Final = (
+    select(
+        Person,
+        Identity,
+        _CONVERSATIONS.c.chat_key,
+        _CONVERSATIONS.c.flow,
+        _CONVERSATIONS.c.step,
+        _CONVERSATIONS.c.data,
+    )
+    .join(Identity, Identity.person_id == Person.id)
+    .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.chat_key == bindparam("chat_key"))
+    .where(
+        Identity.channel == bindparam("channel"),
+        Identity.external_id == bindparam("external_id"),
+    )
+)
+
+
+class PersonRepository(Repository):
+    async def get(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def resolve(
+        self,
+        *,
+        channel: str,
+        external_id: str,
+        display_name: str,
+        platform_language: str | None,
+        private_chat_id: str | None,
+        now: datetime,
+        conversation_key: str,
+    ) -> Resolved:
+        """The person behind a messenger account (created on first contact), and the
+        conversation saved under ``conversation_key``, read together."""
+        params = {"channel": channel, "external_id": external_id, "chat_key": conversation_key}
+        row = (await self.session.execute(_RESOLVE, params)).first()
+        if row is not None:
+            person, identity, saved, flow, step, data = row
+            if display_name and person.display_name != display_name:
+                person.display_name = display_name
+            if platform_language and person.platform_language != platform_language:
+                person.platform_language = platform_language
+            if private_chat_id and identity.private_chat_id != private_chat_id:
+                identity.private_chat_id = private_chat_id
+            conversation = ChatState(flow, step, data or {}) if saved is not None else None
+            return Resolved(person, conversation)
+        person = Person(
+            display_name=display_name or "?",
+            platform_language=platform_language,
+            unreachable=False,
+            created_at=now,
+        )
+        self.session.add(person)
+        await self.session.flush()
+        self.session.add(
+            Identity(
+                person_id=person.id,
+                channel=channel,
+                external_id=external_id,
+                private_chat_id=private_chat_id,
+            )
+        )
+        conversations = ConversationRepository(self.session)
+        return Resolved(person, await conversations.get(conversation_key))
+
+    async def private_chats(self, person_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+        """(person id, channel, chat id) for every reachable private chat of these people."""
+        if not person_ids:
+            return []
+        query = (
+            select(Identity.person_id, Identity.channel, Identity.private_chat_id)
+            .join(Person, Person.id == Identity.person_id)
+            .where(Identity.person_id.in_(person_ids))
+            .where(Identity.private_chat_id.is_not(None))
+            .where(Person.unreachable.is_(False))
+            .order_by(Identity.person_id, Identity.id)
+        )
+        return [(pid, ch, str(chat)) for pid, ch, chat in (await self.session.execute(query))]

@@ -1,0 +1,354 @@
+"""Campaigns, quotas, progress counters, digest subscriptions, report jobs and exports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, case, func, or_, select, update
+
+from storage.models import (
+    Campaign,
+    DigestSubscription,
+    Idea,
+    Person,
+    ProgressDaily,
+    ProgressTotal,
+    QuotaTotal,
+    ReportJob,
+    ReportStatus,
+    Role,
+    RoleKind,
+    Unit,
+)
+from storage.repositories.base import Repository
+
+
+class ExportedIdea(NamedTuple):
+    """One idea as an export shows it: ``author`` and ``body`` None when confidential, and
+    ``title`` None too when the worker did not type it (handlers/visibility.py)."""
+
+    ref_code: str
+    unit_path: str
+    title: str | None
+    category: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    benefit: str
+    benefit_amount: int | None
+    confidential: bool
+    author: str | None
+    body: str | None
+
+
+class ProgressRepository(Repository):
+    """Campaigns, quotas, the progress counters, digest subscriptions and report jobs.
+
+    Counters (``progress_totals``, ``progress_daily``) hold one row per unit for the
+    idea's own unit and every unit above it, so reading a unit's figures is a
+    primary-key lookup whatever the size of its subtree (docs/PROGRESS.md).
+    """
+
+    # ------------------------------------------------------------ campaigns
+
+    async def campaign(self, campaign_id: int) -> Campaign | None:
+        return await self.session.get(Campaign, campaign_id)
+
+    async def campaign_by_code(self, code: str) -> Campaign | None:
+        query = select(Campaign).where(func.upper(Campaign.code) == code.upper()).limit(1)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def campaign_on(self, day: date) -> Campaign | None:
+        """The campaign running on this (Vietnam) calendar day, if any."""
+        query = (
+            select(Campaign)
+            .where(Campaign.starts_on <= day, Campaign.ends_on >= day)
+            .order_by(Campaign.starts_on)
+            .limit(1)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def campaigns(self) -> list[Campaign]:
+        """Every campaign, earliest first."""
+        query = select(Campaign).order_by(Campaign.starts_on, Campaign.id)
+        return list((await self.session.execute(query)).scalars())
+
+    # ------------------------------------------------------------ counters
+
+    async def bump(
+        self,
+        unit_ids: Sequence[int],
+        campaign_id: int,
+        day: date,
+        *,
+        submitted: int = 0,
+        approved: int = 0,
+    ) -> None:
+        """Add to the counters of these units (an idea's unit and its ancestors).
+
+        ``UPDATE … SET n = n + k`` through an upsert, in the caller's transaction: exact
+        under concurrent writers. Rows are written in unit id order, so two
+        transactions always lock them in the same order (no deadlock on PostgreSQL).
+        """
+        if not unit_ids or (submitted == 0 and approved == 0):
+            return
+        insert = self._insert()
+        ids = sorted(set(unit_ids))
+        base = {"campaign_id": campaign_id, "submitted": submitted, "approved": approved}
+        totals = insert(ProgressTotal).values([{"unit_id": u, **base} for u in ids])
+        totals = totals.on_conflict_do_update(
+            index_elements=[ProgressTotal.unit_id, ProgressTotal.campaign_id],
+            set_={
+                "submitted": ProgressTotal.submitted + totals.excluded.submitted,
+                "approved": ProgressTotal.approved + totals.excluded.approved,
+            },
+        )
+        await self.session.execute(totals)
+        daily = insert(ProgressDaily).values([{"unit_id": u, "day": day, **base} for u in ids])
+        daily = daily.on_conflict_do_update(
+            index_elements=[ProgressDaily.unit_id, ProgressDaily.campaign_id, ProgressDaily.day],
+            set_={
+                "submitted": ProgressDaily.submitted + daily.excluded.submitted,
+                "approved": ProgressDaily.approved + daily.excluded.approved,
+            },
+        )
+        await self.session.execute(daily)
+
+    async def totals(self, campaign_id: int, unit_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(submitted, approved) in each unit's subtree; units with none are left out."""
+        if not unit_ids:
+            return {}
+        query = select(
+            ProgressTotal.unit_id, ProgressTotal.submitted, ProgressTotal.approved
+        ).where(ProgressTotal.campaign_id == campaign_id, ProgressTotal.unit_id.in_(unit_ids))
+        return {u: (int(s), int(a)) for u, s, a in await self.session.execute(query)}
+
+    async def since(
+        self, campaign_id: int, unit_ids: Sequence[int], first_day: date
+    ) -> dict[int, tuple[int, int]]:
+        """(submitted, approved) from ``first_day`` on, per unit (net of any reversals)."""
+        if not unit_ids:
+            return {}
+        query = (
+            select(
+                ProgressDaily.unit_id,
+                func.sum(ProgressDaily.submitted),
+                func.sum(ProgressDaily.approved),
+            )
+            .where(
+                ProgressDaily.campaign_id == campaign_id,
+                ProgressDaily.unit_id.in_(unit_ids),
+                ProgressDaily.day >= first_day,
+            )
+            .group_by(ProgressDaily.unit_id)
+        )
+        return {u: (int(s or 0), int(a or 0)) for u, s, a in await self.session.execute(query)}
+
+    async def targets(
+        self, campaign_id: int, unit_ids: Sequence[int]
+    ) -> dict[int, tuple[int, bool]]:
+        """(target, summed from the children) for each unit that has one."""
+        if not unit_ids:
+            return {}
+        query = select(QuotaTotal.unit_id, QuotaTotal.target, QuotaTotal.summed).where(
+            QuotaTotal.campaign_id == campaign_id, QuotaTotal.unit_id.in_(unit_ids)
+        )
+        return {u: (int(t), bool(s)) for u, t, s in await self.session.execute(query)}
+
+    async def children(self, unit_id: int) -> list[Unit]:
+        query = select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.code)
+        return list((await self.session.execute(query)).scalars())
+
+    async def official_units(self, person_id: int) -> list[Unit]:
+        """The units this person is an official of, highest first."""
+        query = (
+            select(Unit)
+            .join(Role, Role.unit_id == Unit.id)
+            .where(
+                Role.person_id == person_id,
+                Role.role == RoleKind.OFFICIAL.value,
+                Role.revoked_at.is_(None),
+            )
+            .order_by(Unit.depth, Unit.code)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    # ------------------------------------------------------------ digests
+
+    async def subscription(self, person_id: int) -> DigestSubscription | None:
+        return await self.session.get(DigestSubscription, person_id)
+
+    async def subscribe(
+        self, person_id: int, unit_id: int, *, now: datetime, last_slot: datetime
+    ) -> bool:
+        """Subscribe (or move the subscription to another unit); False if it was so already."""
+        row = await self.session.get(DigestSubscription, person_id)
+        if row is None:
+            self.session.add(
+                DigestSubscription(
+                    person_id=person_id, unit_id=unit_id, subscribed_at=now, last_slot=last_slot
+                )
+            )
+            return True
+        if row.unit_id == unit_id:
+            return False
+        row.unit_id = unit_id
+        return True
+
+    async def unsubscribe(self, person_id: int) -> bool:
+        row = await self.session.get(DigestSubscription, person_id)
+        if row is None:
+            return False
+        await self.session.delete(row)
+        return True
+
+    async def digests_due(self, slot: datetime, *, limit: int) -> list[DigestSubscription]:
+        query = (
+            select(DigestSubscription)
+            .where(or_(DigestSubscription.last_slot.is_(None), DigestSubscription.last_slot < slot))
+            .order_by(DigestSubscription.person_id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def claim_digest(self, person_id: int, slot: datetime) -> bool:
+        """Mark this week's digest as taken; False if another pass took it first."""
+        result = await self.session.execute(
+            update(DigestSubscription)
+            .where(
+                DigestSubscription.person_id == person_id,
+                or_(DigestSubscription.last_slot.is_(None), DigestSubscription.last_slot < slot),
+            )
+            .values(last_slot=slot)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    # ------------------------------------------------------------ report jobs
+
+    async def add_job(self, job: ReportJob) -> ReportJob:
+        self.session.add(job)
+        await self.session.flush()
+        return job
+
+    async def pending_jobs(self, *, stale_before: datetime, limit: int) -> list[ReportJob]:
+        """Jobs to do: pending ones, and ones a crashed worker started long ago."""
+        query = (
+            select(ReportJob)
+            .where(
+                or_(
+                    ReportJob.status == ReportStatus.PENDING.value,
+                    and_(
+                        ReportJob.status == ReportStatus.WORKING.value,
+                        ReportJob.started_at < stale_before,
+                    ),
+                )
+            )
+            .order_by(ReportJob.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def claim_job(self, job: ReportJob, *, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(ReportJob)
+            .where(
+                ReportJob.id == job.id,
+                ReportJob.status == job.status,
+                or_(ReportJob.started_at.is_(None), ReportJob.started_at == job.started_at),
+            )
+            .values(status=ReportStatus.WORKING.value, started_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def job_waiting(self, person_id: int, kind: str, unit_id: int, campaign_id: int) -> bool:
+        """Whether the same report for the same person is still being made."""
+        query = select(func.count(ReportJob.id)).where(
+            ReportJob.person_id == person_id,
+            ReportJob.kind == kind,
+            ReportJob.unit_id == unit_id,
+            ReportJob.campaign_id == campaign_id,
+            ReportJob.status.in_([ReportStatus.PENDING.value, ReportStatus.WORKING.value]),
+        )
+        return bool((await self.session.execute(query)).scalar_one())
+
+    # ------------------------------------------------------------ exports
+
+    def _in_subtree(self, path: str) -> Any:
+        # The indexed range form of "path starts with" (docs/STORAGE.md).
+        return and_(Unit.path >= path, Unit.path < path[:-1] + "0")
+
+    async def count_in_subtree(self, path: str, campaign_id: int) -> int:
+        query = (
+            select(func.count(Idea.id))
+            .join(Unit, Unit.id == Idea.unit_id)
+            .where(self._in_subtree(path), Idea.campaign_id == campaign_id)
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def stream_ideas_in_subtree(
+        self, path: str, campaign_id: int, *, limit: int, body_chars: int = 2000, page: int = 2000
+    ) -> AsyncGenerator[list[ExportedIdea], None]:
+        """The ideas of a subtree and campaign, newest first, as plain rows for an export,
+        a page at a time.
+
+        Only the columns an export shows are read, the text cut at ``body_chars``; a
+        confidential idea's text and author are not read at all. One query, whose rows
+        are fetched as they are taken (a server-side cursor): the whole export is never
+        in memory at once. Other statements may run on the session between pages.
+        """
+        query = self._export_query(path, campaign_id, limit=limit, body_chars=body_chars)
+        result = await self.session.stream(query, execution_options={"yield_per": page})
+        try:
+            async for rows in result.partitions():
+                yield [ExportedIdea._make(row) for row in rows]
+        finally:
+            await result.close()
+
+    def _export_query(self, path: str, campaign_id: int, *, limit: int, body_chars: int) -> Any:
+        secret = Idea.confidential.is_(True)
+        derived_title = and_(secret, Idea.title_given.is_(False))
+        return (
+            select(
+                Idea.ref_code,
+                Unit.path,
+                case((derived_title, None), else_=Idea.title),
+                Idea.category,
+                Idea.status,
+                Idea.created_at,
+                Idea.updated_at,
+                Idea.benefit,
+                Idea.benefit_amount,
+                Idea.confidential,
+                case((secret, None), else_=Person.display_name),
+                case((secret, None), else_=func.substr(Idea.body, 1, body_chars)),
+            )
+            .join(Unit, Unit.id == Idea.unit_id)
+            .outerjoin(Person, Person.id == Idea.author_id)
+            .where(self._in_subtree(path), Idea.campaign_id == campaign_id)
+            .order_by(Idea.created_at.desc(), Idea.id.desc())
+            .limit(limit)
+        )
+
+    async def unit_names(self, unit_ids: Sequence[int]) -> dict[int, str]:
+        names: dict[int, str] = {}
+        ids = sorted(set(unit_ids))
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            result = await self.session.execute(
+                select(Unit.id, Unit.name).where(Unit.id.in_(chunk))
+            )
+            names.update((int(i), n) for i, n in result)
+        return names
+
+    async def finish_job(self, job_id: int, *, now: datetime, error: str | None = None) -> None:
+        status = ReportStatus.FAILED if error else ReportStatus.DONE
+        await self.session.execute(
+            update(ReportJob)
+            .where(ReportJob.id == job_id)
+            .values(status=status.value, finished_at=now, error=error[:200] if error else None)
+            .execution_options(synchronize_session=False)
+        )

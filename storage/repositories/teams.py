@@ -1,0 +1,67 @@
+"""Group chats bound to support teams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from storage.models import TeamChat
+from storage.repositories.base import Repository
+
+
+class TeamChatRepository(Repository):
+    """Group chats bound to support teams."""
+
+    async def group_of(self, unit_id: int) -> TeamChat | None:
+        query = select(TeamChat).where(TeamChat.unit_id == unit_id).order_by(TeamChat.id.desc())
+        return (await self.session.execute(query.limit(1))).scalar_one_or_none()
+
+    async def by_chat(self, channel: str, chat_id: str) -> TeamChat | None:
+        query = select(TeamChat).where(TeamChat.channel == channel, TeamChat.chat_id == chat_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def bind(
+        self,
+        *,
+        unit_id: int,
+        channel: str,
+        chat_id: str,
+        title: str | None,
+        person_id: int,
+        now: datetime,
+    ) -> TeamChat:
+        """Make the group the unit's team chat (a group serves one team at a time)."""
+        existing = await self.by_chat(channel, chat_id)
+        if existing is not None:
+            existing.unit_id = unit_id
+            existing.title = title
+            existing.bound_by = person_id
+            existing.bound_at = now
+            return existing
+        chat = TeamChat(
+            unit_id=unit_id,
+            channel=channel,
+            chat_id=chat_id,
+            title=title,
+            bound_by=person_id,
+            bound_at=now,
+        )
+        self.session.add(chat)
+        await self.session.flush()
+        return chat
+
+    async def set_language(self, channel: str, chat_id: str, language: str) -> bool:
+        """The language the bound group's cards speak; False if the group is not bound."""
+        existing = await self.by_chat(channel, chat_id)
+        if existing is None:
+            return False
+        existing.language = language
+        return True
+
+    async def unbind(self, channel: str, chat_id: str) -> bool:
+        existing = await self.by_chat(channel, chat_id)
+        if existing is None:
+            return False
+        await self.session.delete(existing)
+        return True
