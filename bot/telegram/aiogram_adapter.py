@@ -1,10 +1,11 @@
 """The Telegram adapter on aiogram 3.
 
 aiogram parses updates and talks HTTP; a Router hands each kind of update to the
-shared translation in :mod:`bot.telegram.common`, which turns it into a neutral
-:class:`~handlers.events.Incoming` for the runtime. Polling is the runtime's own (see
-:mod:`bot.runtime.polling`), because aiogram's confirms an update's offset before its
-work has committed.
+shared translation in :mod:`bot.telegram.incoming`, which turns it into a neutral
+:class:`~handlers.events.Incoming` for the runtime; the rest of what the two adapters
+share is :class:`~bot.telegram.adapter.TelegramAdapterBase`. Polling is the runtime's
+own (see :mod:`bot.runtime.polling`), because aiogram's confirms an update's offset
+before its work has committed.
 """
 
 from __future__ import annotations
@@ -40,16 +41,10 @@ from aiogram.types import (  # noqa: E402
 )
 
 from bot.runtime.polling import RawUpdate  # noqa: E402
-from bot.telegram.common import (  # noqa: E402
-    ALLOWED_UPDATES,
-    POLL_TIMEOUT_MARGIN,
-    ApiFailure,
-    Failure,
-    FailureTable,
-    TelegramAdapterBase,
-    TgClasses,
-    failure_from,
-)
+from bot.telegram.adapter import TelegramAdapterBase  # noqa: E402
+from bot.telegram.botapi import TgClasses  # noqa: E402
+from bot.telegram.constants import ALLOWED_UPDATES, POLL_TIMEOUT_MARGIN  # noqa: E402
+from bot.telegram.failures import ApiFailure, Failure, FailureTable, failure_from  # noqa: E402
 
 # aiogram's InputFile is abstract; its in-memory one is BufferedInputFile.
 CLASSES = TgClasses.of(types, input_file=BufferedInputFile)

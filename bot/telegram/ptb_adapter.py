@@ -7,7 +7,7 @@ same :class:`~handlers.events.OutMessage`, same neutral errors.
 python-telegram-bot parses updates and talks HTTP; a ``telegram.ext.Application``
 (without PTB's ``Updater``: polling is the runtime's own, see
 :mod:`bot.runtime.polling`) routes each update through blocking handlers that hand it
-to the shared translation in :mod:`bot.telegram.common`, which turns it into an
+to the shared translation in :mod:`bot.telegram.incoming`, which turns it into an
 ``Incoming`` for the runtime.
 
 Four things PTB does differently from aiogram, and what this adapter does about them:
@@ -30,7 +30,7 @@ Four things PTB does differently from aiogram, and what this adapter does about 
 * ``Bot.get_updates`` parses the whole batch at once, so one update PTB cannot read
   would fail every poll. The raw batch comes from ``Bot.do_api_request`` instead
   (which warns that ``get_updates`` exists; that warning is silenced) and each update
-  is parsed on its own (:func:`bot.telegram.common.parse_updates`).
+  is parsed on its own (:func:`bot.telegram.updates.parse_updates`).
 """
 
 from __future__ import annotations
@@ -65,16 +65,10 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.runtime.polling import RawUpdate
-from bot.telegram.common import (
-    ALLOWED_UPDATES,
-    POLL_TIMEOUT_MARGIN,
-    ApiFailure,
-    Failure,
-    FailureTable,
-    TelegramAdapterBase,
-    TgClasses,
-    failure_from,
-)
+from bot.telegram.adapter import TelegramAdapterBase
+from bot.telegram.botapi import TgClasses
+from bot.telegram.constants import ALLOWED_UPDATES, POLL_TIMEOUT_MARGIN
+from bot.telegram.failures import ApiFailure, Failure, FailureTable, failure_from
 
 log = logging.getLogger(__name__)
 

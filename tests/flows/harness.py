@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.telegram.common import parse_command
+from bot.telegram.incoming import parse_command
 from handlers.context import BotInfo
 from handlers.dispatch import Dispatcher
 from handlers.events import (

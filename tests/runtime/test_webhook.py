@@ -30,7 +30,7 @@ from bot.runtime.intake import OrderedIntake
 from bot.runtime.polling import RawUpdate
 from bot.runtime.webhook import WebhookServer
 from bot.telegram.aiogram_adapter import AiogramTelegram
-from bot.telegram.common import ALLOWED_UPDATES, WEBHOOK_SECRET_HEADER
+from bot.telegram.constants import ALLOWED_UPDATES, WEBHOOK_SECRET_HEADER
 from bot.telegram.ptb_adapter import PtbTelegram
 from bot.zalo.webhook import ZaloWebhookServer
 from handlers.events import Incoming

@@ -32,9 +32,9 @@ from bot.runtime.errors import (
 )
 from bot.runtime.polling import RawUpdate
 from bot.telegram import aiogram_adapter as aio
-from bot.telegram import common
+from bot.telegram import incoming, sending, updates
 from bot.telegram import ptb_adapter as ptb
-from bot.telegram.common import ALLOWED_UPDATES
+from bot.telegram.constants import ALLOWED_UPDATES
 from handlers.events import AttachmentKind, Button, FileRef, Incoming, OtherContent, OutMessage
 from tests.telegram.fakeapi import (
     BOT_USERNAME,
@@ -413,11 +413,11 @@ def _translate(update: Any) -> Incoming | None:
     """What the adapters' handlers hand to the runtime for this update (None: nothing)."""
     result: Incoming | None = None
     if update.message is not None:
-        result = common.message_to_incoming(update.update_id, update.message, BOT_USERNAME)
+        result = incoming.message_to_incoming(update.update_id, update.message, BOT_USERNAME)
     elif update.callback_query is not None:
-        result = common.callback_to_incoming(update.update_id, update.callback_query)
+        result = incoming.callback_to_incoming(update.update_id, update.callback_query)
     elif update.my_chat_member is not None:
-        result = common.member_to_incoming(update.update_id, update.my_chat_member)
+        result = incoming.member_to_incoming(update.update_id, update.my_chat_member)
     return result
 
 
@@ -456,7 +456,7 @@ def test_translation_is_identical(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(UPDATES))
 def test_chat_key_is_identical(name: str) -> None:
     data = _raw(name, update_id=7)
-    assert common.chat_key(PtbUpdate.de_json(copy.deepcopy(data), PTB_BOT)) == common.chat_key(
+    assert updates.chat_key(PtbUpdate.de_json(copy.deepcopy(data), PTB_BOT)) == updates.chat_key(
         AioUpdate.model_validate(copy.deepcopy(data))
     )
 
@@ -553,8 +553,8 @@ OUT_MESSAGES: dict[str, OutMessage] = {
 @pytest.mark.parametrize("name", sorted(OUT_MESSAGES))
 def test_markup_is_the_same_json(name: str) -> None:
     message = OUT_MESSAGES[name]
-    from_aiogram: Any = common.reply_markup(message, aio.CLASSES)
-    from_ptb: Any = common.reply_markup(message, ptb.CLASSES)
+    from_aiogram: Any = sending.reply_markup(message, aio.CLASSES)
+    from_ptb: Any = sending.reply_markup(message, ptb.CLASSES)
     if from_aiogram is None:
         assert from_ptb is None
         return

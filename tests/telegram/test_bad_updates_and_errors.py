@@ -19,7 +19,7 @@ from aiogram.types import Update as AioUpdate
 from bot.runtime.errors import PermanentSendError, RetryAfter, SendError, TransientSendError
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.polling import poll
-from bot.telegram.common import parse_updates
+from bot.telegram.updates import parse_updates
 from tests.telegram.fakeapi import GET_UPDATES_WARNING, KINDS, FakeBotApi, Running, make_adapter
 
 pytestmark = [

@@ -20,7 +20,7 @@ import pytest
 
 from bot.runtime.errors import MessageGone, PermanentSendError, RetryAfter, SendError
 from bot.telegram.aiogram_adapter import AiogramTelegram
-from bot.telegram.common import ALLOWED_UPDATES
+from bot.telegram.constants import ALLOWED_UPDATES
 from bot.telegram.ptb_adapter import PtbTelegram
 from handlers.events import AttachmentKind, Button, FileRef, Incoming, OtherContent, OutMessage
 from standins.telegram import EXAMPLE_TOKEN, StandinClient, StandinServer

@@ -1,0 +1,121 @@
+"""An :class:`~handlers.events.OutMessage` as the Bot API call that sends it.
+
+Written once against :class:`~bot.telegram.botapi.TgBotApi` and the framework's own
+classes (:class:`~bot.telegram.botapi.TgClasses`); what goes wrong is left to the
+caller to map (:mod:`bot.telegram.failures`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.runtime.errors import PermanentSendError
+from bot.telegram.botapi import TgBotApi, TgClasses
+from handlers.events import AttachmentKind, CommandMenu, OutMessage, Upload
+
+PARSE_MODE = "HTML"
+
+
+async def send(api: TgBotApi, classes: TgClasses, chat_id: str, message: OutMessage) -> str:
+    """Send (or edit) ``message``; returns its message id."""
+    if message.menu is not None:
+        return await set_chat_menu(api, classes, chat_id, message.menu)
+    if message.upload is not None:
+        return await send_upload(api, classes, chat_id, message, message.upload)
+    file = message.file
+    no_preview = classes.link_preview_options(is_disabled=True)
+    if message.edit_message_id is not None and file is None:
+        await api.edit_message_text(
+            text=message.text,
+            chat_id=chat_id,
+            message_id=int(message.edit_message_id),
+            parse_mode=PARSE_MODE,
+            # an edit keeps (or changes) inline buttons only; it cannot force a reply
+            reply_markup=None if message.force_reply else reply_markup(message, classes),
+            link_preview_options=no_preview,
+        )
+        return message.edit_message_id
+    if file is None:
+        sent = await api.send_message(
+            chat_id=chat_id,
+            text=message.text,
+            parse_mode=PARSE_MODE,
+            reply_markup=reply_markup(message, classes),
+            link_preview_options=no_preview,
+        )
+        return str(sent.message_id)
+    # A file is always sent anew, even with edit_message_id: a text can't become one.
+    common = _with_file(chat_id, message, classes)
+    if file.kind is AttachmentKind.PHOTO:
+        sent = await api.send_photo(photo=file.file_id, **common)
+    elif file.kind is AttachmentKind.VOICE:
+        sent = await api.send_voice(voice=file.file_id, **common)
+    elif file.kind is AttachmentKind.AUDIO:
+        sent = await api.send_audio(audio=file.file_id, **common)
+    elif file.kind is AttachmentKind.VIDEO:
+        sent = await api.send_video(video=file.file_id, **common)
+    else:
+        sent = await api.send_document(document=file.file_id, **common)
+    return str(sent.message_id)
+
+
+async def send_upload(
+    api: TgBotApi, classes: TgClasses, chat_id: str, message: OutMessage, upload: Upload
+) -> str:
+    """A file the bot made (progress reports, issue #4), uploaded as a new message."""
+    try:
+        data = await asyncio.to_thread(Path(upload.path).read_bytes)
+    except OSError as exc:
+        raise PermanentSendError("upload_missing", type(exc).__name__) from exc
+    file = classes.input_file(data, filename=upload.file_name)
+    common = _with_file(chat_id, message, classes)
+    if upload.kind is AttachmentKind.PHOTO:
+        sent = await api.send_photo(photo=file, **common)
+    else:
+        sent = await api.send_document(document=file, **common)
+    return str(sent.message_id)
+
+
+def _with_file(chat_id: str, message: OutMessage, classes: TgClasses) -> dict[str, Any]:
+    """What every sendPhoto, sendDocument, ... call carries beside its file."""
+    return {
+        "chat_id": chat_id,
+        "caption": message.text or None,
+        "parse_mode": PARSE_MODE,
+        "reply_markup": reply_markup(message, classes),
+    }
+
+
+async def set_chat_menu(api: TgBotApi, classes: TgClasses, chat_id: str, menu: CommandMenu) -> str:
+    """This chat's own command menu (a person's roles), shown whatever their app's
+    language; the default menu (set at start) stays for every other chat. Not a
+    message: no message id."""
+    await api.set_my_commands(
+        commands=bot_commands(classes, menu.commands),
+        scope=classes.bot_command_scope_chat(chat_id=int(chat_id)),
+        language_code=None,
+    )
+    return ""
+
+
+def bot_commands(classes: TgClasses, commands: Sequence[tuple[str, str]]) -> list[object]:
+    """(name, description) pairs as the framework's BotCommand objects."""
+    make = classes.bot_command
+    return [make(command=name, description=text) for name, text in commands]
+
+
+def reply_markup(message: OutMessage, classes: TgClasses) -> object | None:
+    """A forced reply wins over buttons; no buttons, no markup."""
+    if message.force_reply:
+        return classes.force_reply(selective=True)
+    if not message.buttons:
+        return None
+    return classes.inline_keyboard_markup(
+        inline_keyboard=[
+            [classes.inline_keyboard_button(text=b.text, callback_data=b.data) for b in row]
+            for row in message.buttons
+        ]
+    )
