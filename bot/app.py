@@ -28,7 +28,7 @@ from bot.runtime.polling import Inboxed, RawUpdate, poll, sleep_unless
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
 from bot.runtime.worker import UpdateWorker
-from bot.telegram.common import MENU_COMMANDS, MENU_LANGUAGES, WEBHOOK_SECRET_HEADER
+from bot.telegram.constants import MENU_COMMANDS, MENU_LANGUAGES, WEBHOOK_SECRET_HEADER
 from handlers.context import BotInfo
 from handlers.digest import DigestPolicy, run_digest
 from handlers.dispatch import Dispatcher, utc_now
