@@ -302,8 +302,9 @@ def invite(
     """Issue an invite link: a worker joins the unit, or a person takes a role there."""
     settings = _settings()
     from storage.db import create_sessionmaker
-    from storage.invites import MAX_USES, create_invite
+    from storage.invites import MAX_USES
     from storage.models import RoleKind
+    from storage.repositories.invites import InviteRepository
     from storage.repositories.units import UnitRepository
 
     try:
@@ -327,8 +328,7 @@ def invite(
                 if found is None:
                     console.print(f"[red]No unit with code {unit!r}.[/red]")
                     raise typer.Exit(1)
-                token, _ = await create_invite(
-                    session,
+                token, _ = await InviteRepository(session).create(
                     unit_id=found.id,
                     role=role_kind,
                     max_uses=uses,
@@ -378,21 +378,19 @@ def invites_list(
     """
     settings = _settings()
     from rich.table import Table
-    from sqlalchemy import select
 
     from storage.db import create_sessionmaker
-    from storage.invites import invite_problem, redemptions
+    from storage.invites import invite_problem
     from storage.models import Invite, Unit
+    from storage.repositories.invites import InviteRepository
 
     async def go() -> tuple[list[tuple[Invite, Unit]], dict[int, list[tuple[str, datetime]]]]:
         engine = await _ready_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session:
-                query = select(Invite, Unit).join(Unit, Unit.id == Invite.unit_id)
-                if unit:
-                    query = query.where(Unit.code == unit)
-                rows = [(i, u) for i, u in await session.execute(query.order_by(Invite.id))]
-                return rows, await redemptions(session, [i.id for i, _ in rows])
+                invites = InviteRepository(session)
+                rows = await invites.with_units(unit)
+                return rows, await invites.redemptions([i.id for i, _ in rows])
         finally:
             await engine.dispose()
 
@@ -425,13 +423,13 @@ def invites_revoke(invite_id: Annotated[int, typer.Argument(help="The invite's i
     """Revoke an invite: its link stops working at once; who joined with it stays."""
     settings = _settings()
     from storage.db import create_sessionmaker
-    from storage.invites import revoke
+    from storage.repositories.invites import InviteRepository
 
     async def go() -> bool:
         engine = await _ready_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session:
-                found = await revoke(session, invite_id, datetime.now(UTC))
+                found = await InviteRepository(session).revoke(invite_id, datetime.now(UTC))
                 await session.commit()
                 return found is not None
         finally:

@@ -390,8 +390,8 @@ async def add_sample_campaign(sessionmaker: async_sessionmaker[AsyncSession], ye
 async def issue_invites(settings: Settings) -> dict[str, str]:
     """Fresh invite tokens (stored only as hashes): the worker's, the team's, the official's."""
     from storage.db import create_sessionmaker
-    from storage.invites import create_invite
     from storage.models import RoleKind
+    from storage.repositories.invites import InviteRepository
     from storage.repositories.units import UnitRepository
 
     wanted = {
@@ -406,8 +406,7 @@ async def issue_invites(settings: Settings) -> dict[str, str]:
             for persona, (code, role) in wanted.items():
                 unit = await UnitRepository(session).by_code(code)
                 assert unit is not None, f"the sample tree has no unit {code}"
-                tokens[persona], _ = await create_invite(
-                    session,
+                tokens[persona], _ = await InviteRepository(session).create(
                     unit_id=unit.id,
                     role=role,
                     max_uses=None,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.repositories.channels import ChannelRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.ideas import IdeaRepository
+from storage.repositories.invites import InviteRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PersonRepository
@@ -74,6 +75,7 @@ class UnitOfWork:
         self.progress = ProgressRepository(self.session)
         self.channels = ChannelRepository(self.session)
         self.links = LinkRepository(self.session)
+        self.invites = InviteRepository(self.session)
         return self
 
     async def __aexit__(

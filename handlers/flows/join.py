@@ -125,7 +125,7 @@ async def redeem(ctx: Context, token: str) -> None:
     """Open an invite: join its unit, or take the role it grants there."""
     found = None
     if TOKEN_PATTERN.match(token):
-        found = await invites.redeem_lookup(ctx.uow.session, token, ctx.now)
+        found = await ctx.uow.invites.redeem_lookup(token, ctx.now)
     if not isinstance(found, Invite):
         problem = found.value if isinstance(found, invites.InviteProblem) else "unknown"
         log.info("invite refused: %s", problem)
@@ -143,7 +143,7 @@ async def redeem(ctx: Context, token: str) -> None:
     if invite.role == RoleKind.MEMBER.value and ctx.person.unit_id == unit.id:
         ctx.reply(ctx.t("invite.already_member", unit=label))
         return
-    if not await invites.record_use(ctx.uow.session, invite, person_id=ctx.person.id, now=ctx.now):
+    if not await ctx.uow.invites.record_use(invite, person_id=ctx.person.id, now=ctx.now):
         ctx.reply(ctx.t("invite.used_up"))
         return
     if invite.role == RoleKind.MEMBER.value:
@@ -169,7 +169,7 @@ async def redeem_in_group(ctx: Context, token: str) -> None:
     """A support invite opened as ``?startgroup=``: this group becomes the team's chat."""
     found = None
     if TOKEN_PATTERN.match(token):
-        found = await invites.redeem_lookup(ctx.uow.session, token, ctx.now)
+        found = await ctx.uow.invites.redeem_lookup(token, ctx.now)
     if not isinstance(found, Invite):
         ctx.reply(ctx.t("invite.invalid_group"))
         return
@@ -177,8 +177,8 @@ async def redeem_in_group(ctx: Context, token: str) -> None:
         ctx.reply(ctx.t("invite.private_only", bot=ctx.bot.username))
         return
     unit = await ctx.uow.units.get(found.unit_id)
-    if unit is None or not await invites.record_use(
-        ctx.uow.session, found, person_id=ctx.person.id, now=ctx.now
+    if unit is None or not await ctx.uow.invites.record_use(
+        found, person_id=ctx.person.id, now=ctx.now
     ):
         ctx.reply(ctx.t("invite.used_up"))
         return

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from handlers.events import ChatRef
-from storage.invites import redemptions
 from storage.models import Invite, RoleKind, Unit
+from storage.repositories.invites import InviteRepository
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import invite
 
@@ -24,7 +24,7 @@ def h(harness: Harness) -> Harness:
 async def recorded(h: Harness) -> dict[int, list[tuple[str, datetime]]]:
     async with h.sessionmaker() as session:
         ids = list(await session.scalars(select(Invite.id).order_by(Invite.id)))
-        return await redemptions(session, ids)
+        return await InviteRepository(session).redemptions(ids)
 
 
 async def test_a_private_join_and_a_refused_second_use(h: Harness, units: dict[str, Unit]) -> None:

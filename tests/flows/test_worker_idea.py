@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from handlers.events import AttachmentKind, FileRef, OtherContent
 from handlers.limits import MAX_IDEA_BODY_CHARS
-from storage.invites import create_invite
 from storage.models import Attachment, Idea, IdeaEvent, Person, RoleKind, Unit
+from storage.repositories.invites import InviteRepository
 from tests.flows.harness import Harness, Result, photo
 
 WORKER = 1001
@@ -28,8 +28,7 @@ REF = re.compile(r"SK-2026-\d{6}")
 
 async def invite(h: Harness, unit: Unit, role: RoleKind, **kw: object) -> str:
     async with h.sessionmaker() as session:
-        token, _ = await create_invite(
-            session,
+        token, _ = await InviteRepository(session).create(
             unit_id=unit.id,
             role=role,
             max_uses=kw.get("max_uses"),  # type: ignore[arg-type]

@@ -47,8 +47,8 @@ from handlers.events import AttachmentKind, ChatRef, FileRef, Incoming, OtherCon
 from handlers.i18n import Catalogue
 from handlers.limits import MAX_IDEA_BODY_CHARS, MAX_IDEA_FILES
 from storage.db import create_engine, create_sessionmaker
-from storage.invites import create_invite, revoke
 from storage.models import Base, Conversation, Idea, RoleKind
+from storage.repositories.invites import InviteRepository
 from tests.flows.harness import Harness, Result, seed_units
 from tests.hostile.invariants import outbox_mark, snapshot
 
@@ -307,8 +307,7 @@ async def build_world(path: Path, catalogue: Catalogue) -> World:
             ("official_expired", "HCM", RoleKind.OFFICIAL, None, past),
         ]
         for name, code, role, max_uses, expires in specs:
-            token, invite = await create_invite(
-                session,
+            token, invite = await InviteRepository(session).create(
                 unit_id=units[code],
                 role=role,
                 max_uses=max_uses,
@@ -317,7 +316,7 @@ async def build_world(path: Path, catalogue: Catalogue) -> World:
             )
             tokens[name] = token
             if name == "revoked":
-                await revoke(session, invite.id, past)
+                await InviteRepository(session).revoke(invite.id, past)
         await session.commit()
 
     b = _Builder(h)

@@ -18,8 +18,8 @@ from typer.testing import CliRunner, Result
 from bot import cli
 from bot.config import ENV_OVERRIDES
 from storage.db import create_engine, create_sessionmaker
-from storage.invites import record_use, redeem_lookup
 from storage.models import Invite, Person
+from storage.repositories.invites import InviteRepository
 from storage.schema import upgrade
 from storage.units_import import SAMPLE_UNITS_CSV, import_units
 
@@ -142,8 +142,10 @@ def test_invites_list_shows_who_joined_and_when(database: str) -> None:
                 person = Person(display_name=name, unreachable=False, created_at=joined_at)
                 session.add(person)
                 await session.flush()
-                found: Any = await redeem_lookup(session, token, joined_at)
-                assert await record_use(session, found, person_id=person.id, now=joined_at)
+                found: Any = await InviteRepository(session).redeem_lookup(token, joined_at)
+                assert await InviteRepository(session).record_use(
+                    found, person_id=person.id, now=joined_at
+                )
         finally:
             await engine.dispose()
 

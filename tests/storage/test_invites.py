@@ -13,15 +13,11 @@ from storage.invites import (
     MAX_USES,
     TOKEN_BYTES,
     InviteProblem,
-    create_invite,
     hash_token,
     new_token,
-    record_use,
-    redeem_lookup,
-    redemptions,
-    revoke,
 )
 from storage.models import Invite, Person, RoleKind, Unit
+from storage.repositories.invites import InviteRepository
 from storage.units_import import SAMPLE_UNITS_CSV, import_units
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -60,8 +56,7 @@ async def make(
     role: RoleKind = RoleKind.MEMBER,
 ) -> tuple[str, int]:
     async with sessionmaker() as session, session.begin():
-        token, invite = await create_invite(
-            session,
+        token, invite = await InviteRepository(session).create(
             unit_id=unit_id,
             role=role,
             max_uses=max_uses,
@@ -107,7 +102,7 @@ async def test_valid_token_finds_invite_without_counting(
     token, invite_id = await make(sessionmaker, unit_id, max_uses=1, role=RoleKind.SUPPORT)
     for _ in range(3):
         async with sessionmaker() as session:
-            found = await redeem_lookup(session, token, NOW)
+            found = await InviteRepository(session).redeem_lookup(token, NOW)
             assert isinstance(found, Invite)
             assert (found.id, found.unit_id, found.role, found.uses) == (
                 invite_id,
@@ -122,66 +117,68 @@ async def test_valid_token_finds_invite_without_counting(
 )
 async def test_malformed_tokens_are_unknown(sessionmaker: Sessions, token: str) -> None:
     async with sessionmaker() as session:
-        assert await redeem_lookup(session, token, NOW) is InviteProblem.UNKNOWN
+        assert await InviteRepository(session).redeem_lookup(token, NOW) is InviteProblem.UNKNOWN
 
 
 async def test_unknown_token(sessionmaker: Sessions, unit_id: int) -> None:
     await make(sessionmaker, unit_id)
     async with sessionmaker() as session:
-        assert await redeem_lookup(session, new_token(), NOW) is InviteProblem.UNKNOWN
+        assert (
+            await InviteRepository(session).redeem_lookup(new_token(), NOW) is InviteProblem.UNKNOWN
+        )
 
 
 async def test_expiry(sessionmaker: Sessions, unit_id: int) -> None:
     token, _ = await make(sessionmaker, unit_id, expires_at=NOW + timedelta(hours=1))
     async with sessionmaker() as session:
-        assert isinstance(await redeem_lookup(session, token, NOW), Invite)
+        assert isinstance(await InviteRepository(session).redeem_lookup(token, NOW), Invite)
         later = NOW + timedelta(hours=1)
-        assert await redeem_lookup(session, token, later) is InviteProblem.EXPIRED
+        assert await InviteRepository(session).redeem_lookup(token, later) is InviteProblem.EXPIRED
         # A non-UTC "now" means the same instant.
         hanoi = later.astimezone(timezone(timedelta(hours=7)))
-        assert await redeem_lookup(session, token, hanoi) is InviteProblem.EXPIRED
+        assert await InviteRepository(session).redeem_lookup(token, hanoi) is InviteProblem.EXPIRED
 
 
 async def test_revocation(sessionmaker: Sessions, unit_id: int) -> None:
     token, invite_id = await make(sessionmaker, unit_id)
     async with sessionmaker() as session, session.begin():
-        revoked = await revoke(session, invite_id, NOW)
+        revoked = await InviteRepository(session).revoke(invite_id, NOW)
         assert revoked is not None
         assert revoked.revoked_at == NOW
     async with sessionmaker() as session, session.begin():
-        again = await revoke(session, invite_id, NOW + timedelta(days=1))
+        again = await InviteRepository(session).revoke(invite_id, NOW + timedelta(days=1))
         assert again is not None
         assert again.revoked_at == NOW  # the first revocation stands
-        assert await revoke(session, 999_999, NOW) is None
+        assert await InviteRepository(session).revoke(999_999, NOW) is None
     async with sessionmaker() as session:
-        assert await redeem_lookup(session, token, NOW) is InviteProblem.REVOKED
+        assert await InviteRepository(session).redeem_lookup(token, NOW) is InviteProblem.REVOKED
 
 
 async def test_use_limit(sessionmaker: Sessions, unit_id: int, person_id: int) -> None:
     token, _ = await make(sessionmaker, unit_id, max_uses=2)
     for expected_uses in (1, 2):
         async with sessionmaker() as session, session.begin():
-            invite = await redeem_lookup(session, token, NOW)
+            invite = await InviteRepository(session).redeem_lookup(token, NOW)
             assert isinstance(invite, Invite)
-            assert await record_use(session, invite, person_id=person_id, now=NOW)
+            assert await InviteRepository(session).record_use(invite, person_id=person_id, now=NOW)
             assert invite.uses == expected_uses
     async with sessionmaker() as session, session.begin():
-        assert await redeem_lookup(session, token, NOW) is InviteProblem.USED_UP
+        assert await InviteRepository(session).redeem_lookup(token, NOW) is InviteProblem.USED_UP
         stale = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
         assert stale is not None
         # the UPDATE itself refuses
-        assert not await record_use(session, stale, person_id=person_id, now=NOW)
+        assert not await InviteRepository(session).record_use(stale, person_id=person_id, now=NOW)
 
 
 async def test_unlimited_invite(sessionmaker: Sessions, unit_id: int, person_id: int) -> None:
     token, _ = await make(sessionmaker, unit_id, max_uses=None)
     async with sessionmaker() as session, session.begin():
-        invite = await redeem_lookup(session, token, NOW)
+        invite = await InviteRepository(session).redeem_lookup(token, NOW)
         assert isinstance(invite, Invite)
         for _ in range(50):
-            assert await record_use(session, invite, person_id=person_id, now=NOW)
+            assert await InviteRepository(session).record_use(invite, person_id=person_id, now=NOW)
         assert invite.uses == 50
-        assert await redeem_lookup(session, token, NOW) is invite
+        assert await InviteRepository(session).redeem_lookup(token, NOW) is invite
 
 
 async def test_concurrent_redemptions_respect_the_limit(
@@ -191,11 +188,11 @@ async def test_concurrent_redemptions_respect_the_limit(
 
     async def redeem() -> bool:
         async with sessionmaker() as session, session.begin():
-            invite = await redeem_lookup(session, token, NOW)
+            invite = await InviteRepository(session).redeem_lookup(token, NOW)
             if not isinstance(invite, Invite):
                 return False
             await asyncio.sleep(0.05)  # the join takes a moment
-            return await record_use(session, invite, person_id=person_id, now=NOW)
+            return await InviteRepository(session).record_use(invite, person_id=person_id, now=NOW)
 
     outcomes = await asyncio.gather(*(redeem() for _ in range(5)))
     assert outcomes.count(True) == 1
@@ -203,22 +200,24 @@ async def test_concurrent_redemptions_respect_the_limit(
         invite = await session.get(Invite, invite_id)
         assert invite is not None
         assert invite.uses == 1
-        assert [len(found) for found in (await redemptions(session, [invite_id])).values()] == [1]
+        assert [
+            len(found)
+            for found in (await InviteRepository(session).redemptions([invite_id])).values()
+        ] == [1]
 
 
 async def test_create_invite_validation(sessionmaker: Sessions, unit_id: int) -> None:
     async with sessionmaker() as session:
         with pytest.raises(ValueError):
-            await create_invite(
-                session, unit_id=unit_id, role="boss", max_uses=None, expires_at=None, note=None
+            await InviteRepository(session).create(
+                unit_id=unit_id, role="boss", max_uses=None, expires_at=None, note=None
             )
         with pytest.raises(ValueError):
-            await create_invite(
-                session, unit_id=unit_id, role="member", max_uses=0, expires_at=None, note=None
+            await InviteRepository(session).create(
+                unit_id=unit_id, role="member", max_uses=0, expires_at=None, note=None
             )
         with pytest.raises(ValueError, match="100000"):
-            await create_invite(
-                session,
+            await InviteRepository(session).create(
                 unit_id=unit_id,
                 role="member",
                 max_uses=MAX_USES + 1,
@@ -226,8 +225,7 @@ async def test_create_invite_validation(sessionmaker: Sessions, unit_id: int) ->
                 note=None,
             )
         with pytest.raises(ValueError):
-            await create_invite(
-                session,
+            await InviteRepository(session).create(
                 unit_id=unit_id,
                 role="member",
                 max_uses=None,
@@ -235,7 +233,7 @@ async def test_create_invite_validation(sessionmaker: Sessions, unit_id: int) ->
                 note=None,
             )
         with pytest.raises(ValueError):
-            await redeem_lookup(session, new_token(), datetime(2026, 1, 1))
+            await InviteRepository(session).redeem_lookup(new_token(), datetime(2026, 1, 1))
 
 
 async def test_each_use_records_who_joined_and_when(
@@ -248,13 +246,13 @@ async def test_each_use_records_who_joined_and_when(
     third = await add_person(sessionmaker, "Lê Hoa")
     for who, minutes in ((person_id, 0), (second, 5), (third, 9)):
         async with sessionmaker() as session, session.begin():
-            invite = await redeem_lookup(session, token, NOW)
+            invite = await InviteRepository(session).redeem_lookup(token, NOW)
             if isinstance(invite, Invite):
-                await record_use(
-                    session, invite, person_id=who, now=NOW + timedelta(minutes=minutes)
+                await InviteRepository(session).record_use(
+                    invite, person_id=who, now=NOW + timedelta(minutes=minutes)
                 )
     async with sessionmaker() as session:
-        found = await redemptions(session, [invite_id, other_id])
+        found = await InviteRepository(session).redemptions([invite_id, other_id])
     assert found == {
         invite_id: [
             ("Nguyễn Thị Lan", NOW),
