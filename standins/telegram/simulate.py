@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from standins.core.control import ControlError
 from standins.core.media import image_size, make_jpeg, make_png
 from standins.telegram.files import guess_mime_type
 from standins.telegram.models import (
@@ -45,15 +46,6 @@ MEMBER_STATUSES = frozenset({CREATOR, ADMINISTRATOR, MEMBER, "restricted", LEFT,
 _USER_FIELDS = ("first_name", "last_name", "username", "language_code", "is_premium")
 _FAKE_OGG = b"OggS\x00\x02" + bytes(58)
 _FAKE_WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(24)
-
-
-class ControlError(Exception):
-    """A control request that cannot be carried out; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass

@@ -8,32 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from standins.core.control import DEFAULT_WAIT, MAX_WAIT, ControlError, Handler, control_routes
 from standins.core.media import make_jpeg
 from standins.zalo.state import JSONDict, World, ZMessage
-
-PREFIX = "/_control"
-DEFAULT_WAIT = 10.0
-MAX_WAIT = 300.0
-_DUMPS = functools.partial(json.dumps, ensure_ascii=False)
-
-
-class ControlError(Exception):
-    def __init__(self, status: int, message: str, extra: JSONDict | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra or {}
-
-
-Handler = Callable[[web.Request], Awaitable[JSONDict]]
 
 
 class ControlApi:
@@ -59,19 +42,7 @@ class ControlApi:
             ("POST", "/faults", self.add_faults),
             ("DELETE", "/faults", self.clear_faults),
         ]
-        routes = [web.route(m, PREFIX + p, self._json(h)) for m, p, h in table]
-        routes.append(web.get("/media/{name}", self.media))
-        return routes
-
-    def _json(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def wrapped(request: web.Request) -> web.Response:
-            try:
-                return web.json_response(await handler(request), dumps=_DUMPS)
-            except ControlError as error:
-                body = {"error": error.message, **error.extra}
-                return web.json_response(body, status=error.status, dumps=_DUMPS)
-
-        return wrapped
+        return [*control_routes(table), web.get("/media/{name}", self.media)]
 
     # ---------------------------------------------------------------- server
 
