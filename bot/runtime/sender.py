@@ -29,7 +29,7 @@ from handlers.events import OutMessage
 from handlers.i18n import Catalogue
 from handlers.team import AUTHOR_PURPOSE, tell_team_author_unreachable
 from storage.instances import instance_name
-from storage.models import OutboxMessage, Person
+from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ class OutboxSender:
                     self.failed += 1
                     await uow.outbox.mark_failed(result.row_id, error=result.failed, now=now)
                     if result.unreachable_person is not None:
-                        person = await uow.session.get(Person, result.unreachable_person)
+                        person = await uow.people.get(result.unreachable_person)
                         if person is not None:
                             person.unreachable = True
                     if result.unreachable_author_of is not None and self._catalogue is not None:

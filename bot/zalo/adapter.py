@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.runtime.polling import RawUpdate
@@ -43,7 +42,7 @@ from handlers.context import PRIORITY_REPLY, language_of
 from handlers.dispatch import utc_now
 from handlers.events import Incoming, OutMessage
 from handlers.i18n import Catalogue, get_catalogue
-from storage.models import Identity, Person
+from storage.models import Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -188,10 +187,4 @@ class ZaloAdapter:
 
 async def _person(uow: UnitOfWork, chat_id: str) -> Person | None:
     """Who talks in this private Zalo chat, if the bot knows them."""
-    query = (
-        select(Person)
-        .join(Identity, Identity.person_id == Person.id)
-        .where(Identity.channel == CHANNEL, Identity.private_chat_id == chat_id)
-        .limit(1)
-    )
-    return (await uow.session.execute(query)).scalar_one_or_none()
+    return await uow.people.by_private_chat(CHANNEL, chat_id)

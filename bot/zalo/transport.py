@@ -27,7 +27,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.runtime.errors import PermanentSendError, RetryAfter, SendError, TransientSendError
@@ -43,7 +42,6 @@ from handlers.events import AttachmentKind, OutMessage
 from handlers.flows.idea_form import REVIEW_BODY_CHARS
 from handlers.i18n import Catalogue
 from handlers.textnorm import ELLIPSIS, truncate
-from storage.models import Identity, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -192,13 +190,7 @@ class ZaloTransport:
         """The file cannot go to Zalo: say where it can be opened instead."""
         lang = "vi"
         async with UnitOfWork(self._sessionmaker) as uow:
-            query = (
-                select(Person)
-                .join(Identity, Identity.person_id == Person.id)
-                .where(Identity.channel == CHANNEL, Identity.private_chat_id == chat_id)
-                .limit(1)
-            )
-            person = (await uow.session.execute(query)).scalar_one_or_none()
+            person = await uow.people.by_private_chat(CHANNEL, chat_id)
             if person is not None:
                 lang = language_of(person)
         note = html.escape(self._catalogue.for_lang(lang)("zalo.file_elsewhere"))

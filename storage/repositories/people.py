@@ -44,6 +44,16 @@ class PersonRepository(Repository):
     async def get(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
 
+    async def by_private_chat(self, channel: str, chat_id: str) -> Person | None:
+        """Who talks in this private chat, if the bot knows them."""
+        query = (
+            select(Person)
+            .join(Identity, Identity.person_id == Person.id)
+            .where(Identity.channel == channel, Identity.private_chat_id == chat_id)
+            .limit(1)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
     async def resolve(
         self,
         *,
