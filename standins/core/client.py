@@ -48,6 +48,55 @@ class ControlClient:
             await self._session.close()
             self._session = None
 
+    # What both control APIs answer alike --------------------------------------------------
+
+    async def health(self) -> JSONDict:
+        return await self._request("GET", "/health")
+
+    async def reset(self) -> None:
+        await self._request("POST", "/reset")
+
+    async def state(self) -> JSONDict:
+        return await self._request("GET", "/state")
+
+    async def wait_calls(
+        self,
+        method: str | None = None,
+        *,
+        chat_id: int | str | None = None,
+        count: int = 1,
+        since: int = 0,
+        status: int | None = None,
+        timeout: float = 10.0,
+    ) -> list[JSONDict]:
+        """Wait until the call log holds ``count`` finished calls of ``method`` to ``chat_id``."""
+        body: JSONDict = {"count": count, "since": since, "timeout": timeout}
+        if method is not None:
+            body["method"] = method
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        if status is not None:
+            body["status"] = status
+        result = await self._request("POST", "/wait/calls", body, timeout=timeout)
+        return list(result["calls"])
+
+    async def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until the bot has made no Bot API call but the long poll for ``quiet`` seconds."""
+        body = {"quiet": quiet, "timeout": timeout}
+        await self._request("POST", "/wait/quiet", body, timeout=timeout)
+
+    async def add_faults(self, *rules: JSONDict) -> list[JSONDict]:
+        """Script faults; each rule is a dict as described in docs/STANDIN.md."""
+        return list((await self._request("POST", "/faults", {"rules": list(rules)}))["rules"])
+
+    async def faults(self) -> list[JSONDict]:
+        return list((await self._request("GET", "/faults"))["rules"])
+
+    async def clear_faults(self) -> None:
+        await self._request("DELETE", "/faults")
+
+    # Plumbing -----------------------------------------------------------------------------
+
     @property
     def _control(self) -> str:
         return f"{self.base_url}/_control"

@@ -21,19 +21,10 @@ class StandinTimeout(StandinError):
 
 
 class StandinClient(ControlClient):
+    """health, reset, state, wait_calls, wait_quiet and the faults: see ControlClient."""
+
     error: ClassVar[type[ControlClientError]] = StandinError
     timeout_error: ClassVar[type[ControlClientError]] = StandinTimeout
-
-    # Server -------------------------------------------------------------------------------
-
-    async def health(self) -> JSONDict:
-        return await self._request("GET", "/health")
-
-    async def reset(self) -> None:
-        await self._request("POST", "/reset")
-
-    async def state(self) -> JSONDict:
-        return await self._request("GET", "/state")
 
     # People and groups --------------------------------------------------------------------
 
@@ -298,32 +289,6 @@ class StandinClient(ControlClient):
             message["chat_id"], count, timeout, after_message_id=message["message_id"]
         )
 
-    async def wait_calls(
-        self,
-        method: str | None = None,
-        *,
-        chat_id: int | None = None,
-        count: int = 1,
-        since: int = 0,
-        status: int | None = None,
-        timeout: float = 10.0,
-    ) -> list[JSONDict]:
-        """Wait until the call log holds ``count`` finished calls of ``method`` to ``chat_id``."""
-        body: JSONDict = {"count": count, "since": since, "timeout": timeout}
-        if method is not None:
-            body["method"] = method
-        if chat_id is not None:
-            body["chat_id"] = chat_id
-        if status is not None:
-            body["status"] = status
-        result = await self._request("POST", "/wait/calls", body, timeout=timeout)
-        return list(result["calls"])
-
-    async def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Wait until the bot has made no Bot API call but getUpdates for ``quiet`` seconds."""
-        body = {"quiet": quiet, "timeout": timeout}
-        await self._request("POST", "/wait/quiet", body, timeout=timeout)
-
     async def wait_deliveries(
         self,
         count: int = 1,
@@ -387,17 +352,7 @@ class StandinClient(ControlClient):
         result = await self._request("GET", "/webhook/deliveries", params=params)
         return list(result["deliveries"])
 
-    # Faults and limits --------------------------------------------------------------------
-
-    async def add_faults(self, *rules: JSONDict) -> list[JSONDict]:
-        """Script faults; each rule is a dict as described in docs/STANDIN.md."""
-        return list((await self._request("POST", "/faults", {"rules": list(rules)}))["rules"])
-
-    async def faults(self) -> list[JSONDict]:
-        return list((await self._request("GET", "/faults"))["rules"])
-
-    async def clear_faults(self) -> None:
-        await self._request("DELETE", "/faults")
+    # Limits -------------------------------------------------------------------------------
 
     async def set_limits(self, enabled: bool = True, **settings: float) -> JSONDict:
         return await self._request("PUT", "/limits", {"enabled": enabled, **settings})
@@ -405,7 +360,7 @@ class StandinClient(ControlClient):
     async def limits(self) -> JSONDict:
         return await self._request("GET", "/limits")
 
-    # Plumbing -----------------------------------------------------------------------------
+    # Sending ------------------------------------------------------------------------------
 
     async def _send(
         self,

@@ -17,6 +17,8 @@ class ZaloStandinTimeout(ZaloStandinError):
 
 
 class ZaloStandinClient(ControlClient):
+    """health, reset, state, wait_calls, wait_quiet and the faults: see ControlClient."""
+
     error: ClassVar[type[ControlClientError]] = ZaloStandinError
     timeout_error: ClassVar[type[ControlClientError]] = ZaloStandinTimeout
 
@@ -33,17 +35,6 @@ class ZaloStandinClient(ControlClient):
         if timeout is None:
             timeout = float((body or {}).get("timeout", 10))
         return await super()._request(verb, path, body, params=params, timeout=timeout)
-
-    # ------------------------------------------------------------ server
-
-    async def health(self) -> JSONDict:
-        return await self._request("GET", "/health")
-
-    async def reset(self) -> None:
-        await self._request("POST", "/reset")
-
-    async def state(self) -> JSONDict:
-        return await self._request("GET", "/state")
 
     # ------------------------------------------------------------ people
 
@@ -116,33 +107,8 @@ class ZaloStandinClient(ControlClient):
             query.append(f"chat_id={chat_id}")
         return list((await self._request("GET", "/calls?" + "&".join(query)))["calls"])
 
-    async def wait_calls(
-        self,
-        method: str | None = None,
-        *,
-        chat_id: str | None = None,
-        count: int = 1,
-        since: int = 0,
-        status: int | None = None,
-        timeout: float = 10.0,
-    ) -> list[JSONDict]:
-        body: JSONDict = {"count": count, "since": since, "timeout": timeout}
-        for key, value in (("method", method), ("chat_id", chat_id), ("status", status)):
-            if value is not None:
-                body[key] = value
-        return list((await self._request("POST", "/wait/calls", body))["calls"])
-
-    async def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        await self._request("POST", "/wait/quiet", {"quiet": quiet, "timeout": timeout})
-
     async def updates(self) -> JSONDict:
         return await self._request("GET", "/updates")
-
-    async def add_faults(self, *rules: JSONDict) -> list[JSONDict]:
-        return list((await self._request("POST", "/faults", {"rules": list(rules)}))["rules"])
-
-    async def clear_faults(self) -> None:
-        await self._request("DELETE", "/faults")
 
     async def media(self, url: str) -> bytes:
         async with self._client_session().get(url) as response:
