@@ -32,6 +32,7 @@ from storage.models import (
     QuotaTotal,
     Unit,
 )
+from storage.repositories.units import unit_ids_on_path
 
 __all__ = [
     "VIETNAM",
@@ -174,7 +175,7 @@ async def recompute_quota_totals(session: AsyncSession, campaign_ids: Iterable[i
         paths: dict[int, list[int]] = {}
         for unit_id, target, path in rows:
             own[unit_id] = int(target)
-            paths[unit_id] = _ids(path)
+            paths[unit_id] = unit_ids_on_path(path)
         targets = effective_targets(own, paths)
         await session.execute(delete(QuotaTotal).where(QuotaTotal.campaign_id == campaign_id))
         values = [
@@ -226,10 +227,6 @@ async def rebuild_progress(
 async def _lock(session: AsyncSession, *tables: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE"))
-
-
-def _ids(path: str) -> list[int]:
-    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 def _local_day(session: AsyncSession, column: Any) -> ColumnElement[Any]:
@@ -289,7 +286,7 @@ async def _rebuild_counts(
     for start in range(0, len(unit_list), CHUNK_SIZE):
         chunk = unit_list[start : start + CHUNK_SIZE]
         result = await session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(chunk)))
-        paths.update((unit_id, _ids(path)) for unit_id, path in result)
+        paths.update((unit_id, unit_ids_on_path(path)) for unit_id, path in result)
 
     daily: dict[tuple[int, int, date], list[int]] = {}
     totals: dict[tuple[int, int], list[int]] = {}

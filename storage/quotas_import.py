@@ -1,8 +1,7 @@
 """Import quotas (targets per unit and campaign) from a CSV file.
 
 The file has a header row naming the columns ``unit_code,campaign,target`` (any
-order; other columns are ignored), UTF-8 with or without a byte-order mark; a
-semicolon or tab instead of the comma is accepted, as for the unit import.
+order; other columns are ignored), read as every import's (storage.csv_reader).
 ``unit_code`` names a unit and ``campaign`` a campaign (its code) already in the
 database; ``target`` is a whole number of ideas, 0 or more. An empty ``target``
 removes the unit's own quota for that campaign (it then sums its children's).
@@ -17,22 +16,19 @@ in the file are recomputed in the same transaction.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Table, bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.csv_reader import CsvImportError, Record, RowError, records
 from storage.models import Campaign, Quota, Unit
 from storage.progress import recompute_quota_totals
-from storage.units_import import RowError
 
 __all__ = [
     "CSV_COLUMNS",
@@ -49,18 +45,10 @@ CHUNK_SIZE: Final = 5000
 ProgressCallback = Callable[[int, int], None]
 
 
-class QuotasImportError(Exception):
-    """The file was rejected; nothing was written. ``errors`` lists every bad row."""
+class QuotasImportError(CsvImportError):
+    """The quotas file was rejected; nothing was written. ``errors`` lists every bad row."""
 
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        self.errors: list[RowError] = sorted(errors, key=lambda e: e.line)
-        shown = "\n".join(str(e) for e in self.errors[:20])
-        more = len(self.errors) - 20
-        if more > 0:
-            shown += f"\n… and {more} more"
-        count = len(self.errors)
-        noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} in the quotas file; nothing was imported:\n{shown}")
+    what = "quotas"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,64 +90,6 @@ class _Parsed:
 # ------------------------------------------------------------------------ parsing
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise QuotasImportError(
-            [RowError(line, ("the file is not UTF-8 text: save it as “CSV UTF-8”",))]
-        ) from None
-
-
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _parse(data: bytes) -> _Parsed:
-    content = _decode(data)
-    first_line = next((ln for ln in content.splitlines() if ln.strip()), "")
-    if not first_line:
-        raise QuotasImportError([RowError(1, ("the file is empty",))])
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=_delimiter(first_line))
-    parsed = _Parsed()
-    columns: dict[str, int] | None = None
-    width = 0
-    consumed = 0
-    try:
-        for record in reader:
-            line, consumed = consumed + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            if columns is None:
-                columns, width = _header(line, record), len(record)
-            else:
-                _parse_row(parsed, line, record, columns, width)
-    except csv.Error as exc:
-        raise QuotasImportError(
-            [*parsed.errors, RowError(reader.line_num, (f"not readable as CSV: {exc}",))]
-        ) from None
-    return parsed
-
-
-def _header(line: int, record: list[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(record):
-        name = cell.strip().lstrip("\ufeff").lower()
-        if name in CSV_COLUMNS and name not in columns:
-            columns[name] = index
-    missing = [c for c in CSV_COLUMNS if c not in columns]
-    if missing:
-        reason = (
-            f"the first row must be the header {','.join(CSV_COLUMNS)} "
-            f"(missing: {', '.join(missing)})"
-        )
-        raise QuotasImportError([RowError(line, (reason,))])
-    return columns
-
-
 def _parse_target(raw: str, reasons: list[str]) -> int | None:
     value = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
     if not value:
@@ -188,20 +118,14 @@ def _grouped(value: str) -> bool:
     return False
 
 
-def _parse_row(
-    parsed: _Parsed, line: int, record: list[str], columns: dict[str, int], width: int
-) -> None:
+def _parse_row(parsed: _Parsed, record: Record) -> None:
+    line = record.line
     reasons: list[str] = []
-    if len(record) > width and any(cell.strip() for cell in record[width:]):
-        reasons.append(f"{len(record)} fields where the header has {width}")
-
-    def cell(column: str) -> str:
-        index = columns[column]
-        return record[index] if index < len(record) else ""
-
-    unit_code = cell("unit_code").strip()
-    campaign = cell("campaign").strip()
-    raw_target = cell("target")
+    if record.overflows:
+        reasons.append(f"{len(record.cells)} fields where the header has {record.width}")
+    unit_code = record["unit_code"].strip()
+    campaign = record["campaign"].strip()
+    raw_target = record["target"]
     if not unit_code:
         reasons.append("unit_code is missing")
     if not campaign:
@@ -224,11 +148,10 @@ def _parse_row(
 
 
 def _read_file(path: str | os.PathLike[str]) -> _Parsed:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise QuotasImportError([RowError(0, (f"cannot read {os.fspath(path)}: {exc}",))]) from exc
-    return _parse(data)
+    parsed = _Parsed()
+    for record in records(path, CSV_COLUMNS, QuotasImportError, parsed.errors):
+        _parse_row(parsed, record)
+    return parsed
 
 
 # ---------------------------------------------------------------------- writing

@@ -1,11 +1,11 @@
 """Import the union tree from a CSV file.
 
 The file has a header row naming the columns ``code,name,kind,parent_code`` (any
-order; other columns are ignored), UTF-8 with or without a byte-order mark; a
-semicolon or tab instead of the comma is accepted (Excel with Vietnamese regional
-settings saves ";"). ``kind`` is one of :class:`storage.models.UnitKind`;
-``parent_code`` is empty for a root and otherwise names a unit in the file or
-already in the database. Rows may come in any order.
+order; other columns are ignored), read as every import's (storage.csv_reader:
+UTF-8 with or without a byte-order mark; comma, semicolon or tab). ``kind`` is one
+of :class:`storage.models.UnitKind`; ``parent_code`` is empty for a root and
+otherwise names a unit in the file or already in the database. Rows may come in
+any order.
 
 The whole file is checked first; if any row is bad, :class:`UnitsImportError`
 lists every bad row by line number and nothing is written. Otherwise everything is
@@ -18,12 +18,10 @@ recomputed. Rows are written in bulk, a few thousand per statement.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,13 +30,13 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.csv_reader import CsvImportError, Record, RowError, records
 from storage.models import Base, UnitKind
 
 __all__ = [
     "CSV_COLUMNS",
     "SAMPLE_UNITS_CSV",
     "ImportResult",
-    "RowError",
     "UnitsImportError",
     "fold_name",
     "import_units",
@@ -83,35 +81,10 @@ def fold_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name.translate(_FOLD)).split())
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """What is wrong with one row (``line`` 0: with the file as a whole)."""
+class UnitsImportError(CsvImportError):
+    """The units file was rejected; nothing was written. ``errors`` lists every bad row."""
 
-    line: int
-    reasons: tuple[str, ...]
-    code: str | None = None
-
-    @property
-    def message(self) -> str:
-        return "; ".join(self.reasons)
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return f"{where}: {self.message}"
-
-
-class UnitsImportError(Exception):
-    """The file was rejected; nothing was written. ``errors`` lists every bad row."""
-
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        self.errors: list[RowError] = sorted(errors, key=lambda e: e.line)
-        shown = "\n".join(str(e) for e in self.errors[:20])
-        more = len(self.errors) - 20
-        if more > 0:
-            shown += f"\n… and {more} more"
-        count = len(self.errors)
-        noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} in the units file; nothing was imported:\n{shown}")
+    what = "units"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,86 +132,22 @@ class _DbUnit(NamedTuple):
 # ------------------------------------------------------------------------ parsing
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UnitsImportError(
-            [RowError(line, ("the file is not UTF-8 text: save it as “CSV UTF-8”",))]
-        ) from None
-
-
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def _clean(value: str) -> str:
     return " ".join(unicodedata.normalize("NFC", value).split())
 
 
-def _parse(data: bytes) -> _Parsed:
-    content = _decode(data)
-    first_line = next((ln for ln in content.splitlines() if ln.strip()), "")
-    if not first_line:
-        raise UnitsImportError([RowError(1, ("the file is empty",))])
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=_delimiter(first_line))
-    parsed = _Parsed()
-    columns: dict[str, int] | None = None
-    width = 0
-    consumed = 0  # physical lines read so far: a record starts on the next one
-    try:
-        for record in reader:
-            line, consumed = consumed + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            if columns is None:
-                columns, width = _header_columns(line, record), len(record)
-            else:
-                _parse_row(parsed, line, record, columns, width)
-    except csv.Error as exc:
-        raise UnitsImportError(
-            [*parsed.errors, RowError(reader.line_num, (f"not readable as CSV: {exc}",))]
-        ) from None
-    return parsed
-
-
-def _header_columns(line: int, record: list[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(record):
-        name = cell.strip().lstrip("\ufeff").lower()
-        if name in CSV_COLUMNS and name not in columns:
-            columns[name] = index
-    missing = [c for c in CSV_COLUMNS if c not in columns]
-    if missing:
-        reason = (
-            f"the first row must be the header {','.join(CSV_COLUMNS)} "
-            f"(missing: {', '.join(missing)})"
-        )
-        raise UnitsImportError([RowError(line, (reason,))])
-    return columns
-
-
-def _parse_row(
-    parsed: _Parsed, line: int, record: list[str], columns: dict[str, int], width: int
-) -> None:
+def _parse_row(parsed: _Parsed, record: Record) -> None:
+    line = record.line
     reasons: list[str] = []
-    if len(record) > width and any(cell.strip() for cell in record[width:]):
+    if record.overflows:
         reasons.append(
-            f"{len(record)} fields where the header has {width} "
+            f"{len(record.cells)} fields where the header has {record.width} "
             "(put a name that contains the separator in double quotes)"
         )
-
-    def cell(column: str) -> str:
-        index = columns[column]
-        return record[index] if index < len(record) else ""
-
-    code = cell("code").strip()
-    name = _clean(cell("name"))
-    kind = cell("kind").strip().lower()
-    parent_code = cell("parent_code").strip() or None
+    code = record["code"].strip()
+    name = _clean(record["name"])
+    kind = record["kind"].strip().lower()
+    parent_code = record["parent_code"].strip() or None
 
     if not code:
         reasons.append("code is missing")
@@ -270,11 +179,10 @@ def _parse_row(
 
 
 def _read_file(path: str | os.PathLike[str]) -> _Parsed:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UnitsImportError([RowError(0, (f"cannot read {os.fspath(path)}: {exc}",))]) from exc
-    return _parse(data)
+    parsed = _Parsed()
+    for record in records(path, CSV_COLUMNS, UnitsImportError, parsed.errors):
+        _parse_row(parsed, record)
+    return parsed
 
 
 # ------------------------------------------------------------------- tree checks
