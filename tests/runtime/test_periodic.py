@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot import app
 from bot.config import load_settings
+from bot.runtime import periodic
 
 
 class Pass:
@@ -44,17 +44,17 @@ async def test_a_stop_lets_the_pass_in_hand_finish_and_ends_the_loop(
     one = Pass(0.3)
     stop = asyncio.Event()
     if which == "reminders":
-        monkeypatch.setattr(app, "run_reminders", one)
-        loop = app.remind_periodically(settings, None, None, None, stop)  # type: ignore[arg-type]
+        monkeypatch.setattr(periodic, "run_reminders", one)
+        loop = periodic.remind_periodically(settings, None, None, None, stop)  # type: ignore[arg-type]
     else:
-        monkeypatch.setattr(app, "run_report_jobs", one)
-        monkeypatch.setattr(app, "run_digest", Pass(0))
-        loop = app.report_periodically(settings, None, None, None, stop)  # type: ignore[arg-type]
+        monkeypatch.setattr(periodic, "run_report_jobs", one)
+        monkeypatch.setattr(periodic, "run_digest", Pass(0))
+        loop = periodic.report_periodically(settings, None, None, None, stop)  # type: ignore[arg-type]
     task = asyncio.create_task(loop, name=which)
     await one.started.wait()
     stop.set()
     started = time.monotonic()
-    await app.stop_periodic([task])
+    await periodic.stop_periodic([task])
     assert one.finished == 1 and one.cancelled == 0
     assert task.done() and not task.cancelled()
     assert time.monotonic() - started < 1.0  # not the minutes until the next pass
@@ -63,15 +63,15 @@ async def test_a_stop_lets_the_pass_in_hand_finish_and_ends_the_loop(
 async def test_a_pass_that_overruns_the_stop_is_cut_short(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(app, "PERIODIC_STOP_SECONDS", 0.1)
-    monkeypatch.setattr(app, "run_reminders", slow := Pass(30))
+    monkeypatch.setattr(periodic, "PERIODIC_STOP_SECONDS", 0.1)
+    monkeypatch.setattr(periodic, "run_reminders", slow := Pass(30))
     stop = asyncio.Event()
     task = asyncio.create_task(
-        app.remind_periodically(load_settings(env={}), None, None, None, stop),  # type: ignore[arg-type]
+        periodic.remind_periodically(load_settings(env={}), None, None, None, stop),  # type: ignore[arg-type]
         name="reminders",
     )
     await slow.started.wait()
     stop.set()
-    await app.stop_periodic([task])
+    await periodic.stop_periodic([task])
     assert slow.cancelled == 1 and task.cancelled()
     assert "reminders did not stop in time" in caplog.text

@@ -11,7 +11,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import app
 from bot.app import run_bot
 from bot.config import (
     DatabaseSettings,
@@ -20,6 +19,7 @@ from bot.config import (
     TelegramSettings,
     ZaloSettings,
 )
+from bot.runtime import periodic
 from standins.telegram import EXAMPLE_TOKEN, StandinServer
 from standins.zalo import EXAMPLE_TOKEN as ZALO_TOKEN
 from standins.zalo import ZaloStandinServer
@@ -68,12 +68,12 @@ async def test_the_loop_prunes_every_pass_and_stops_between_passes(
     await seed(sessionmaker, "telegram")
     settings = replace(Settings(), retention=OFTEN)
     stop = asyncio.Event()
-    task = asyncio.create_task(app.prune_periodically(settings, sessionmaker, stop))
+    task = asyncio.create_task(periodic.prune_periodically(settings, sessionmaker, stop))
     try:
         assert await until_pruned(sessionmaker) == ([4], [])
     finally:
         stop.set()
-        await app.stop_periodic([task])
+        await periodic.stop_periodic([task])
     assert task.done() and not task.cancelled() and task.exception() is None
 
 

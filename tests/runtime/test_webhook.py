@@ -596,7 +596,7 @@ async def test_webhook_mode_without_its_settings_does_not_start(tmp_path: Path) 
 async def test_a_refused_webhook_stops_the_start_cleanly(
     tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    from bot.app import WebhookNotSet
+    from bot.telegram.channel import WebhookNotSet
 
     database = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     await upgrade(database)
@@ -614,7 +614,7 @@ async def test_a_refused_webhook_stops_the_start_cleanly(
 
 
 async def test_a_port_in_use_stops_the_start_before_telegram_is_told(tmp_path: Path) -> None:
-    from bot.app import WebhookNotSet
+    from bot.telegram.channel import WebhookNotSet
 
     database = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     await upgrade(database)

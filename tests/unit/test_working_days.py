@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import reminder_policy
 from bot.config import ConfigError, load_settings
+from bot.runtime.periodic import reminder_policy
 from handlers.cards import VIETNAM
 from handlers.reminders import ReminderPolicy, add_working_days, working_days_between
 

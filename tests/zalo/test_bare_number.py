@@ -16,7 +16,7 @@ from standins.zalo import ZaloStandinClient, ZaloStandinServer
 from storage.models import Idea, RoleKind, Unit
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import invite
-from tests.zalo.test_runner import USER, run_channel, zalo_settings
+from tests.zalo.test_channel import USER, run_channel, zalo_settings
 
 
 async def test_a_number_off_the_list_at_the_amount_step_is_asked_about(

@@ -11,7 +11,7 @@ from standins.zalo import ZaloStandinClient, ZaloStandinServer
 from storage.models import RoleKind, Unit
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import invite
-from tests.zalo.test_runner import USER, run_channel, zalo_settings
+from tests.zalo.test_channel import USER, run_channel, zalo_settings
 
 
 def words(text: str) -> list[str]:

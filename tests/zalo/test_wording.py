@@ -14,7 +14,7 @@ from standins.zalo import ZaloStandinClient, ZaloStandinServer
 from storage.models import RoleKind, Unit
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import invite
-from tests.zalo.test_runner import USER, run_channel, zalo_settings
+from tests.zalo.test_channel import USER, run_channel, zalo_settings
 
 # Texts only the support team or an official reads (they are on Telegram), and the
 # command menu's descriptions (Zalo has no menu, so it never shows them).

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import make_limiter, run_bot
+from bot.app import channels_for, make_limiter, run_bot
 from bot.config import DatabaseSettings, Settings, ZaloSettings
+from bot.runtime.channel import Core
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
+from bot.zalo.channel import ZaloChannel
 from bot.zalo.files import ForeignFiles
-from bot.zalo.runner import ZaloChannel, start_zalo
 from handlers.i18n import Catalogue
 from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 from storage.schema import upgrade
@@ -44,23 +46,22 @@ async def run_channel(
     transports: dict[str, Transport] = {"telegram": NoTelegram()}
     sender = OutboxSender(db, transports, limiter, max_attempts=3, catalogue=catalogue)
     stop = asyncio.Event()
-    channel = await start_zalo(
-        settings,
-        sessionmaker=db,
-        catalogue=catalogue,
-        sender=sender,
-        transports=transports,
-        stop=stop,
-    )
-    assert channel is not None
-    sender_task = asyncio.create_task(sender.run())
+    channel = ZaloChannel(settings)
     try:
-        yield channel, transports
+        await channel.start(
+            Core(settings, db, catalogue, sender, transports, stop, time.monotonic())
+        )
+        receiving = asyncio.create_task(channel.run())
+        sender_task = asyncio.create_task(sender.run())
+        try:
+            yield channel, transports
+        finally:
+            stop.set()
+            await receiving
+            sender.stop()
+            await sender_task
     finally:
-        stop.set()
-        await channel.stop()
-        sender.stop()
-        await sender_task
+        await channel.close()
         await limiter.close()
 
 
@@ -90,19 +91,9 @@ async def test_polling(
     catalogue: Catalogue,
     tmp_path: Path,
 ) -> None:
-    assert (
-        await start_zalo(
-            Settings(),
-            sessionmaker=db,
-            catalogue=catalogue,
-            sender=None,  # type: ignore[arg-type]
-            transports={},
-            stop=asyncio.Event(),
-        )
-        is None
-    )  # no token: no Zalo
+    assert [c.name for c in channels_for(Settings())] == ["telegram"]  # no token: no Zalo
     async for channel, transports in run_channel(zalo_settings(server, tmp_path), db, catalogue):
-        assert channel.polling is not None and channel.name == "bot.SangKien"
+        assert channel.webhook is None and channel.bot_name == "bot.SangKien"
         assert isinstance(transports["telegram"], ForeignFiles)
         assert transports["zalo"] is channel.transport
         await help_pages(people)
@@ -132,7 +123,8 @@ async def test_webhook(
         webhook_port=unused_tcp_port,
     )
     async for channel, _ in run_channel(settings, db, catalogue):
-        assert channel.webhook is not None and channel.polling is None
+        assert channel.webhook is not None
+        assert await people.calls("getUpdates") == []  # not polling
         assert (await people.state())["webhook"]["url"] == url
         await help_pages(people)
         for _ in range(100):  # the 200 comes once the reply is out: it may trail a little
@@ -185,15 +177,9 @@ async def test_a_message_taken_by_the_poll_open_at_a_clean_stop_is_handled(
     transports: dict[str, Transport] = {"telegram": NoTelegram()}
     sender = OutboxSender(db, transports, limiter, max_attempts=3, catalogue=catalogue)
     stop = asyncio.Event()
-    channel = await start_zalo(
-        settings,
-        sessionmaker=db,
-        catalogue=catalogue,
-        sender=sender,
-        transports=transports,
-        stop=stop,
-    )
-    assert channel is not None
+    channel = ZaloChannel(settings)
+    await channel.start(Core(settings, db, catalogue, sender, transports, stop, time.monotonic()))
+    receiving = asyncio.create_task(channel.run())
     sender_task = asyncio.create_task(sender.run())
     try:
         for _ in range(200):  # until a long poll is open at the stand-in
@@ -204,12 +190,14 @@ async def test_a_message_taken_by_the_poll_open_at_a_clean_stop_is_handled(
         stop.set()
         await asyncio.sleep(0.05)  # the polling loop has seen the stop
         sent = await people.send_text(USER, "/help")
-        await channel.stop()
+        await receiving
         assert not server.world.pending  # the open poll took it off Zalo's queue
         [reply] = await people.wait_reply(sent, timeout=5)
         assert "Gửi sáng kiến" in reply["text"]
     finally:
         stop.set()
+        await receiving
         sender.stop()
         await sender_task
+        await channel.close()
         await limiter.close()

@@ -1,0 +1,213 @@
+"""The Telegram channel as ``bot.app`` runs it: by long polling (the default) or, with
+``webhook=True`` (``python -m bot run --webhook``), by webhook: a
+:class:`~bot.runtime.webhook.WebhookServer` takes each update through the same ordered
+intake and answers only once it committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.config import Settings
+from bot.runtime.channel import Core
+from bot.runtime.errors import SendError
+from bot.runtime.intake import OrderedIntake
+from bot.runtime.polling import Inboxed, RawUpdate, poll
+from bot.runtime.transport import Transport
+from bot.runtime.worker import UpdateWorker
+from bot.telegram.constants import CHANNEL, MENU_COMMANDS, MENU_LANGUAGES, WEBHOOK_SECRET_HEADER
+from handlers.events import Incoming
+from handlers.i18n import Catalogue
+from storage.inbox import Inbox
+
+if TYPE_CHECKING:  # imported when used: aiohttp's web server only in webhook mode
+    from bot.runtime.webhook import WebhookServer
+
+log = logging.getLogger(__name__)
+
+
+class WebhookNotSet(RuntimeError):
+    """Webhook mode could not start: the listener or Telegram's setWebhook failed."""
+
+
+class TelegramAdapter(Transport, Protocol):
+    async def start(self, on_incoming: Callable[[Incoming], Awaitable[None]]) -> str: ...
+
+    async def fetch(
+        self, offset: int | None, timeout: int, *, known_through: int | None = None
+    ) -> list[RawUpdate]: ...
+
+    async def process(self, raw: RawUpdate) -> None: ...
+
+    def wrap(self, data: Any) -> RawUpdate | None: ...
+
+    async def set_webhook(self, url: str, secret: str, *, max_connections: int) -> None: ...
+
+    async def delete_webhook(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def make_telegram(settings: Settings) -> TelegramAdapter:
+    """The adapter of the configured framework; only that framework is imported (each
+    costs memory and start-up time)."""
+    telegram = settings.telegram
+    if telegram.framework == "ptb":
+        from bot.telegram.ptb_adapter import PtbTelegram
+
+        return PtbTelegram(
+            telegram.token, telegram.api_base, request_timeout=telegram.request_timeout
+        )
+    from bot.telegram.aiogram_adapter import AiogramTelegram
+
+    return AiogramTelegram(
+        telegram.token, telegram.api_base, request_timeout=telegram.request_timeout
+    )
+
+
+async def set_command_menus(transport: Transport, catalogue: Catalogue) -> None:
+    """The "/" menu in Vietnamese for everyone, in English for English-language clients."""
+    for language in MENU_LANGUAGES:
+        tr = catalogue.for_lang(language or "vi")
+        commands = [(name, tr(f"commands.{name}")) for name in MENU_COMMANDS]
+        try:
+            await transport.set_commands(commands, language)
+        except Exception as exc:  # a menu is a convenience; never a reason not to start
+            log.warning("could not set the command menu (%s)", type(exc).__name__)
+
+
+def make_webhook_server(
+    settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
+) -> WebhookServer:
+    # Imported here: aiohttp's web server is needed in webhook mode only.
+    from bot.runtime.webhook import WebhookServer
+
+    config = settings.telegram
+    return WebhookServer(
+        telegram.wrap,
+        intake,
+        telegram.process,
+        secret=config.webhook_secret,
+        secret_header=WEBHOOK_SECRET_HEADER,
+        host=config.webhook_listen,
+        port=config.webhook_port,
+        path=config.webhook_path,
+        name="telegram",
+    )
+
+
+async def start_webhook(
+    settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
+) -> WebhookServer:
+    """Listen, then have Telegram post to us; raises :class:`WebhookNotSet` if either fails.
+
+    setWebhook is called by every instance at start (the same settings again change
+    nothing); no instance removes the webhook when it stops, the others keep serving.
+    """
+    config = settings.telegram
+    server = make_webhook_server(settings, telegram, intake)
+    try:
+        await server.start()
+    except OSError as exc:
+        where = f"{config.webhook_listen}:{config.webhook_port}"
+        raise WebhookNotSet(f"cannot listen on {where} ({exc.strerror or exc})") from exc
+    try:
+        await telegram.set_webhook(
+            config.webhook_url,
+            config.webhook_secret,
+            max_connections=config.webhook_max_connections,
+        )
+    except BaseException as exc:
+        await server.stop()
+        if isinstance(exc, SendError):
+            raise WebhookNotSet(f"Telegram did not take the webhook: {exc}") from exc
+        raise
+    return server
+
+
+async def clear_webhook(telegram: TelegramAdapter) -> None:
+    """Long polling: getUpdates answers only 409 while a webhook is set (say, from an
+    earlier ``--webhook`` run), so remove it; pending updates stay."""
+    try:
+        await telegram.delete_webhook()
+    except Exception as exc:
+        log.warning("could not remove the webhook (%s)", type(exc).__name__)
+
+
+class TelegramChannel:
+    """Telegram, by long polling or (``webhook``) by webhook; a
+    :class:`~bot.runtime.channel.Channel`."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, *, webhook: bool = False) -> None:
+        self.settings = settings
+        self.webhook = webhook
+        self.username = ""
+        self.telegram: TelegramAdapter | None = None
+        self.server: WebhookServer | None = None
+        self._core: Core | None = None
+        self._worker: UpdateWorker | None = None
+        self._intake = OrderedIntake(settings.runtime.max_in_flight)
+
+    async def _on_incoming(self, incoming: Incoming) -> None:
+        assert self._worker is not None  # updates come only once start() made it
+        await self._worker(incoming)
+
+    async def start(self, core: Core) -> None:
+        self._core = core
+        telegram = self.telegram = make_telegram(self.settings)
+        core.transports[telegram.channel] = telegram
+        self.username = await telegram.start(self._on_incoming)
+        self._worker = core.worker(self.username, telegram)
+        await set_command_menus(telegram, core.catalogue)
+        if self.webhook:
+            self.server = await start_webhook(self.settings, telegram, self._intake)
+        else:
+            await clear_webhook(telegram)
+
+    async def run(self) -> None:
+        core, telegram = self._core, self.telegram
+        assert core is not None and telegram is not None, "run() after start()"
+        framework = self.settings.telegram.framework
+        if self.server is not None:
+            log.info(
+                "bot @%s webhook on %s:%d %s (%s), started in %.2f s",
+                self.username,
+                self.server.host,
+                self.server.port,
+                self.server.path,
+                framework,
+                time.monotonic() - core.started_at,
+            )
+            await core.stop.wait()
+            # Stop accepting, let the updates taken in finish; the webhook stays set.
+            await self.server.stop()
+            return
+
+        def first_fetch() -> None:
+            log.info(
+                "bot @%s polling (%s), started in %.2f s",
+                self.username,
+                framework,
+                time.monotonic() - core.started_at,
+            )
+
+        await poll(
+            telegram,
+            self._intake,
+            telegram.process,
+            core.stop,
+            timeout=self.settings.telegram.polling_timeout,
+            on_first_fetch=first_fetch,
+            inbox=Inboxed(Inbox(core.sessionmaker, telegram.channel), telegram.wrap),
+        )
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.stop()  # a no-op unless starting failed after it listened
+        if self.telegram is not None:
+            await self.telegram.close()
