@@ -31,7 +31,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import run_bot
@@ -329,11 +328,11 @@ def _shown_path(path: Path) -> str:
 async def prepare_database(settings: Settings) -> tuple[Settings, int]:
     """The try-it-out database: migrated, with the sample union tree loaded once and a
     sample campaign covering today; and the newest Telegram update id it has recorded."""
-    from sqlalchemy import func, select, union_all
-
     from storage.db import create_sessionmaker
-    from storage.models import Campaign, InboxUpdate, ProcessedUpdate, Unit
     from storage.progress import vietnam_day
+    from storage.repositories.progress import ProgressRepository
+    from storage.repositories.units import UnitRepository
+    from storage.repositories.updates import UpdateLog
     from storage.schema import upgrade
     from storage.units_import import import_units
 
@@ -345,15 +344,9 @@ async def prepare_database(settings: Settings) -> tuple[Settings, int]:
     try:
         sessionmaker = create_sessionmaker(engine)
         async with sessionmaker() as session:
-            count = (await session.execute(select(func.count(Unit.id)))).scalar_one()
-            campaign = await session.scalar(
-                select(Campaign.id).where(Campaign.starts_on <= today, Campaign.ends_on >= today)
-            )
-            ids = union_all(
-                select(ProcessedUpdate.update_id).where(ProcessedUpdate.channel == "telegram"),
-                select(InboxUpdate.update_id).where(InboxUpdate.channel == "telegram"),
-            ).subquery()
-            newest = await session.scalar(select(func.max(ids.c.update_id)))
+            count = await UnitRepository(session).count()
+            campaign = await ProgressRepository(session).campaign_on(today)
+            newest = await UpdateLog(session).newest("telegram")
         if count == 0:
             await import_units(sessionmaker, SAMPLE_TREE)
         if campaign is None:
@@ -441,6 +434,9 @@ def read_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
 
 async def run_tryit(settings: Settings) -> None:
     from bot.logs import configure_logging
+    from storage.db import create_sessionmaker
+    from storage.repositories.outbox import OutboxRepository
+    from storage.repositories.updates import UpdateLog
 
     console = Console(highlight=False)
     configure_logging("WARNING")
@@ -465,18 +461,10 @@ async def run_tryit(settings: Settings) -> None:
         async def handled(update_id: int) -> bool:
             """The update is handled and every message it queued has gone (the replies
             wait for the send limits, a second a message in a private chat)."""
-            async with engine.connect() as conn:
-                found = await conn.scalar(
-                    text(
-                        "SELECT 1 FROM processed_updates "
-                        "WHERE channel = 'telegram' AND update_id = :id"
-                    ),
-                    {"id": update_id},
-                )
-                waiting = await conn.scalar(
-                    text("SELECT count(*) FROM outbox WHERE status = 'pending'")
-                )
-            return found is not None and not waiting
+            async with create_sessionmaker(engine)() as session:
+                found = await UpdateLog(session).handled("telegram", update_id)
+                waiting = await OutboxRepository(session).count_pending()
+            return found and not waiting
 
         try:
             await client.upsert_user(1001, "Lan", last_name="Nguyễn", language_code="vi")

@@ -182,6 +182,12 @@ class OutboxRepository(Repository):
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def count_pending(self) -> int:
+        """Messages not yet sent nor given up on."""
+        query = select(func.count()).select_from(OutboxMessage)
+        query = query.where(OutboxMessage.status == OutboxStatus.PENDING.value)
+        return int((await self.session.execute(query)).scalar_one())
+
     async def next_due_at(self) -> datetime | None:
         query = select(func.min(OutboxMessage.next_attempt_at)).where(
             OutboxMessage.status == OutboxStatus.PENDING.value

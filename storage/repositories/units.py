@@ -23,6 +23,9 @@ class UnitRepository(Repository):
     async def get(self, unit_id: int) -> Unit | None:
         return await self.session.get(Unit, unit_id)
 
+    async def count(self) -> int:
+        return int((await self.session.execute(select(func.count(Unit.id)))).scalar_one())
+
     async def by_code(self, code: str) -> Unit | None:
         result = await self.session.execute(select(Unit).where(Unit.code == code))
         return result.scalar_one_or_none()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.models import ProcessedUpdate
+from storage.models import InboxUpdate, ProcessedUpdate
 from storage.repositories.base import Repository
 
 # Statements run for every update, built once: values go in as parameters, so
@@ -44,3 +44,18 @@ class UpdateLog(Repository):
             {"channel": channel, "update_id": update_id, "processed_at": now},
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def handled(self, channel: str, update_id: int) -> bool:
+        query = select(ProcessedUpdate.update_id).where(
+            ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == update_id
+        )
+        return (await self.session.scalar(query)) is not None
+
+    async def newest(self, channel: str) -> int | None:
+        """The newest update id handled, or fetched and waiting in the inbox."""
+        ids = union_all(
+            select(ProcessedUpdate.update_id).where(ProcessedUpdate.channel == channel),
+            select(InboxUpdate.update_id).where(InboxUpdate.channel == channel),
+        ).subquery()
+        newest: int | None = await self.session.scalar(select(func.max(ids.c.update_id)))
+        return newest
