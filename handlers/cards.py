@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.amounts import format_amount
+from handlers.buttons import CardPress
 from handlers.events import Button, OutMessage
 from handlers.i18n import Html, Translator, html_join
 from handlers.textnorm import ELLIPSIS, truncate
@@ -64,7 +65,7 @@ def triage_buttons(
     t: Translator, idea: Idea, *, open_privately: bool = False
 ) -> tuple[tuple[Button, ...], ...]:
     def button(key: str, action: str) -> Button:
-        return Button(t(key), f"tr:{idea.id}:{action}")
+        return Button(t(key), CardPress(idea.id, action).pack())
 
     # Approve opens a confirmation ("okq"); "ok" is its Yes.
     rows: list[tuple[Button, ...]] = [

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from handlers.buttons import FlowPress
 from handlers.events import Button, CallbackAnswer, ChatRef, FileRef, Incoming, Keyboard, OutMessage
 from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
@@ -159,9 +160,10 @@ class Context(Scope):
     def answer(self, text: str = "", *, alert: bool = False) -> None:
         self.callback_answer = CallbackAnswer(text=text, alert=alert)
 
-    def button(self, label: str, *parts: str | int) -> Button:
+    def button(self, label: str, step: str, action: str, value: str | int = "") -> Button:
         """A button of the current flow; pressing it later is checked against the flow."""
-        return Button(label, ":".join([self.state.flow or "g", self.state.nonce, *map(str, parts)]))
+        press = FlowPress(self.state.flow or "g", self.state.nonce, step, action, str(value))
+        return Button(label, press.pack())
 
 
 def language_of(person: Person) -> str:

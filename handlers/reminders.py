@@ -19,8 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import visibility
+from handlers.buttons import CardPress
 from handlers.cards import VIETNAM, card_message, title_as_seen
-from handlers.context import Scope
+from handlers.context import PRIORITY_NOTIFY, Scope
 from handlers.events import Button, OutMessage
 from handlers.i18n import Catalogue, Translator
 from handlers.team import audience, card_purpose, targets, team_for
@@ -164,7 +165,12 @@ async def _remind(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
         message = OutMessage(
             text=t("reminder.team", ref=idea.ref_code, title=title, days=days),
             buttons=(
-                (Button(t("queue.open", ref=idea.ref_code, title=""), f"tr:{idea.id}:open"),),
+                (
+                    Button(
+                        t("queue.open", ref=idea.ref_code, title=""),
+                        CardPress(idea.id, "open").pack(),
+                    ),
+                ),
             ),
         )
         await _queue(
@@ -227,8 +233,6 @@ async def _queue(
     message: OutMessage,
     purpose: str,
 ) -> None:
-    from handlers.context import PRIORITY_NOTIFY
-
     await scope.uow.outbox.add(
         channel=channel,
         chat_id=chat_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from handlers import buttons
+from handlers.buttons import AnswerPress, CardPress, FlowPress, GlobalPress, ProgressPress
 from handlers.context import Context
 from handlers.flows import (
     answer,
@@ -18,12 +20,13 @@ from handlers.flows import (
     progress,
     triage,
 )
+from handlers.flows.common import stale
 
 
 class Flow(Protocol):
     async def on_message(self, ctx: Context) -> None: ...
 
-    async def on_button(self, ctx: Context, args: list[str]) -> None: ...
+    async def on_button(self, ctx: Context, press: FlowPress) -> None: ...
 
     async def reprompt(self, ctx: Context) -> None: ...
 
@@ -54,19 +57,12 @@ COMMANDS: dict[str, Command] = {
     "link": link.command,
 }
 
-# Buttons that do not belong to a flow instance: "g:<name>:<arg>".
-GLOBAL_BUTTONS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
+# Buttons that do not belong to a flow instance, by name; each gets the press's value.
+GLOBAL_BUTTONS: dict[str, Callable[[Context, str], Awaitable[None]]] = {
     "help": basics.help_page,
     "lang": basics.choose_language,
     "my": my_ideas.page,
     "queue": triage.queue_page,
-}
-
-# Buttons whose ids are checked against the database on every press.
-RECORD_BUTTONS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
-    "tr": triage.on_card_button,
-    "ans": answer.begin_from_button,
-    "pg": progress.on_button,
 }
 
 
@@ -93,19 +89,31 @@ async def route(ctx: Context) -> None:
 
 
 async def _route_button(ctx: Context, data: str) -> None:
-    parts = data.split(":")
-    if parts[0] in RECORD_BUTTONS:
-        await RECORD_BUTTONS[parts[0]](ctx, parts[1:])
-        return
-    if parts[0] == "g" and len(parts) >= 2 and parts[1] in GLOBAL_BUTTONS:
-        await GLOBAL_BUTTONS[parts[1]](ctx, parts[2:])
-        return
-    flow = FLOWS.get(parts[0])
-    in_this_flow = flow is not None and parts[0] == ctx.state.flow and len(parts) >= 3
-    if flow is not None and in_this_flow and parts[1] == ctx.state.nonce:
-        await flow.on_button(ctx, parts[2:])
-        return
-    await stale_button(ctx)
+    """Card, answer and progress buttons carry ids checked against the database on every
+    press; a flow's buttons are taken only while that very flow instance is open."""
+    kind = buttons.kind_of(data)
+    press = kind.unpack(data)
+    match press:
+        case CardPress():
+            await triage.on_card_button(ctx, press)
+        case AnswerPress():
+            await answer.begin_from_button(ctx, press)
+        case ProgressPress():
+            await progress.on_button(ctx, press)
+        case GlobalPress(name=name) if name in GLOBAL_BUTTONS:
+            await GLOBAL_BUTTONS[name](ctx, press.value)
+        case FlowPress(flow=name) if name == ctx.state.flow and press.nonce == ctx.state.nonce:
+            flow = FLOWS.get(name)
+            if flow is None:
+                await stale_button(ctx)
+                return
+            await flow.on_button(ctx, press)
+        case None if kind is AnswerPress:
+            answer.no_question(ctx)
+        case None if kind in (CardPress, ProgressPress):
+            stale(ctx)
+        case _:
+            await stale_button(ctx)
 
 
 async def stale_button(ctx: Context) -> None:

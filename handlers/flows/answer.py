@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from handlers.buttons import AnswerPress, FlowPress
 from handlers.context import Context
 from handlers.events import Button, FileRef
 from handlers.flows.common import parse_id, stale, store_attachments
@@ -22,11 +23,11 @@ FLOW = "answer"
 STEP = "collect"
 
 
-async def begin_from_button(ctx: Context, args: list[str]) -> None:
-    """``ans:<idea id>``: only the author, only while the question is open."""
-    idea = await open_question(ctx, args[0] if args else "")
+async def begin_from_button(ctx: Context, press: AnswerPress) -> None:
+    """The "Answer" button: only the author, only while the question is open."""
+    idea = await open_question(ctx, str(press.idea_id))
     if idea is None:
-        ctx.answer(ctx.t("answer.no_question"), alert=True)
+        no_question(ctx)
         return
     ctx.answer()
     if ctx.state.flow == FLOW and ctx.state.data.get("idea_id") == idea.id:
@@ -34,6 +35,10 @@ async def begin_from_button(ctx: Context, args: list[str]) -> None:
         return
     _start(ctx, idea)
     ctx.reply(ctx.t("answer.ask", ref=idea.ref_code), [_buttons(ctx, done=False)])
+
+
+def no_question(ctx: Context) -> None:
+    ctx.answer(ctx.t("answer.no_question"), alert=True)
 
 
 async def begin_with_message(ctx: Context) -> bool:
@@ -113,18 +118,18 @@ async def on_message(ctx: Context) -> None:
     ctx.reply(ctx.t("answer.received", ref=data["ref"]), [_buttons(ctx, done=True)])
 
 
-async def on_button(ctx: Context, args: list[str]) -> None:
-    if args[:1] != [STEP] or len(args) < 2:
+async def on_button(ctx: Context, press: FlowPress) -> None:
+    if press.step != STEP:
         stale(ctx)
         return
-    if args[1] == "cancel":
+    if press.action == "cancel":
         ctx.answer()
         ref = ctx.state.data.get("ref", "")
         await _finish(ctx)
         ctx.show(ctx.t("answer.cancelled", ref=ref))
         await _resume(ctx)
         return
-    if args[1] == "send":
+    if press.action == "send":
         await _send(ctx)
         return
     stale(ctx)
@@ -134,7 +139,7 @@ async def _send(ctx: Context) -> None:
     data = ctx.state.data
     idea = await open_question(ctx, str(data.get("idea_id", "")))
     if idea is None:
-        ctx.answer(ctx.t("answer.no_question"), alert=True)
+        no_question(ctx)
         await _finish(ctx)
         return
     if not _has_content(ctx):

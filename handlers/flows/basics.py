@@ -26,8 +26,8 @@ async def help_command(ctx: Context) -> None:
         menus.set_here(ctx, roles)
 
 
-async def help_page(ctx: Context, args: list[str]) -> None:
-    page = 2 if args[:1] == ["2"] else 1
+async def help_page(ctx: Context, value: str) -> None:
+    page = 2 if value == "2" else 1
     ctx.answer()
     ctx.show(*_help(ctx, page, await menus.roles_of(ctx.uow, ctx.person)))
 
@@ -60,12 +60,12 @@ async def language_command(ctx: Context) -> None:
     )
 
 
-async def choose_language(ctx: Context, args: list[str]) -> None:
-    if not args or args[0] not in LANGUAGES:
+async def choose_language(ctx: Context, value: str) -> None:
+    if value not in LANGUAGES:
         ctx.answer(ctx.t("common.stale_button"))
         return
     ctx.answer()
-    await _set_language(ctx, args[0], edit=True)
+    await _set_language(ctx, value, edit=True)
 
 
 async def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers.buttons import GlobalPress
+from handlers.buttons import parse_id as parse_id
 from handlers.context import Context
 from handlers.events import Button, FileRef
 from storage.models import Attachment, Unit
 
-MAX_ID_DIGITS = 18  # any id or offset fits a signed 64-bit database integer
 
-
-def parse_id(raw: str) -> int | None:
-    """A number from callback data or a typed option: plain ASCII digits only, else None.
-
-    ``str.isdigit`` also accepts "²" (which ``int`` refuses) and "٣" (which it reads),
-    and a number longer than a database integer makes the query itself fail.
-    """
-    if not raw or len(raw) > MAX_ID_DIGITS or not (raw.isascii() and raw.isdigit()):
-        return None
-    return int(raw)
-
-
-def global_button(label: str, name: str, *args: str | int) -> Button:
-    """A button that works whatever flow the chat is in ("g:<name>:<args>")."""
-    return Button(label, ":".join(["g", name, *map(str, args)]))
+def global_button(label: str, name: str, value: str | int = "") -> Button:
+    """A button that works whatever flow the chat is in."""
+    return Button(label, GlobalPress(name, str(value)).pack())
 
 
 def stale(ctx: Context) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from handlers import visibility
+from handlers import buttons, visibility
+from handlers.buttons import CardPress, GroupLanguagePress
 from handlers.context import Context
 from handlers.events import Button
 from handlers.flows import join, triage
+from handlers.flows.common import stale
 from storage.models import RoleKind
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,7 @@ async def route(ctx: Context) -> None:
     if incoming.bot_added_to_group:
         return  # the startgroup link's "/start TOKEN" follows; nothing to say yet
     if incoming.button is not None:
-        if incoming.button.startswith("tr:"):
-            await triage.on_card_button(ctx, incoming.button.split(":")[1:])
-        elif incoming.button.startswith(f"{LANG_BUTTON}:"):
-            await choose_group_language(ctx, incoming.button.split(":", 1)[1])
-        else:
-            ctx.answer(ctx.t("group.private_only"), alert=True)
+        await _route_button(ctx, incoming.button)
         return
     if incoming.command == "start" and incoming.command_args:
         await join.redeem_in_group(ctx, incoming.command_args.strip())
@@ -40,7 +37,7 @@ async def route(ctx: Context) -> None:
     if incoming.command == "lang":
         ctx.reply(
             ctx.t("group.lang_choose"),
-            [[Button(label, f"{LANG_BUTTON}:{code}")] for code, label in LANGUAGES.items()],
+            [[Button(label, GroupLanguagePress(code).pack())] for code, label in LANGUAGES.items()],
         )
         return
     if incoming.command == "queue":
@@ -57,7 +54,23 @@ async def route(ctx: Context) -> None:
         ctx.reply(ctx.t("group.private_only_link", bot=ctx.bot.username))
 
 
-LANG_BUTTON = "glang"
+async def _route_button(ctx: Context, data: str) -> None:
+    """Only card buttons and the group's language work here."""
+    kind = buttons.kind_of(data)
+    press = kind.unpack(data)
+    match press:
+        case CardPress():
+            await triage.on_card_button(ctx, press)
+        case GroupLanguagePress():
+            await choose_group_language(ctx, press.lang)
+        case None if kind is CardPress:
+            stale(ctx)
+        case None if kind is GroupLanguagePress:
+            ctx.answer(ctx.t("group.lang_not_allowed"), alert=True)
+        case _:
+            ctx.answer(ctx.t("group.private_only"), alert=True)
+
+
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 
 

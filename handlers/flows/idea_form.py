@@ -22,6 +22,7 @@ from typing import Any
 
 from handlers import progress_counts, team
 from handlers.amounts import format_amount, parse_amount
+from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.events import AttachmentKind, Button, FileRef, OtherContent
 from handlers.flows.common import parse_id, stale, store_attachments
@@ -299,9 +300,8 @@ async def _held_choice(ctx: Context, value: str) -> None:
 # ---------------------------------------------------------------- buttons
 
 
-async def on_button(ctx: Context, args: list[str]) -> None:
-    step, action = args[0], args[1] if len(args) > 1 else ""
-    value = args[2] if len(args) > 2 else ""
+async def on_button(ctx: Context, press: FlowPress) -> None:
+    step, action, value = press.step, press.action, press.value
     if step == ANY_STEP and action == "held":
         await _held_choice(ctx, value)
         return

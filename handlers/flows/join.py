@@ -6,6 +6,7 @@ import logging
 import re
 
 from handlers import menus
+from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.flows.common import parse_id, stale, unit_label
 from handlers.limits import MAX_DEEP_LINK_PAYLOAD, MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
@@ -79,16 +80,16 @@ async def _find(ctx: Context, text: str) -> list[Unit]:
     return await ctx.uow.units.search(words, limit=UNIT_SEARCH_RESULTS)
 
 
-async def on_button(ctx: Context, args: list[str]) -> None:
-    if args[:1] != [STEP] or len(args) < 2:
+async def on_button(ctx: Context, press: FlowPress) -> None:
+    if press.step != STEP:
         stale(ctx)
         return
-    action = args[1]
+    action = press.action
     if action == "again":
         ctx.answer()
         ctx.show(ctx.t("join.ask_unit"))
         return
-    unit_id = parse_id(args[2]) if len(args) > 2 else None
+    unit_id = parse_id(press.value)
     # The unit id in the button is only a hint: check it again here.
     unit = await ctx.uow.units.get(unit_id) if unit_id is not None else None
     if unit is None or unit.kind not in JOINABLE:

@@ -17,8 +17,8 @@ async def show(ctx: Context) -> None:
     ctx.reply(text, buttons)
 
 
-async def page(ctx: Context, args: list[str]) -> None:
-    offset = (parse_id(args[0]) if args else None) or 0
+async def page(ctx: Context, value: str) -> None:
+    offset = parse_id(value) or 0
     ctx.answer()
     text, buttons = await _page(ctx, offset)
     ctx.show(text, buttons)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.flows import idea_form
 from handlers.flows.common import stale
@@ -22,13 +23,13 @@ async def reprompt(ctx: Context) -> None:
     )
 
 
-async def on_button(ctx: Context, args: list[str]) -> None:
-    if args[:1] != [STEP] or len(args) < 2:
+async def on_button(ctx: Context, press: FlowPress) -> None:
+    if press.step != STEP or not press.action:
         stale(ctx)
         return
     ctx.answer()
     text = str(ctx.state.data.get("text", ""))
-    if args[1] == "yes":
+    if press.action == "yes":
         await idea_form.begin_with_text(ctx, text, edit=True)
     else:
         ctx.state.clear()

@@ -2,9 +2,9 @@
 
 An official role covers a unit's whole subtree. ``/progress`` shows the official's
 own unit (the highest one, if several), ``/progress CODE`` any unit inside their
-subtree and nothing outside it. The buttons carry
-``pg:<action>:<unit id>:<campaign id>[:<page>]`` — only a hint: every press loads
-the unit and the campaign again and checks the role again.
+subtree and nothing outside it. The buttons (:class:`handlers.buttons.ProgressPress`)
+are only a hint: every press loads the unit and the campaign again and checks the
+role again.
 
 Charts and spreadsheets are made by the report worker (:mod:`handlers.reports.jobs`)
 outside the update's transaction; a button press only queues the job.
@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 
 from handlers import visibility
+from handlers.buttons import ProgressPress
 from handlers.context import Context
-from handlers.flows.common import parse_id
 from handlers.reports.view import default_campaign, load_view, render
 from handlers.visibility import Action
 from storage.models import Campaign, ReportJob, ReportKind, ReportStatus, RoleKind, Unit
@@ -95,16 +95,11 @@ async def export_command(ctx: Context) -> None:
     await _queue_report(ctx, ReportKind.SPREADSHEET, unit, campaign, reply=True)
 
 
-async def on_button(ctx: Context, args: list[str]) -> None:
-    """``pg:<v|c|x>:<unit id>:<campaign id>[:<page>]``, authorised again on every press."""
-    numbers = [parse_id(a) for a in args[1:4]]
-    if len(args) < 3 or args[0] not in ("v", "c", "x") or None in numbers:
-        ctx.answer(ctx.t("common.stale_button"))
-        return
-    action, unit_id, campaign_id = args[0], numbers[0] or 0, numbers[1] or 0
-    page = numbers[2] or 0 if len(numbers) > 2 else 0
-    unit = await ctx.uow.units.get(unit_id)
-    campaign = await ctx.uow.progress.campaign(campaign_id)
+async def on_button(ctx: Context, press: ProgressPress) -> None:
+    """A view, chart or export button: authorised again on every press."""
+    action, page = press.action, press.page
+    unit = await ctx.uow.units.get(press.unit_id)
+    campaign = await ctx.uow.progress.campaign(press.campaign_id)
     if unit is None or campaign is None:
         ctx.answer(ctx.t("common.stale_button"))
         return

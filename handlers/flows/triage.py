@@ -18,11 +18,12 @@ import html
 import logging
 
 from handlers import progress_counts, visibility
+from handlers.buttons import AnswerPress, CardPress, FlowPress
 from handlers.cards import OPEN, card_message, local_time, since_text, title_as_seen
 from handlers.context import Context
 from handlers.events import Button, OutMessage
-from handlers.flows.common import parse_id
-from handlers.i18n import Html, Translator, html_join
+from handlers.flows.common import global_button, parse_id
+from handlers.i18n import Html, Translator, escape, html_join
 from handlers.team import (
     CARD_PREFIXES,
     Target,
@@ -50,18 +51,14 @@ MAX_NOTE_CHARS = 1000
 # ---------------------------------------------------------------- buttons on cards
 
 
-async def on_card_button(ctx: Context, args: list[str]) -> None:
-    """``tr:<id>:<action>[:<value>]`` — re-authorised here, whatever the button said."""
-    idea_id = parse_id(args[0]) if args else None
-    if len(args) < 2 or idea_id is None:
-        ctx.answer(ctx.t("common.stale_button"))
-        return
-    idea = await ctx.uow.ideas.get_for_update(idea_id)
+async def on_card_button(ctx: Context, press: CardPress) -> None:
+    """A decision on a card: re-authorised here, whatever the button said."""
+    idea = await ctx.uow.ideas.get_for_update(press.idea_id)
     holder = await ctx.uow.units.get(idea.holder_unit_id) if idea is not None else None
     if idea is None or holder is None:
         ctx.answer(ctx.t("common.stale_button"))
         return
-    action, value = args[1], args[2] if len(args) > 2 else ""
+    action, value = press.action, press.value
     place = await visibility.place_of(ctx.uow, idea)
     viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
     wanted = Action.OPEN if action == "open" else Action.APPROVE  # every other action decides
@@ -91,14 +88,14 @@ async def _may_triage(ctx: Context, idea: Idea) -> bool:
 
 
 async def _confirm(
-    ctx: Context, idea: Idea, holder: Unit, question: str, yes: str, action: str
+    ctx: Context, idea: Idea, holder: Unit, question: str, yes: str, action: str, value: str = ""
 ) -> None:
     """The card, asking whether the decision is meant: Yes does it, Back undoes the tap."""
     ctx.answer()
     card = await _card_for(ctx, idea, holder)
     rows = (
-        (Button(yes, f"tr:{idea.id}:{action}"),),
-        (Button(ctx.t("triage.back"), f"tr:{idea.id}:back"),),
+        (Button(yes, CardPress(idea.id, action, value).pack()),),
+        (Button(ctx.t("triage.back"), CardPress(idea.id, "back").pack()),),
     )
     await show_on_card(ctx, idea, OutMessage(card.text + "\n\n" + question, rows))
 
@@ -116,7 +113,7 @@ async def _confirm_forward(ctx: Context, idea: Idea, holder: Unit, value: str) -
         return
     question = ctx.t("triage.confirm_forward", ref=idea.ref_code, unit=target.name)
     yes = ctx.t("triage.yes_forward")
-    await _confirm(ctx, idea, holder, question, yes, f"fwdto:{target.id}")
+    await _confirm(ctx, idea, holder, question, yes, "fwdto", str(target.id))
 
 
 async def _confirm_decline(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
@@ -125,7 +122,7 @@ async def _confirm_decline(ctx: Context, idea: Idea, holder: Unit, value: str) -
         return
     reason = ctx.t(f"decline.{value}")
     question = ctx.t("triage.confirm_decline", ref=idea.ref_code, reason=reason)
-    await _confirm(ctx, idea, holder, question, ctx.t("triage.yes_decline"), f"nor:{value}")
+    await _confirm(ctx, idea, holder, question, ctx.t("triage.yes_decline"), "nor", value)
 
 
 async def _approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
@@ -155,12 +152,12 @@ async def _forward_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> No
         [
             Button(
                 truncate(ctx.t("triage.forward_to", unit=unit.name), BUTTON_LABEL_CHARS),
-                f"tr:{idea.id}:fwdq:{unit.id}",
+                CardPress(idea.id, "fwdq", str(unit.id)).pack(),
             )
         ]
         for unit in above
     ]
-    rows.append([Button(ctx.t("triage.back"), f"tr:{idea.id}:back")])
+    rows.append([Button(ctx.t("triage.back"), CardPress(idea.id, "back").pack())])
     card = await _card_for(ctx, idea, holder)
     text = card.text + "\n\n" + ctx.t("triage.pick_forward")
     await show_on_card(ctx, idea, OutMessage(text, tuple(tuple(r) for r in rows)))
@@ -201,11 +198,11 @@ async def _forward(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
 async def _decline_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
     ctx.answer()
     rows = [
-        [Button(ctx.t(f"decline.{reason}"), f"tr:{idea.id}:norq:{reason}")]
+        [Button(ctx.t(f"decline.{reason}"), CardPress(idea.id, "norq", reason).pack())]
         for reason in DECLINE_REASONS
     ]
-    rows.append([Button(ctx.t("triage.decline_other"), f"tr:{idea.id}:nor:other")])
-    rows.append([Button(ctx.t("triage.back"), f"tr:{idea.id}:back")])
+    rows.append([Button(ctx.t("triage.decline_other"), CardPress(idea.id, "nor", "other").pack())])
+    rows.append([Button(ctx.t("triage.back"), CardPress(idea.id, "back").pack())])
     card = await _card_for(ctx, idea, holder)
     text = card.text + "\n\n" + ctx.t("triage.pick_reason")
     await show_on_card(ctx, idea, OutMessage(text, tuple(tuple(r) for r in rows)))
@@ -335,14 +332,14 @@ async def _send_question(ctx: Context, idea: Idea, question: str) -> None:
     def render(t: Translator) -> OutMessage:
         return OutMessage(
             t("worker.question", ref=idea.ref_code, title=idea.title, question=question),
-            buttons=((Button(t("worker.answer_button"), f"ans:{idea.id}"),),),
+            buttons=((Button(t("worker.answer_button"), AnswerPress(idea.id).pack()),),),
         )
 
     await tell_author(ctx, idea, render)
     ctx.reply(ctx.t("triage.question_sent", ref=idea.ref_code))
 
 
-async def on_button(ctx: Context, args: list[str]) -> None:
+async def on_button(ctx: Context, press: FlowPress) -> None:
     ctx.answer(ctx.t("common.stale_button"))
 
 
@@ -362,9 +359,9 @@ async def queue_command(ctx: Context) -> None:
     ctx.reply(text, rows)
 
 
-async def queue_page(ctx: Context, args: list[str]) -> None:
+async def queue_page(ctx: Context, value: str) -> None:
     ctx.answer()
-    offset = (parse_id(args[0]) if args else None) or 0
+    offset = parse_id(value) or 0
     text, rows = await _queue_page(ctx, offset)
     ctx.show(text, rows)
 
@@ -398,12 +395,12 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
             )
         )
         label = truncate(t("queue.open", ref=idea.ref_code, title=title), BUTTON_LABEL_CHARS)
-        rows.append([Button(label, f"tr:{idea.id}:open")])
+        rows.append([Button(label, CardPress(idea.id, "open").pack())])
     nav = []
     if offset > 0:
-        nav.append(Button(t("my.prev"), f"g:queue:{max(offset - QUEUE_PAGE, 0)}"))
+        nav.append(global_button(t("my.prev"), "queue", max(offset - QUEUE_PAGE, 0)))
     if offset + QUEUE_PAGE < len(ideas):
-        nav.append(Button(t("my.next"), f"g:queue:{offset + QUEUE_PAGE}"))
+        nav.append(global_button(t("my.next"), "queue", offset + QUEUE_PAGE))
     if nav:
         rows.append(nav)
     header = t("queue.header", total=len(ideas), first=offset + 1, last=offset + len(page))
@@ -499,8 +496,6 @@ async def _already_decided(ctx: Context, idea: Idea) -> str:
 
 def _mention(ctx: Context) -> Html:
     """A mention of the member, so a forced reply in a group goes to them alone."""
-    from handlers.i18n import escape
-
     user = ctx.incoming.sender
     if ctx.incoming.channel != "telegram" or not user.external_id.isdigit():
         return escape(user.display_name)

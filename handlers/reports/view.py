@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from babel.numbers import format_decimal
 
+from handlers.buttons import ProgressPress
 from handlers.events import Button
 from handlers.i18n import Html, Translator, html_join
 from handlers.textnorm import truncate
@@ -33,7 +34,6 @@ SHORT_NAMES = (
     ("Công ty", "Cty"),
     ("Thành phố", "TP."),
 )
-BUTTON_PREFIX = "pg"
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -173,11 +173,8 @@ def day(value: date) -> str:
 # ---------------------------------------------------------------- the message
 
 
-def button_data(action: str, unit_id: int, campaign_id: int, page: int | None = None) -> str:
-    parts = [BUTTON_PREFIX, action, str(unit_id), str(campaign_id)]
-    if page:
-        parts.append(str(page))
-    return ":".join(parts)
+def button_data(action: str, unit_id: int, campaign_id: int, page: int = 0) -> str:
+    return ProgressPress(action, unit_id, campaign_id, page).pack()
 
 
 def timing(t: Translator, view: ProgressView) -> Html:
