@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from bot import cli
+from bot.cli.common import moment_of
 from bot.config import ENV_OVERRIDES
 from storage.db import create_engine, create_sessionmaker
 from storage.models import ProcessedUpdate
@@ -68,8 +69,8 @@ def test_a_now_without_a_zone_is_vietnam_time(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert asyncio.run(left()) == 0
     # A time with its zone is taken as it is.
-    assert cli._moment("2026-12-13T10:30+00:00") == datetime(2026, 12, 13, 10, 30, tzinfo=UTC)
-    assert cli._moment("2026-12-13T10:30") == datetime(2026, 12, 13, 3, 30, tzinfo=UTC)
+    assert moment_of("2026-12-13T10:30+00:00") == datetime(2026, 12, 13, 10, 30, tzinfo=UTC)
+    assert moment_of("2026-12-13T10:30") == datetime(2026, 12, 13, 3, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("command", ["reminders", "digest", "prune"])
