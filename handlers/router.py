@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
 from handlers import buttons
 from handlers.buttons import AnswerPress, CardPress, FlowPress, GlobalPress, ProgressPress
@@ -21,25 +20,18 @@ from handlers.flows import (
     triage,
 )
 from handlers.flows.common import stale
+from handlers.flows.registry import BEGINS, FLOWS, Command
 
-
-class Flow(Protocol):
-    async def on_message(self, ctx: Context) -> None: ...
-
-    async def on_button(self, ctx: Context, press: FlowPress) -> None: ...
-
-    async def reprompt(self, ctx: Context) -> None: ...
-
-
-FLOWS: dict[str, Flow] = {
-    idea_form.FLOW: idea_form,
-    join.FLOW: join,
-    offer.FLOW: offer,
-    triage.FLOW: triage,
-    answer.FLOW: answer,
-}
-
-Command = Callable[[Context], Awaitable[None]]
+FLOWS.update(
+    {
+        idea_form.FLOW: idea_form,
+        join.FLOW: join,
+        offer.FLOW: offer,
+        triage.FLOW: triage,
+        answer.FLOW: answer,
+    }
+)
+BEGINS[idea_form.FLOW] = idea_form.begin
 
 COMMANDS: dict[str, Command] = {
     "start": join.start_command,
@@ -85,7 +77,7 @@ async def route(ctx: Context) -> None:
     if flow is not None:
         await flow.on_message(ctx)
         return
-    await basics.outside_flow(ctx)
+    await offer.outside_flow(ctx)
 
 
 async def _route_button(ctx: Context, data: str) -> None:

@@ -14,6 +14,7 @@ from handlers.buttons import AnswerPress, FlowPress
 from handlers.context import Context
 from handlers.events import Button, FileRef
 from handlers.flows.common import parse_id, stale, store_attachments
+from handlers.flows.registry import FLOWS
 from handlers.limits import MAX_IDEA_BODY_CHARS, MAX_IDEA_FILES
 from handlers.team import send_card, team_for
 from handlers.textnorm import clean_user_text
@@ -185,8 +186,6 @@ async def _resume(ctx: Context) -> None:
     """Back to the form the question interrupted, if any."""
     if ctx.state.flow is None:
         return
-    from handlers.router import FLOWS
-
     flow = FLOWS.get(ctx.state.flow)
     if flow is not None:
         ctx.reply(ctx.t("answer.resume"))

@@ -1,14 +1,11 @@
-"""Help, language, cancel, and what to say to a message outside any flow."""
+"""Help, language and cancel."""
 
 from __future__ import annotations
 
 from handlers import menus
 from handlers.context import Context
-from handlers.events import Button, OtherContent
-from handlers.flows import offer
+from handlers.events import Button
 from handlers.flows.common import global_button
-from handlers.limits import LONG_MESSAGE_CHARS
-from handlers.textnorm import clean_user_text
 
 LANGUAGES = ("vi", "en")
 
@@ -78,27 +75,3 @@ async def _set_language(ctx: Context, lang: str, *, edit: bool = False) -> None:
         ctx.reply(text)
     if ctx.chat.kind == "private":  # the menu, in the language just chosen
         await menus.refresh(ctx)
-
-
-async def outside_flow(ctx: Context) -> None:
-    """A message with no flow to go to: offer a long text as an idea, else point the way."""
-    incoming = ctx.incoming
-    text = clean_user_text(incoming.text or "")
-    if incoming.files:
-        ctx.reply(ctx.t("common.files_outside_flow"))
-        return
-    if incoming.other is not None:
-        key = "common.sticker" if incoming.other is OtherContent.STICKER else "common.unsupported"
-        ctx.reply(ctx.t(key))
-        return
-    from handlers.flows import answer
-
-    if await answer.begin_with_message(ctx):
-        return
-    if len(text) >= LONG_MESSAGE_CHARS:
-        await offer.begin(ctx, text)
-        return
-    if not text:
-        ctx.reply(ctx.t("common.empty_message"))
-        return
-    ctx.reply(ctx.t("common.hint"))

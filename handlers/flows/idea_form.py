@@ -25,8 +25,9 @@ from handlers.amounts import format_amount, parse_amount
 from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.events import AttachmentKind, Button, FileRef, OtherContent
+from handlers.flows import answer, join
 from handlers.flows.common import parse_id, stale, store_attachments
-from handlers.i18n import Translator
+from handlers.i18n import Html, Translator, escape
 from handlers.language import detect_language
 from handlers.limits import (
     MAX_IDEA_BODY_CHARS,
@@ -70,8 +71,6 @@ async def begin(ctx: Context) -> None:
         await reprompt(ctx)
         return
     if ctx.person.unit_id is None:
-        from handlers.flows import join
-
         ctx.reply(ctx.t("idea.need_unit"))
         await join.begin(ctx, after=FLOW)
         return
@@ -82,8 +81,6 @@ async def begin(ctx: Context) -> None:
 async def begin_with_text(ctx: Context, text: str, *, edit: bool = False) -> None:
     """Start the form with a message the worker already sent as its first part."""
     if ctx.person.unit_id is None:
-        from handlers.flows import join
-
         ctx.state.clear()
         ctx.reply(ctx.t("idea.need_unit"))
         await join.begin(ctx, after=FLOW)
@@ -275,8 +272,6 @@ async def _held_choice(ctx: Context, value: str) -> None:
         await reprompt(ctx)
         return
     ctx.answer()
-    from handlers.flows import answer
-
     idea = await answer.open_question(ctx, str(idea_id)) if idea_id is not None else None
     if idea is not None:
         data.setdefault("asked", []).append(_question_key(idea))
@@ -594,8 +589,6 @@ def _amount_question(ctx: Context) -> tuple[str, list[list[Button]]]:
 
 
 def review_text(t: Translator, data: dict[str, Any], title: str, lang: str) -> str:
-    from handlers.i18n import Html, escape
-
     amount = data.get("amount")
     benefit = t(f"benefit.{data['benefit']}")
     if amount:

@@ -9,6 +9,7 @@ from handlers import menus
 from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.flows.common import parse_id, stale, unit_label
+from handlers.flows.registry import BEGINS, FLOWS
 from handlers.limits import MAX_DEEP_LINK_PAYLOAD, MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
 from handlers.textnorm import clean_user_text, fold, truncate
 from storage import invites
@@ -40,10 +41,8 @@ async def start_command(ctx: Context) -> None:
 async def begin(ctx: Context, *, after: str | None = None) -> None:
     """Ask for the unit; ``after`` names the flow to continue with once joined."""
     if ctx.state.flow == "idea":  # /join in the middle of an idea: never drop the draft
-        from handlers.flows import idea_form
-
         ctx.reply(ctx.t("idea.already_open"))
-        await idea_form.reprompt(ctx)
+        await FLOWS["idea"].reprompt(ctx)
         return
     ctx.state.start(FLOW, STEP, after=after)
     ctx.reply(ctx.t("join.ask_unit"))
@@ -117,9 +116,7 @@ async def _join(ctx: Context, unit: Unit, label: str) -> None:
     ctx.state.clear()
     ctx.show(ctx.t("join.joined", unit=label))
     if after == "idea":
-        from handlers.flows import idea_form
-
-        await idea_form.begin(ctx)
+        await BEGINS["idea"](ctx)
 
 
 async def redeem(ctx: Context, token: str) -> None:
