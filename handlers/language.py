@@ -7,44 +7,40 @@ Indonesian, Afrikaans, Somali...  Answering such a worker in English would be
 wrong, so this module first runs its own recogniser:
 
 * every word is folded (:func:`handlers.textnorm.fold`) and checked against the
-  structure of a Vietnamese syllable (onset + rime, generated below from the real
-  spelling rules) and a list of frequent syllables (``data/vi_syllables.txt``);
+  structure of a Vietnamese syllable (onset + rime, generated from the real spelling
+  rules) and a list of frequent syllables (both in :mod:`handlers.language_words`);
 * chat shortcuts ("ko", "dc", "j", "vs", "cty") count as Vietnamese;
 * words with Vietnamese diacritics count as Vietnamese;
 * English words (``data/en_words.txt``) that are also valid Vietnamese syllables
   ("to", "the", "can", "them") count for neither side.
 
-Only if that is not conclusive is langdetect consulted (seeded, so results are
-deterministic).  Thresholds are module constants; see their comments for why.
+Only if that is not conclusive is langdetect consulted (:mod:`handlers.langdetect_profiles`;
+seeded, so results are deterministic).  Thresholds are module constants; see their comments
+for why.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import threading
 import unicodedata
-from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import Final, NamedTuple
 
+from handlers.langdetect_profiles import langdetect_guess, warm_up
+from handlers.language_words import (
+    COMMON_VI_SYLLABLES,
+    ENGLISH_WORDS,
+    NEUTRAL_WORDS,
+    VALID_SYLLABLES,
+    VI_SHORTCUTS,
+)
 from handlers.textnorm import fold
 
-if TYPE_CHECKING:
-    from langdetect.detector_factory import DetectorFactory
-
 __all__ = [
-    "COMMON_VI_SYLLABLES",
     "DEFAULT_LANGUAGE",
-    "ENGLISH_WORDS",
     "SUPPORTED_LANGUAGES",
-    "VALID_SYLLABLES",
-    "VI_SHORTCUTS",
     "detect_language",
-    "is_valid_syllable",
     "is_vietnamese",
     "looks_unaccented_vietnamese",
     "reply_language",
@@ -110,235 +106,7 @@ MAX_ANALYSED_CHARS: Final = 2000
 UNACCENTED_MAX_MARKED_SHARE: Final = 0.2
 """Text is "unaccented Vietnamese" if at most this share of its words carry diacritics."""
 
-# --- Vietnamese syllable structure -----------------------------------------------
-
-_ONSETS: Final = (
-    "",
-    "b", "c", "ch", "d", "đ", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n", "ng", "ngh",
-    "nh", "p", "ph", "qu", "r", "s", "t", "th", "tr", "v", "x",
-)  # fmt: skip
-
-# Rimes as Vietnamese spells them (tone marks aside); folded below.  "Plain" rimes have no
-# labial medial; after "qu" only those not starting with o/u/ư are possible.
-_PLAIN_RIMES: Final = """
-    a ai ao au ay ac ach am an ang anh ap at
-    ăc ăm ăn ăng ăp ăt
-    âu ây âc âm ân âng âp ât
-    e eo ec em en eng ep et
-    ê êu êch êm ên ênh êp êt
-    i ia iu ich im in inh ip it
-    iêu iêc iêm iên iêng iêp iêt
-    yêu yêm yên yêng yêt
-    y
-    o oi oc om on ong op ot oong ooc
-    ô ôi ôc ôm ôn ông ôp ôt
-    ơ ơi ơm ơn ơp ơt
-    u ua ui uc um un ung up ut
-    uôi uôc uôm uôn uông uôt
-    ư ưa ưi ưu ưc ưm ưn ưng ưt
-    ươi ươu ươc ươm ươn ương ươp ươt
-"""
-# Rimes with the labial medial written o (before a, ă, e) or u (before â, ê, y, ơ).
-_MEDIAL_RIMES: Final = """
-    oa oai oao oay oac oach oam oan oang oanh oap oat
-    oăc oăm oăn oăng oăt
-    oe oeo oen oet
-    uân uâng uât uây
-    uê uêch uênh
-    uơ
-    uy uya uyu uych uynh uyp uyt uyên uyêt
-"""
-# Only after "qu", whose u is itself the medial: quỳnh, quých, quýt.
-_QU_ONLY_RIMES: Final = "ynh ych yt"
-
-
-def _fold_words(block: str) -> frozenset[str]:
-    return frozenset(fold(word) for word in block.split())
-
-
-def _build_syllables() -> frozenset[str]:
-    """Every folded Vietnamese syllable that the spelling rules allow.
-
-    Spelling rules that survive folding: c/k, g/gh and ng/ngh are chosen by the following
-    vowel (k, gh, ngh before e, ê, i, y; c, g, ng elsewhere); q only as qu; "iê" is
-    written "yê" without an onset; c never takes the labial medial (that is "qu").
-    """
-    plain = _fold_words(_PLAIN_RIMES)
-    medial = _fold_words(_MEDIAL_RIMES)
-    qu_rimes = {r for r in plain if r[0] not in "ou"} | {"oc", "o"} | _fold_words(_QU_ONLY_RIMES)
-    front = frozenset("eiy")
-    result: set[str] = set()
-    for onset in {fold(o) for o in _ONSETS}:
-        if onset == "qu":
-            result.update(onset + r for r in qu_rimes)
-            continue
-        for rime in plain | medial:
-            first = rime[0]
-            if rime.startswith("ye") and onset:
-                continue
-            if rime.startswith("ie") and not onset:
-                continue
-            if onset in {"k", "gh", "ngh"} and first not in front:
-                continue
-            if onset in {"c", "ng"} and first in front:
-                continue
-            if onset == "g" and first in "ey":
-                continue
-            if onset == "c" and rime in medial:
-                continue
-            result.add(onset + rime)
-    return frozenset(result)
-
-
-VALID_SYLLABLES: Final = _build_syllables()
-"""All folded Vietnamese syllables (about 2,400).  Generated from the rules, not listed by hand."""
-
-
-def is_valid_syllable(word: str) -> bool:
-    """True if ``word``, once folded, is spelled like a Vietnamese syllable."""
-    return fold(word) in VALID_SYLLABLES
-
-
-# --- Word lists -------------------------------------------------------------------
-
-
-def _read_word_list(name: str) -> frozenset[str]:
-    text = resources.files("handlers.data").joinpath(name).read_text(encoding="utf-8")
-    return frozenset(
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
-
-
-COMMON_VI_SYLLABLES: Final = _read_word_list("vi_syllables.txt")
-ENGLISH_WORDS: Final = _read_word_list("en_words.txt")
-
-VI_SHORTCUTS: Final = frozenset(
-    fold(word)
-    for word in [
-        "k",
-        "ko",
-        "kg",
-        "kh",
-        "khg",
-        "hk",
-        "hok",
-        "hem",
-        "hong",
-        "hông",
-        "kô",
-        "khum",
-        "dc",
-        "đc",
-        "dk",
-        "đk",
-        "j",
-        "gj",
-        "r",
-        "z",
-        "v",
-        "zay",
-        "dzay",
-        "dzậy",
-        "zị",
-        "vs",
-        "ng",
-        "nc",
-        "ns",
-        "bt",
-        "mk",
-        "mik",
-        "mn",
-        "mng",
-        "cx",
-        "cg",
-        "ntn",
-        "trc",
-        "sx",
-        "cty",
-        "ct",
-        "cn",
-        "cnv",
-        "cbcnv",
-        "cbnv",
-        "nld",
-        "nlđ",
-        "ld",
-        "lđ",
-        "ql",
-        "nv",
-        "vd",
-        "bn",
-        "bh",
-        "bjo",
-        "bgio",
-        "tg",
-        "kq",
-        "vc",
-        "sdt",
-        "sđt",
-        "stk",
-        "dt",
-        "đt",
-        "ck",
-        "vk",
-        "ae",
-        "tks",
-        "thks",
-        "ib",
-        "hix",
-        "hic",
-        "huhu",
-        "uh",
-        "uk",
-        "ukm",
-        "ừm",
-        "ms",
-        "lun",
-        "wa",
-        "wá",
-        "oy",
-        "roy",
-        "nhìu",
-        "bít",
-        "gd",
-        "gđ",
-        "pgd",
-        "bgd",
-        "bgđ",
-        "tgd",
-        "tgđ",
-        "tp",
-        "pp",
-        "cd",
-        "cđ",
-        "dv",
-        "đv",
-        "bch",
-        "bhld",
-        "bhlđ",
-        "atld",
-        "atlđ",
-        "atvsld",
-        "atvslđ",
-        "pccc",
-        "bhxh",
-        "bhyt",
-        "kcn",
-        "xn",
-        "px",
-        "qd",
-        "qđ",
-        "tb",
-        "tl",
-        "tc",
-        "thg",
-    ]
-)
-"""Vietnamese chat abbreviations and workplace acronyms: "ko" (không), "dc" (được), "j" (gì),
-"vs" (với), "cty" (công ty), "nld" (người lao động), "pccc" (phòng cháy chữa cháy)..."""
-
-NEUTRAL_WORDS: Final = frozenset({"ok", "oke", "okie", "oki", "okay", "haha", "hihi", "hehe"})
-"""Used the same way in both languages; ignored."""
+# --- Evidence -----------------------------------------------------------------------
 
 # Letters only Vietnamese uses among Latin-script languages we may meet.
 _VI_ONLY_LETTERS: Final = frozenset(
@@ -497,135 +265,6 @@ def _confidently_english(ev: _Evidence) -> bool:
     )
 
 
-# --- langdetect ---------------------------------------------------------------------
-
-
-class _SparseProfiles:
-    """langdetect's table of n-gram → probability in each language, stored sparsely.
-
-    langdetect's own ``DetectorFactory.load_profile`` gives every n-gram (87,598 of them in
-    its 55 profiles) a list of 55 floats, of which 2.1 on average are not zero: 62 MB of
-    resident memory (langdetect 1.0.9), where this table takes 19. Its ``Detector`` only asks
-    ``ngram in table`` and ``table[ngram][i]``; this answers both with the very same floats
-    (so the same seed gives the same answers), building the 55-float list of one n-gram when
-    it is asked for and keeping the last few thousand built (one detection samples a few
-    dozen n-grams up to 7,000 times).
-
-    The non-zero entries of all n-grams live in three flat arrays, chained per n-gram:
-    ``_heads[ngram]`` is its first entry (-1: none), ``_next`` the entry after each one.
-    """
-
-    __slots__ = ("_built", "_heads", "_langs", "_next", "_probs", "languages")
-
-    BUILT_MAX: Final = 4096  # lists of 55 floats kept built: about 2 MB
-
-    def __init__(self) -> None:
-        self.languages: list[str] = []
-        self._heads: dict[str, int] = {}
-        self._langs = array("H")
-        self._next = array("l")
-        self._probs = array("d")
-        self._built: dict[str, list[float]] = {}
-
-    def add_profile(self, name: str, freq: dict[str, int], n_words: list[int]) -> None:
-        """What ``DetectorFactory.add_profile`` does, minus the zeros."""
-        if name in self.languages:
-            raise ValueError(f"duplicate langdetect profile {name!r}")
-        index = len(self.languages)
-        self.languages.append(name)
-        heads = self._heads
-        for word, count in freq.items():
-            head = heads.setdefault(word, -1)
-            if 1 <= len(word) <= 3:
-                heads[word] = len(self._probs)
-                self._langs.append(index)
-                self._next.append(head)
-                self._probs.append(1.0 * count / n_words[len(word) - 1])
-
-    def __contains__(self, word: object) -> bool:
-        return word in self._heads
-
-    def __getitem__(self, word: str) -> list[float]:
-        """The n-gram's probability in each language (a Detector only reads it)."""
-        dense = self._built.get(word)
-        if dense is None:
-            if len(self._built) >= self.BUILT_MAX:
-                self._built.clear()
-            dense = self._built[word] = self._dense(word)
-        return dense
-
-    def _dense(self, word: str) -> list[float]:
-        dense = [0.0] * len(self.languages)
-        at = self._heads[word]
-        while at >= 0:
-            dense[self._langs[at]] = self._probs[at]
-            at = self._next[at]
-        return dense
-
-    def __len__(self) -> int:
-        return len(self._heads)
-
-
-def _load_profiles(directory: str) -> _SparseProfiles:
-    """Every profile in ``directory``, in the order (and so with the language indexes)
-    langdetect's own ``load_profile`` would give them."""
-    profiles = _SparseProfiles()
-    for filename in os.listdir(directory):
-        path = os.path.join(directory, filename)
-        if filename.startswith(".") or not os.path.isfile(path):
-            continue
-        with open(path, encoding="utf-8") as file:
-            data = json.load(file)
-        profiles.add_profile(data["name"], data["freq"], data["n_words"])
-    return profiles
-
-
-_factory: DetectorFactory | None = None
-_factory_lock: Final = threading.Lock()
-
-
-def _get_factory() -> DetectorFactory:
-    """Load langdetect's profiles once (about 0.1 s), on first use, thread-safely."""
-    global _factory
-    if _factory is None:
-        with _factory_lock:
-            if _factory is None:
-                from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-
-                profiles = _load_profiles(PROFILES_DIRECTORY)
-                # Seeded so that the same text always gets the same answer.
-                DetectorFactory.seed = 0
-                factory = DetectorFactory()
-                factory.set_seed(0)
-                # What a Detector reads from its factory: the table and the language list.
-                factory.word_lang_prob_map = profiles
-                factory.langlist = profiles.languages
-                _factory = factory
-    return _factory
-
-
-def _langdetect(text: str) -> tuple[str, float] | None:
-    """langdetect's best guess as (ISO 639-1 code, probability), or None if it has none."""
-    from langdetect.lang_detect_exception import LangDetectException
-
-    detector = _get_factory().create()
-    try:
-        detector.append(text[:MAX_ANALYSED_CHARS])
-        ranked = detector.get_probabilities()
-    except LangDetectException:
-        return None
-    if not ranked:
-        return None
-    best = ranked[0]
-    # langdetect answers "zh-cn"/"zh-tw"; ISO 639-1 is the part before the region.
-    return str(best.lang).split("-")[0], float(best.prob)
-
-
-def warm_up() -> None:
-    """Load langdetect's profiles now (e.g. at start-up) instead of on the first message."""
-    _get_factory()
-
-
 # --- Public API ---------------------------------------------------------------------
 
 
@@ -658,7 +297,7 @@ def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
         return default
     if _confidently_english(ev):
         return "en"
-    guess = _langdetect(text)
+    guess = langdetect_guess(text[:MAX_ANALYSED_CHARS])
     loose_vi = ev.vi >= VI_CONFIDENT_MIN_WEIGHT and ev.vi_share >= VI_LOOSE_SHARE
     if guess is None:
         return "vi" if loose_vi else default

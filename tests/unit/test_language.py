@@ -1,4 +1,5 @@
-"""Tests for handlers.language: Vietnamese with and without diacritics, English, edge cases."""
+"""Tests for handlers.language and its word lists (handlers.language_words): Vietnamese with
+and without diacritics, English, edge cases."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from hypothesis import strategies as st
 
 from handlers import language
 from handlers.language import (
-    COMMON_VI_SYLLABLES,
-    VALID_SYLLABLES,
-    VI_SHORTCUTS,
     detect_language,
-    is_valid_syllable,
     is_vietnamese,
     looks_unaccented_vietnamese,
     reply_language,
+)
+from handlers.language_words import (
+    COMMON_VI_SYLLABLES,
+    VALID_SYLLABLES,
+    VI_SHORTCUTS,
+    is_valid_syllable,
 )
 from handlers.textnorm import fold
 
