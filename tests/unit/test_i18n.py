@@ -1,4 +1,5 @@
-"""Tests for handlers.i18n with the fixture catalogues in tests/unit/fixtures/locales."""
+"""Tests for handlers.i18n (with the fixture catalogues in tests/unit/fixtures/locales) and
+handlers.safe_html."""
 
 from __future__ import annotations
 
@@ -10,15 +11,8 @@ import pytest
 from babel.messages.pofile import PoFileError
 
 import handlers
-from handlers.i18n import (
-    DEFAULT_LOCALES_DIR,
-    Catalogue,
-    Html,
-    Translator,
-    escape,
-    html_join,
-    telegram_html_problems,
-)
+from handlers.i18n import DEFAULT_LOCALES_DIR, Catalogue, Translator
+from handlers.safe_html import Html, escape, html_join, telegram_html_problems
 
 FIXTURES = Path(__file__).parent / "fixtures" / "locales"
 
