@@ -39,7 +39,7 @@ from bot.zalo.wording import ZaloWording
 from handlers.context import language_of
 from handlers.dispatch import utc_now
 from handlers.events import AttachmentKind, OutMessage
-from handlers.flows.idea_form import REVIEW_BODY_CHARS
+from handlers.flows.idea_draft import REVIEW_BODY_CHARS
 from handlers.i18n import Catalogue
 from handlers.textnorm import ELLIPSIS, truncate
 from storage.uow import UnitOfWork

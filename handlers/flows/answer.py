@@ -13,7 +13,8 @@ from typing import Any
 from handlers.buttons import AnswerPress, FlowPress
 from handlers.context import Context
 from handlers.events import Button, FileRef
-from handlers.flows.common import parse_id, stale, store_attachments
+from handlers.flows.common import Step, parse_id, press_in, store_attachments
+from handlers.flows.idea_draft import Draft
 from handlers.flows.registry import FLOWS
 from handlers.limits import MAX_IDEA_BODY_CHARS, MAX_IDEA_FILES
 from handlers.team import send_card, team_for
@@ -86,22 +87,22 @@ async def open_question(ctx: Context, raw_id: str) -> Idea | None:
 
 
 async def on_message(ctx: Context) -> None:
-    incoming, data = ctx.incoming, ctx.state.data
+    incoming, draft = ctx.incoming, Draft(ctx.state.data)
     if incoming.other is not None:
-        ctx.reply(ctx.t("idea.unsupported"), [_buttons(ctx, done=_has_content(ctx))])
+        ctx.reply(ctx.t("idea.unsupported"), [_buttons(ctx, done=draft.has_content)])
         return
     if incoming.files:
-        if len(data["files"]) + len(incoming.files) > MAX_IDEA_FILES:
+        if len(draft.files) + len(incoming.files) > MAX_IDEA_FILES:
             ctx.reply(ctx.t("idea.too_many_files", limit=MAX_IDEA_FILES))
             return
-        data["files"].extend(f.to_json() for f in incoming.files)
+        draft.files.extend(f.to_json() for f in incoming.files)
     text = clean_user_text(incoming.text or "")
     if text:
         # The parts are joined with a blank line: count it, as the idea form does.
-        used = len("\n\n".join(data["body"])) + (2 if data["body"] else 0)
+        used = draft.room_used()
         if used + len(text) > MAX_IDEA_BODY_CHARS:
             if incoming.files:  # the message is refused whole, its files too
-                data["files"] = data["files"][: -len(incoming.files)]
+                draft.files = draft.files[: -len(incoming.files)]
             ctx.reply(
                 ctx.t(
                     "idea.too_long",
@@ -109,41 +110,37 @@ async def on_message(ctx: Context) -> None:
                     left=max(MAX_IDEA_BODY_CHARS - used, 0),
                     length=len(text),
                 ),
-                [_buttons(ctx, done=_has_content(ctx))],
+                [_buttons(ctx, done=draft.has_content)],
             )
             return
-        data["body"].append(text)
-    if not _has_content(ctx):
+        draft.body.append(text)
+    if not draft.has_content:
         ctx.reply(ctx.t("idea.need_text"), [_buttons(ctx, done=False)])
         return
-    ctx.reply(ctx.t("answer.received", ref=data["ref"]), [_buttons(ctx, done=True)])
+    ctx.reply(ctx.t("answer.received", ref=ctx.state.data["ref"]), [_buttons(ctx, done=True)])
 
 
 async def on_button(ctx: Context, press: FlowPress) -> None:
-    if press.step != STEP:
-        stale(ctx)
-        return
-    if press.action == "cancel":
-        ctx.answer()
-        ref = ctx.state.data.get("ref", "")
-        await _finish(ctx)
-        ctx.show(ctx.t("answer.cancelled", ref=ref))
-        await _resume(ctx)
-        return
-    if press.action == "send":
-        await _send(ctx)
-        return
-    stale(ctx)
+    await press_in(ctx, STEPS, press)
 
 
-async def _send(ctx: Context) -> None:
+async def _cancel(ctx: Context, _: str) -> None:
+    ctx.answer()
+    ref = ctx.state.data.get("ref", "")
+    await _finish(ctx)
+    ctx.show(ctx.t("answer.cancelled", ref=ref))
+    await _resume(ctx)
+
+
+async def _send(ctx: Context, _: str) -> None:
     data = ctx.state.data
+    draft = Draft(data)
     idea = await open_question(ctx, str(data.get("idea_id", "")))
     if idea is None:
         no_question(ctx)
         await _finish(ctx)
         return
-    if not _has_content(ctx):
+    if not draft.has_content:
         ctx.answer(ctx.t("idea.need_text"), alert=True)
         return
     ctx.answer()
@@ -153,7 +150,7 @@ async def _send(ctx: Context) -> None:
     idea.status = str(previous or IdeaStatus.SUBMITTED.value)
     idea.updated_at = idea.waiting_since = ctx.now
     idea.reminded_at = idea.escalated_at = None
-    answer = "\n\n".join(data["body"])
+    answer = draft.text
     event = await ctx.uow.ideas.add_event(
         idea_id=idea.id,
         kind="info_added",
@@ -161,7 +158,7 @@ async def _send(ctx: Context) -> None:
         at=ctx.now,
         note=answer or None,
     )
-    files = [FileRef.from_json(f) for f in data["files"]]
+    files = [FileRef.from_json(f) for f in draft.files]
     store_attachments(ctx, files, idea_id=idea.id, event_id=event.id)
     await ctx.uow.flush()
     holder = await ctx.uow.units.get(idea.holder_unit_id)
@@ -193,7 +190,7 @@ async def _resume(ctx: Context) -> None:
 
 
 async def reprompt(ctx: Context) -> None:
-    has = _has_content(ctx)
+    has = Draft(ctx.state.data).has_content
     key = "answer.received" if has else "answer.ask"
     ctx.reply(ctx.t(key, ref=ctx.state.data.get("ref", "")), [_buttons(ctx, done=has)])
 
@@ -206,5 +203,6 @@ def _buttons(ctx: Context, *, done: bool) -> list[Button]:
     return row
 
 
-def _has_content(ctx: Context) -> bool:
-    return bool(ctx.state.data.get("body") or ctx.state.data.get("files"))
+# The answer: text, photos, documents or voice notes, in as many messages as it takes →
+# Send (the team gets it, the form it interrupted comes back) or Cancel.
+STEPS = {STEP: Step(on_message=on_message, on_button={"send": _send, "cancel": _cancel})}

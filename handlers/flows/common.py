@@ -1,10 +1,11 @@
-"""Small pieces every flow uses: global buttons, the stale-button answer, unit names."""
+"""Small pieces every flow uses: a step of its table, global buttons, the stale-button answer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
-from handlers.buttons import GlobalPress
+from handlers.buttons import FlowPress, GlobalPress
 from handlers.buttons import parse_id as parse_id
 from handlers.context import Context
 from handlers.events import Button, FileRef
@@ -18,6 +19,16 @@ def global_button(label: str, name: str, value: str | int = "") -> Button:
 
 def stale(ctx: Context) -> None:
     ctx.answer(ctx.t("common.stale_button"))
+
+
+async def press_in(ctx: Context, steps: Mapping[str, Step], press: FlowPress) -> None:
+    """The pressed step's action, else the stale answer."""
+    step = steps.get(press.step)
+    handler = step.on_button.get(press.action) if step is not None else None
+    if handler is None:
+        stale(ctx)
+        return
+    await handler(ctx, press.value)
 
 
 async def unit_label(ctx: Context, unit: Unit) -> str:
@@ -47,3 +58,18 @@ def store_attachments(
                 added_at=ctx.now,
             )
         )
+
+
+Question = Callable[[Context], tuple[str, list[list[Button]]]]
+OnMessage = Callable[[Context], Awaitable[None]]
+OnButton = Callable[[Context, str], Awaitable[None]]  # gets the press's value
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One row of a flow's table: what the step shows, the message it takes (None: only
+    its buttons), and its button actions, each given the press's value."""
+
+    on_message: OnMessage | None = None
+    on_button: Mapping[str, OnButton] = field(default_factory=dict)
+    question: Question | None = None

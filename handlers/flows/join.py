@@ -8,7 +8,7 @@ import re
 from handlers import menus
 from handlers.buttons import FlowPress
 from handlers.context import Context
-from handlers.flows.common import parse_id, stale, unit_label
+from handlers.flows.common import Step, parse_id, press_in, stale, unit_label
 from handlers.flows.registry import BEGINS, FLOWS
 from handlers.limits import MAX_DEEP_LINK_PAYLOAD, MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
 from handlers.textnorm import clean_user_text, fold, truncate
@@ -80,43 +80,58 @@ async def _find(ctx: Context, text: str) -> list[Unit]:
 
 
 async def on_button(ctx: Context, press: FlowPress) -> None:
-    if press.step != STEP:
-        stale(ctx)
-        return
-    action = press.action
-    if action == "again":
-        ctx.answer()
-        ctx.show(ctx.t("join.ask_unit"))
-        return
-    unit_id = parse_id(press.value)
+    await press_in(ctx, STEPS, press)
+
+
+async def _again(ctx: Context, _: str) -> None:
+    ctx.answer()
+    ctx.show(ctx.t("join.ask_unit"))
+
+
+async def _joinable(ctx: Context, value: str) -> tuple[Unit, str] | None:
+    """The unit a button names, if it may be joined; else None, answered as stale."""
+    unit_id = parse_id(value)
     # The unit id in the button is only a hint: check it again here.
     unit = await ctx.uow.units.get(unit_id) if unit_id is not None else None
     if unit is None or unit.kind not in JOINABLE:
         stale(ctx)
-        return
+        return None
     ctx.answer()
-    label = await unit_label(ctx, unit)
-    if action == "pick":
-        ctx.show(
-            ctx.t("join.confirm", unit=label),
-            [
-                [ctx.button(ctx.t("join.yes"), STEP, "yes", unit.id)],
-                [ctx.button(ctx.t("join.again"), STEP, "again")],
-            ],
-        )
-    elif action == "yes":
-        await _join(ctx, unit, label)
-    else:
-        stale(ctx)
+    return unit, await unit_label(ctx, unit)
 
 
-async def _join(ctx: Context, unit: Unit, label: str) -> None:
+async def _pick(ctx: Context, value: str) -> None:
+    found = await _joinable(ctx, value)
+    if found is None:
+        return
+    unit, label = found
+    ctx.show(
+        ctx.t("join.confirm", unit=label),
+        [
+            [ctx.button(ctx.t("join.yes"), STEP, "yes", unit.id)],
+            [ctx.button(ctx.t("join.again"), STEP, "again")],
+        ],
+    )
+
+
+async def _join(ctx: Context, value: str) -> None:
+    found = await _joinable(ctx, value)
+    if found is None:
+        return
+    unit, label = found
     after = ctx.state.data.get("after")
     ctx.person.unit_id = unit.id
     ctx.state.clear()
     ctx.show(ctx.t("join.joined", unit=label))
     if after == "idea":
         await BEGINS["idea"](ctx)
+
+
+# The search: a code or words typed → the units found, each a button; a tap → "join this
+# one?"; yes → joined (and on to the idea form if that is what needed a unit), or search again.
+STEPS = {
+    STEP: Step(on_message=on_message, on_button={"pick": _pick, "yes": _join, "again": _again}),
+}
 
 
 async def redeem(ctx: Context, token: str) -> None:

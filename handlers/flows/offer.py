@@ -7,7 +7,7 @@ from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.events import OtherContent
 from handlers.flows import answer, idea_form
-from handlers.flows.common import stale
+from handlers.flows.common import Step, stale
 from handlers.limits import LONG_MESSAGE_CHARS
 from handlers.textnorm import clean_user_text
 
@@ -31,19 +31,29 @@ async def on_button(ctx: Context, press: FlowPress) -> None:
     if press.step != STEP or not press.action:
         stale(ctx)
         return
+    # Any action but yes declines, as it always has.
+    await STEPS[STEP].on_button.get(press.action, _no)(ctx, press.value)
+
+
+async def _yes(ctx: Context, _: str) -> None:
     ctx.answer()
-    text = str(ctx.state.data.get("text", ""))
-    if press.action == "yes":
-        await idea_form.begin_with_text(ctx, text, edit=True)
-    else:
-        ctx.state.clear()
-        ctx.show(ctx.t("offer.declined"))
+    await idea_form.begin_with_text(ctx, str(ctx.state.data.get("text", "")), edit=True)
+
+
+async def _no(ctx: Context, _: str) -> None:
+    ctx.answer()
+    ctx.state.clear()
+    ctx.show(ctx.t("offer.declined"))
 
 
 async def on_message(ctx: Context) -> None:
     """Anything else sent while the question is open drops it and is handled afresh."""
     ctx.state.clear()
     await outside_flow(ctx)
+
+
+# "Send this as an idea?": yes → the idea form, the text its first part; no → dropped.
+STEPS = {STEP: Step(on_message=on_message, on_button={"yes": _yes, "no": _no})}
 
 
 async def outside_flow(ctx: Context) -> None:

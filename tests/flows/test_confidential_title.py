@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from handlers.events import OtherContent
-from handlers.flows.idea_form import title_carries_text
+from handlers.flows.idea_draft import title_carries_text
 from handlers.limits import MAX_IDEA_TITLE_CHARS
 from storage.models import Conversation, Idea, RoleKind, Unit
 from tests.flows.harness import Harness, Result, photo

@@ -37,7 +37,7 @@ from sqlalchemy.pool import NullPool
 from handlers import router
 from handlers.context import language_of
 from handlers.events import Incoming, OutMessage
-from handlers.flows import idea_form
+from handlers.flows import idea_draft
 from handlers.i18n import DEFAULT_LOCALES_DIR, DOMAIN, telegram_html_problems
 from handlers.language import reply_language
 from handlers.limits import (
@@ -541,9 +541,9 @@ def flow_steps() -> dict[str, frozenset[str]]:
     for name, flow in router.FLOWS.items():
         module = flow if isinstance(flow, ModuleType) else None
         assert module is not None, f"flow {name} is not a module"
-        buttons = getattr(module, "_BUTTONS", None)
-        if isinstance(buttons, dict):
-            steps = {key[0] for key in buttons}
+        table = getattr(module, "STEPS", None)
+        if isinstance(table, dict):
+            steps = set(table)
         else:
             steps = {
                 value
@@ -559,19 +559,19 @@ def flow_steps() -> dict[str, frozenset[str]]:
 
 _REVIEW_KEYS = ("category", "benefit", "confidential")
 _IDEA_NEEDS: dict[str, tuple[str, ...]] = {
-    idea_form.BODY: (),
-    idea_form.CATEGORY: (),
-    idea_form.BENEFIT: ("category",),
-    idea_form.AMOUNT: ("category", "benefit"),
-    idea_form.CONFIDENTIAL: ("category", "benefit"),
-    idea_form.REVIEW: _REVIEW_KEYS,
-    idea_form.EDIT: _REVIEW_KEYS,
-    idea_form.TITLE: _REVIEW_KEYS,
+    idea_draft.BODY: (),
+    idea_draft.CATEGORY: (),
+    idea_draft.BENEFIT: ("category",),
+    idea_draft.AMOUNT: ("category", "benefit"),
+    idea_draft.CONFIDENTIAL: ("category", "benefit"),
+    idea_draft.REVIEW: _REVIEW_KEYS,
+    idea_draft.EDIT: _REVIEW_KEYS,
+    idea_draft.TITLE: _REVIEW_KEYS,
 }
 
 
 # Steps a confidential idea reaches only with a title the worker typed.
-_NEED_TITLE_IF_CONFIDENTIAL = (idea_form.REVIEW, idea_form.EDIT)
+_NEED_TITLE_IF_CONFIDENTIAL = (idea_draft.REVIEW, idea_draft.EDIT)
 
 
 def conversation_problems(

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from handlers.cards import fit
 from handlers.events import ChatRef, Incoming, OtherContent
 from handlers.flows import idea_form
+from handlers.flows.idea_draft import REVIEW
 from handlers.i18n import Catalogue
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Conversation
@@ -119,7 +120,10 @@ FORGED = [
 ]
 # Forged data with the sender's own, valid nonce: "<their flow>:<nonce>:<step>:<action>:<value>",
 # the (step, action) pairs the idea form answers and the actions of the other flows.
-FORM_ACTIONS = sorted({*idea_form._BUTTONS, (idea_form.REVIEW, "cancel"), ("body", "x")})
+FORM_STEPS = idea_form.STEPS.items()
+FORM_ACTIONS = sorted(
+    {(s, a) for s, step in FORM_STEPS for a in step.on_button} | {(REVIEW, "cancel"), ("body", "x")}
+)
 FLOW_ACTIONS = {
     "join": ["pick", "yes", "again", "x"],
     "offer": ["yes", "no"],
