@@ -2,7 +2,8 @@
 other commands live with their group: ``invites`` (``invite``, ``invites list|revoke``),
 ``progress`` (the officials' progress reports: ``campaigns add|list``, ``quotas import``,
 ``progress rebuild``), ``passes`` (one pass of ``reminders``, ``digest``, ``prune``), and
-what they share in ``common``.
+what they share in ``common``. A command imports the storage and runtime modules it needs
+when it runs: each loads only what it uses.
 """
 
 from __future__ import annotations
