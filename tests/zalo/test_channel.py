@@ -7,11 +7,16 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import storage.db
+from bot import app
 from bot.app import channels_for, make_limiter, run_bot
 from bot.config import DatabaseSettings, Settings, ZaloSettings
+from bot.runtime import periodic as periodic_passes
 from bot.runtime.channel import Core
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
@@ -146,21 +151,42 @@ async def test_webhook(
 
 
 async def test_zalo_alone_runs_the_whole_bot_without_telegram(
-    server: ZaloStandinServer, people: ZaloStandinClient, tmp_path: Path
+    server: ZaloStandinServer,
+    people: ZaloStandinClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'alone.db'}"
     await upgrade(url)
     settings = replace(zalo_settings(server, tmp_path), database=DatabaseSettings(url=url))
     assert settings.telegram.token == ""
+    # The periodic passes run on their own engine, as beside Telegram (issue 17: Zalo
+    # alone used to run them on the engine of the updates, inline on the event loop).
+    inline: list[AsyncEngine] = []
+    periodic: list[AsyncEngine] = []
+
+    def create_engine(url: str, **kw: Any) -> AsyncEngine:
+        engine = storage.db.create_engine(url, **kw)
+        if kw.get("sqlite_inline"):
+            inline.append(engine)
+        return engine
+
+    def start_periodic(settings: Settings, sessionmaker: Any, *rest: Any) -> Any:
+        periodic.append(sessionmaker.kw["bind"])
+        return periodic_passes.start_periodic(settings, sessionmaker, *rest)
+
+    monkeypatch.setattr(app, "create_engine", create_engine)
+    monkeypatch.setattr(app, "start_periodic", start_periodic)
     stop = asyncio.Event()
-    bot = asyncio.create_task(run_bot(settings, stop=stop))
+    running = asyncio.create_task(run_bot(settings, stop=stop))
     try:
         sent = await people.send_text(USER, "/help")
         [reply] = await people.wait_reply(sent, timeout=15)
         assert "Gửi sáng kiến" in reply["text"]
     finally:
         stop.set()
-        await asyncio.wait_for(bot, 20)
+        await asyncio.wait_for(running, 20)
+    assert len(inline) == 1 and len(periodic) == 1 and periodic[0] is not inline[0]
 
 
 async def test_a_message_taken_by_the_poll_open_at_a_clean_stop_is_handled(
