@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import (
+    Index,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from storage.models import Base, Identity, LinkAttempt, LinkCode, Person, Role
@@ -188,7 +197,6 @@ class LinkRepository(Repository):
 
 def _unique_column_sets(table: Any, key: str) -> list[set[str]]:
     """Every set of columns that is unique in ``table`` and includes the column ``key``."""
-    from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
 
     sets: list[set[str]] = []
     for candidate in [*table.constraints, *table.indexes]:
