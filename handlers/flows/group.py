@@ -56,8 +56,9 @@ async def route(ctx: Context) -> None:
 
 async def _route_button(ctx: Context, data: str) -> None:
     """Only card buttons and the group's language work here."""
-    kind = buttons.kind_of(data)
-    press = kind.unpack(data)
+    # A bare "tr" or "glang" is no button of ours: only data with fields is read.
+    kind = buttons.kind_of(data) if buttons.SEPARATOR in data else None
+    press = kind.unpack(data) if kind is not None else None
     match press:
         case CardPress():
             await triage.on_card_button(ctx, press)
