@@ -74,7 +74,7 @@ class Press:
             return None
         values: list[str | int] = []
         for field, raw in zip(declared, parts, strict=False):
-            if field.type == "int":
+            if field.type == "int":  # the annotation, a string under PEP 563
                 number = parse_id(raw)
                 if number is None:
                     return None
