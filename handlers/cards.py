@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from handlers.amounts import format_amount
 from handlers.buttons import CardPress
 from handlers.events import Button, OutMessage
-from handlers.i18n import Html, Translator, html_join
+from handlers.i18n import Translator
+from handlers.safe_html import Html, html_join
 from handlers.textnorm import ELLIPSIS, truncate
 from handlers.visibility import Place, Sight, summary_title
 from storage.models import Idea, IdeaEvent, IdeaStatus

@@ -33,28 +33,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from handlers.language import DEFAULT_LANGUAGE
-from handlers.safe_html import (
-    ALLOWED_TAGS,
-    Html,
-    escape,
-    html_join,
-    telegram_html_problems,
-)
-
-# Html and its helpers are re-exported: every text a catalogue gives is Html, and its users
-# escape and join with it.
-__all__ = [
-    "ALLOWED_TAGS",
-    "DEFAULT_LOCALES_DIR",
-    "DOMAIN",
-    "Catalogue",
-    "Html",
-    "Translator",
-    "escape",
-    "get_catalogue",
-    "html_join",
-    "telegram_html_problems",
-]
+from handlers.safe_html import Html, escape, telegram_html_problems
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from handlers.amounts import format_amount
 from handlers.events import AttachmentKind
-from handlers.i18n import Html, Translator, escape
+from handlers.i18n import Translator
 from handlers.limits import MAX_IDEA_TITLE_CHARS
+from handlers.safe_html import Html, escape
 from handlers.textnorm import derive_title, fold, truncate
 from storage.models import Benefit, Category
 

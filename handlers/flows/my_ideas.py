@@ -5,8 +5,8 @@ from __future__ import annotations
 from handlers.context import Context
 from handlers.events import Button
 from handlers.flows.common import global_button, parse_id
-from handlers.i18n import html_join
 from handlers.limits import MY_IDEAS_PAGE
+from handlers.safe_html import html_join
 from handlers.textnorm import truncate
 
 TITLE_CHARS = 60

@@ -23,7 +23,8 @@ from handlers.cards import OPEN, card_message, local_time, since_text, title_as_
 from handlers.context import Context
 from handlers.events import Button, OutMessage
 from handlers.flows.common import global_button, parse_id
-from handlers.i18n import Html, Translator, escape, html_join
+from handlers.i18n import Translator
+from handlers.safe_html import Html, escape, html_join
 from handlers.team import (
     CARD_PREFIXES,
     Target,

@@ -16,7 +16,8 @@ from babel.numbers import format_decimal
 
 from handlers.buttons import ProgressPress
 from handlers.events import Button
-from handlers.i18n import Html, Translator, html_join
+from handlers.i18n import Translator
+from handlers.safe_html import Html, html_join
 from handlers.textnorm import truncate
 from storage.models import Campaign, Unit
 from storage.uow import UnitOfWork

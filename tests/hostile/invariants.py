@@ -38,7 +38,7 @@ from handlers import router
 from handlers.context import language_of
 from handlers.events import Incoming, OutMessage
 from handlers.flows import idea_draft
-from handlers.i18n import DEFAULT_LOCALES_DIR, DOMAIN, telegram_html_problems
+from handlers.i18n import DEFAULT_LOCALES_DIR, DOMAIN
 from handlers.language import reply_language
 from handlers.limits import (
     MAX_CALLBACK_DATA_BYTES,
@@ -47,6 +47,7 @@ from handlers.limits import (
     MAX_IDEA_FILES,
     MAX_TEXT_CHARS,
 )
+from handlers.safe_html import telegram_html_problems
 from handlers.team import GROUP_LANGUAGE
 from standins.telegram.html import HtmlParseError, parse_html
 from storage.models import (
@@ -237,7 +238,7 @@ class Texts:
 
     def markup_problems(self, text: str) -> list[str]:
         """The bot's own markup shown as text: HTML escaped twice (a plain ``str`` joined to
-        :class:`~handlers.i18n.Html` is escaped again)."""
+        :class:`~handlers.safe_html.Html` is escaped again)."""
         visible = _visible(text)
         shown = sorted(part for part in self.markup_parts if part in visible)
         return [f"its own markup shown as text: {shown[:3]}"] if shown else []
