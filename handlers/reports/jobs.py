@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.context import PRIORITY_NOTIFY
 from handlers.events import AttachmentKind, OutMessage, Upload
 from handlers.i18n import Catalogue, Translator
+from handlers.reports.chart import counts_only, nothing_to_chart, render_chart
+from handlers.reports.spreadsheet import PATH_SEPARATOR, ExportRow, WorkbookWriter
 from handlers.reports.view import ProgressView, load_view
 from storage.models import ReportJob, ReportKind, RoleKind, Unit
 from storage.progress import vietnam_day
@@ -154,7 +156,6 @@ def _file_name(view: ProgressView, suffix: str) -> str:
 async def _chart(
     t: Translator, settings: ReportSettings, job: ReportJob, view: ProgressView
 ) -> OutMessage:
-    from handlers.reports.chart import counts_only, nothing_to_chart, render_chart
 
     names = {"unit": view.unit.name, "campaign": view.campaign.code}
     if nothing_to_chart(view):  # a picture would be blank: say it
@@ -172,7 +173,6 @@ async def _chart(
 async def _spreadsheet(
     uow: UnitOfWork, t: Translator, settings: ReportSettings, job: ReportJob, view: ProgressView
 ) -> OutMessage:
-    from handlers.reports.spreadsheet import PATH_SEPARATOR, ExportRow, WorkbookWriter
 
     unit: Unit = view.unit
     total = await uow.progress.count_in_subtree(unit.path, view.campaign.id)
