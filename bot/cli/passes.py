@@ -4,12 +4,34 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import NOW_HELP, moment_of, ready_engine, settings_or_exit
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    Pass = Callable[[async_sessionmaker[AsyncSession]], Awaitable[str]]
+
+
+def _run_once(settings: Settings, work: Pass) -> None:
+    """Run one pass on a schema-checked engine and print the line it returns."""
+
+    async def go() -> str:
+        from storage.db import create_sessionmaker
+
+        engine = await ready_engine(settings)
+        try:
+            return await work(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(go()))
 
 
 def reminders(
@@ -20,25 +42,20 @@ def reminders(
     from bot.runtime.periodic import reminder_policy
     from handlers.i18n import Catalogue
     from handlers.reminders import run_reminders
-    from storage.db import create_sessionmaker
 
     moment = moment_of(now)
 
-    async def go() -> None:
-        engine = await ready_engine(settings)
-        try:
-            result = await run_reminders(
-                create_sessionmaker(engine),
-                Catalogue.load(),
-                moment,
-                reminder_policy(settings),
-                queue_time=datetime.now(UTC),
-            )
-        finally:
-            await engine.dispose()
-        print(f"{result.reminded} reminded, {result.escalated} escalated.")
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+        result = await run_reminders(
+            sessions,
+            Catalogue.load(),
+            moment,
+            reminder_policy(settings),
+            queue_time=datetime.now(UTC),
+        )
+        return f"{result.reminded} reminded, {result.escalated} escalated."
 
-    asyncio.run(go())
+    _run_once(settings, work)
 
 
 def digest(
@@ -49,25 +66,20 @@ def digest(
     from bot.runtime.periodic import digest_policy
     from handlers.digest import run_digest
     from handlers.i18n import Catalogue
-    from storage.db import create_sessionmaker
 
     moment = moment_of(now)
 
-    async def go() -> None:
-        engine = await ready_engine(settings)
-        try:
-            result = await run_digest(
-                create_sessionmaker(engine),
-                Catalogue.load(),
-                moment,
-                digest_policy(settings),
-                queue_time=datetime.now(UTC),
-            )
-        finally:
-            await engine.dispose()
-        print(f"{result.sent} digests queued, {result.skipped} skipped.")
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+        result = await run_digest(
+            sessions,
+            Catalogue.load(),
+            moment,
+            digest_policy(settings),
+            queue_time=datetime.now(UTC),
+        )
+        return f"{result.sent} digests queued, {result.skipped} skipped."
 
-    asyncio.run(go())
+    _run_once(settings, work)
 
 
 def prune(
@@ -76,21 +88,16 @@ def prune(
     """Delete handled update ids and inbox rows older than retention.days; the bot does it
     every retention.check_minutes."""
     settings = settings_or_exit()
-    from storage.db import create_sessionmaker
     from storage.retention import prune as prune_old
 
     moment = moment_of(now)
 
-    async def go() -> None:
-        engine = await ready_engine(settings)
-        try:
-            keep = timedelta(days=settings.retention.days)
-            result = await prune_old(create_sessionmaker(engine), moment, keep=keep)
-        finally:
-            await engine.dispose()
-        print(
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+        keep = timedelta(days=settings.retention.days)
+        result = await prune_old(sessions, moment, keep=keep)
+        return (
             f"{result.processed} handled update ids and {result.inbox} inbox rows "
             f"({result.never_handled} never handled) deleted."
         )
 
-    asyncio.run(go())
+    _run_once(settings, work)
