@@ -7,13 +7,12 @@ resumed once the answer is sent.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from handlers.buttons import AnswerPress, FlowPress
 from handlers.context import Context
 from handlers.events import Button, FileRef
-from handlers.flows.common import Step, parse_id, press_in, store_attachments
+from handlers.flows.common import Step, parse_id, press_in, replay_parts, store_attachments
 from handlers.flows.idea_draft import Draft
 from handlers.flows.registry import FLOWS
 from handlers.limits import MAX_IDEA_BODY_CHARS, MAX_IDEA_FILES
@@ -57,14 +56,7 @@ async def begin_with_message(ctx: Context) -> bool:
 async def begin_with_parts(ctx: Context, idea: Idea, parts: list[dict[str, Any]]) -> None:
     """Messages the idea form kept aside, which the worker says answer the team's question."""
     _start(ctx, idea)
-    pressed = ctx.incoming
-    try:
-        for part in parts:
-            files = tuple(FileRef.from_json(f) for f in part["files"])
-            ctx.incoming = replace(pressed, text=part["text"], files=files, button=None)
-            await on_message(ctx)
-    finally:
-        ctx.incoming = pressed
+    await replay_parts(ctx, parts, on_message)
 
 
 def _start(ctx: Context, idea: Idea) -> None:

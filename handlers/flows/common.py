@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from handlers.buttons import FlowPress, GlobalPress
 from handlers.buttons import parse_id as parse_id
@@ -62,6 +63,23 @@ def store_attachments(
 
 Question = Callable[[Context], tuple[str, list[list[Button]]]]
 OnMessage = Callable[[Context], Awaitable[None]]
+
+
+async def replay_parts(
+    ctx: Context, parts: Sequence[Mapping[str, Any]], on_message: OnMessage
+) -> None:
+    """Hand messages kept aside (``{"text", "files"}`` each) to ``on_message`` one by one,
+    as if each had just been sent; the update in hand is restored afterwards."""
+    pressed = ctx.incoming
+    try:
+        for part in parts:
+            files = tuple(FileRef.from_json(f) for f in part["files"])
+            ctx.incoming = replace(pressed, text=part["text"], files=files, button=None)
+            await on_message(ctx)
+    finally:
+        ctx.incoming = pressed
+
+
 OnButton = Callable[[Context, str], Awaitable[None]]  # gets the press's value
 
 

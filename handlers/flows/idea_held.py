@@ -7,13 +7,11 @@ chooses: it answers the question (the answer flow takes it), or it belongs to th
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from handlers.context import Context
-from handlers.events import FileRef
 from handlers.flows import answer
-from handlers.flows.common import OnMessage, stale
+from handlers.flows.common import OnMessage, replay_parts, stale
 from handlers.flows.idea_draft import ANY_STEP
 from handlers.flows.idea_questions import draft_of
 from storage.models import Idea
@@ -82,11 +80,4 @@ async def choose(ctx: Context, value: str, *, replay: OnMessage, reprompt: OnMes
     ctx.show(ctx.t("idea.held_went_to_draft"))
     if value == "answer":  # the question was answered or closed meanwhile
         ctx.reply(ctx.t("answer.no_question"))
-    pressed = ctx.incoming
-    try:
-        for part in held:
-            files = tuple(FileRef.from_json(f) for f in part["files"])
-            ctx.incoming = replace(pressed, text=part["text"], files=files, button=None)
-            await replay(ctx)
-    finally:
-        ctx.incoming = pressed
+    await replay_parts(ctx, held, replay)
