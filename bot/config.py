@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from handlers.council_policy import CouncilPolicy
 from storage.instances import instance_name
 from storage.invites import MAX_DAYS as MAX_INVITE_DAYS
 from storage.retention import MIN_KEEP
@@ -151,6 +152,23 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
+class CouncilSettings:
+    """The initiative council's scoring (handlers/council_policy.py)."""
+
+    criteria: str = "novelty applicability benefit safety"
+    quorum: int = 3
+    scale: int = 5
+
+    @property
+    def policy(self) -> CouncilPolicy:
+        names = tuple(self.criteria.replace(",", " ").split())
+        try:
+            return CouncilPolicy(criteria=names, quorum=self.quorum, scale=self.scale)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -263,6 +281,7 @@ class Settings:
     send_limits: SendLimits = field(default_factory=SendLimits)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    council: CouncilSettings = field(default_factory=CouncilSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     tryit: TryItSettings = field(default_factory=TryItSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
@@ -296,6 +315,9 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "RUNTIME_INPUT_PER_SECOND": ("runtime", "input_per_second"),
     "RUNTIME_BUTTON_GRACE_SECONDS": ("runtime", "button_grace_seconds"),
     "BOT_INSTANCE": ("runtime", "instance"),
+    "COUNCIL_CRITERIA": ("council", "criteria"),
+    "COUNCIL_QUORUM": ("council", "quorum"),
+    "COUNCIL_SCALE": ("council", "scale"),
     "REMINDER_WORKING_DAYS": ("reminders", "working_days"),
     "REMINDER_WEEKDAYS": ("reminders", "weekdays"),
     "REMINDER_CHECK_MINUTES": ("reminders", "check_minutes"),
@@ -356,6 +378,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     settings: Settings = _build(Settings, raw, "")
     settings.reminders.weekday_numbers  # noqa: B018  (validates the names now, not later)
     settings.reminders.extra_day_dates  # noqa: B018  (likewise)
+    settings.council.policy  # noqa: B018  (likewise)
     if settings.telegram.framework not in FRAMEWORKS:
         raise ConfigError(
             f"telegram.framework must be one of {', '.join(FRAMEWORKS)}, "

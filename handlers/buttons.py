@@ -8,6 +8,8 @@ The wire formats (buttons already sent keep working, so they never change)::
     ans:<idea id>                                AnswerPress — answer the team's question
     pg:<v|c|x>:<unit id>:<campaign id>[:<page>]  ProgressPress — a unit's progress
     glang:<code>                                 GroupLanguagePress — a team group's language
+    lc:<idea id>:<action>[:<value>]              LifecyclePress — the council's scores and
+                                                 outcome, application, evidence, reward
 
 Trailing optional fields left at their default are left out, and fields after the
 last are ignored, as they always were (except the group language's, read whole).
@@ -117,6 +119,16 @@ class CardPress(Press):
 
 
 @dataclass(frozen=True, slots=True)
+class LifecyclePress(Press):
+    """A step of an idea's life after approval (handlers/flows/lifecycle.py routes it)."""
+
+    PREFIX = "lc"
+    idea_id: int
+    action: str
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerPress(Press):
     PREFIX = "ans"
     idea_id: int
@@ -151,6 +163,7 @@ KINDS: tuple[type[Press], ...] = (
     AnswerPress,
     ProgressPress,
     GroupLanguagePress,
+    LifecyclePress,
 )
 _BY_PREFIX = {kind.PREFIX: kind for kind in KINDS if kind.PREFIX}
 

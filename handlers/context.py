@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers.buttons import FlowPress
+from handlers.council_policy import CouncilPolicy
 from handlers.events import Button, CallbackAnswer, ChatRef, FileRef, Incoming, Keyboard, OutMessage
 from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
@@ -67,6 +68,8 @@ class Scope:
     # When queued messages become due; a pass run "as if" at another time
     # (``python -m bot reminders --now``) still sends at the real time.
     queue_time: datetime | None = None
+    # The initiative council's criteria and quorum (config.yaml ``council:``).
+    council: CouncilPolicy = field(default_factory=CouncilPolicy)
 
     @property
     def queue_at(self) -> datetime:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import router
 from handlers.context import PRIORITY_REPLY, BotInfo, Context, FlowState
+from handlers.council_policy import CouncilPolicy
 from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage
 from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
@@ -46,6 +47,7 @@ class Dispatcher:
     # commit; if it cannot (a crash), any instance's drainer takes them after the lease.
     instance: str = field(default_factory=instance_name)
     reply_lease: timedelta = REPLY_LEASE
+    council: CouncilPolicy = field(default_factory=CouncilPolicy)
 
     async def handle(self, incoming: Incoming) -> Outcome:
         async with UnitOfWork(self.sessionmaker) as uow:
@@ -88,6 +90,7 @@ class Dispatcher:
                 bot=self.bot,
                 now=now,
                 lang=lang,
+                council=self.council,
             )
             await router.route(ctx)
             if saved is not None or state.flow is not None:

@@ -23,7 +23,7 @@ import re
 import string
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -144,6 +144,22 @@ def _duplicate_keys(path: Path) -> list[str]:
     return duplicates
 
 
+def _merge(parts: list[_Language], lang: str, problems: list[str]) -> _Language:
+    """One language from its files: the first file's plural rule, every file's keys.
+
+    A key in two files is a problem (the catalogue check fails on it), like a key
+    defined twice in one file.
+    """
+    first = parts[0]
+    messages = dict(first.messages)
+    for part in parts[1:]:
+        for key, message in part.messages.items():
+            if key in messages:
+                problems.append(f"{lang}: key {key!r} is defined in two files")
+            messages[key] = message
+    return replace(first, messages=messages)
+
+
 def _read_catalog(path: Path, lang: str) -> Catalog:
     with path.open("rb") as f:
         return read_po(f, locale=_babel_locale(lang), charset="utf-8", abort_invalid=True)
@@ -177,7 +193,8 @@ class Catalogue:
     def load(
         cls, directory: Path | None = None, *, default_language: str = DEFAULT_LANGUAGE
     ) -> Catalogue:
-        """Read ``<directory>/<lang>/LC_MESSAGES/messages.po`` for every language present.
+        """Read ``<directory>/<lang>/LC_MESSAGES/messages.po`` for every language present,
+        with every other ``*.po`` file beside it (one per area: ``council.po``, …).
 
         ``directory`` defaults to ``handlers/locales``.  Raises ``FileNotFoundError`` if
         there is no catalogue for the default language and babel's ``PoFileError`` for a
@@ -188,13 +205,19 @@ class Catalogue:
         problems: list[str] = []
         if root.is_dir():
             for sub in sorted(root.iterdir()):
-                path = sub / "LC_MESSAGES" / f"{DOMAIN}.po"
-                if path.is_file():
-                    languages[sub.name] = _language_from_catalog(_read_catalog(path, sub.name))
-                    problems.extend(
-                        f"{sub.name}: key {key!r} is defined more than once"
-                        for key in _duplicate_keys(path)
-                    )
+                main = sub / "LC_MESSAGES" / f"{DOMAIN}.po"
+                if not main.is_file():
+                    continue
+                # messages.po first (its header gives the plural rule), then one file
+                # per area of the product (council.po, …) merged into it.
+                paths = [main, *sorted(p for p in main.parent.glob("*.po") if p != main)]
+                parts = [_language_from_catalog(_read_catalog(p, sub.name)) for p in paths]
+                languages[sub.name] = _merge(parts, sub.name, problems)
+                problems.extend(
+                    f"{sub.name}: key {key!r} is defined more than once"
+                    for path in paths
+                    for key in _duplicate_keys(path)
+                )
         if default_language not in languages:
             raise FileNotFoundError(
                 f"no {DOMAIN}.po for {default_language!r} under {root}"

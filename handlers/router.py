@@ -5,14 +5,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from handlers import buttons
-from handlers.buttons import AnswerPress, CardPress, FlowPress, GlobalPress, ProgressPress
+from handlers.buttons import (
+    AnswerPress,
+    CardPress,
+    FlowPress,
+    GlobalPress,
+    LifecyclePress,
+    ProgressPress,
+)
 from handlers.context import Context
 from handlers.flows import (
     answer,
+    applied,
     basics,
+    council,
     group,
     idea_form,
     join,
+    lifecycle,
     link,
     my_ideas,
     offer,
@@ -29,6 +39,8 @@ FLOWS.update(
         offer.FLOW: offer,
         triage.FLOW: triage,
         answer.FLOW: answer,
+        council.FLOW: council,
+        applied.FLOW: applied,
     }
 )
 BEGINS[idea_form.FLOW] = idea_form.begin
@@ -92,6 +104,8 @@ async def _route_button(ctx: Context, data: str) -> None:
             await answer.begin_from_button(ctx, press)
         case ProgressPress():
             await progress.on_button(ctx, press)
+        case LifecyclePress():
+            await lifecycle.on_press(ctx, press)
         case GlobalPress(name=name) if name in GLOBAL_BUTTONS:
             await GLOBAL_BUTTONS[name](ctx, press.value)
         case FlowPress(flow=name) if name == ctx.state.flow and press.nonce == ctx.state.nonce:
@@ -102,7 +116,7 @@ async def _route_button(ctx: Context, data: str) -> None:
             await flow.on_button(ctx, press)
         case None if kind is AnswerPress:
             answer.no_question(ctx)
-        case None if kind in (CardPress, ProgressPress):
+        case None if kind in (CardPress, ProgressPress, LifecyclePress):
             stale(ctx)
         case _:
             await stale_button(ctx)

@@ -20,6 +20,14 @@ The rules, in short:
 - Only the support team of the unit holding an idea decides it (approve, request
   details, forward, decline): a support role on exactly that unit. When the
   holding unit has no team, the nearest unit above that has one serves it.
+- The initiative council of an approved idea is the nearest unit at or above the
+  idea's unit that has council members (recorded when approved). Its members, as
+  persons, score the idea; its chair records the outcome. Seeing follows the rules
+  above: a council on the grassroots unit sees a confidential idea in full, a
+  council above it, or the council's group, the summary.
+- Application (the idea in use, its benefit) is recorded by the deciding team or
+  the idea's council; evidence is added by them or the author; the reward received
+  is recorded by the author alone.
 - ``/progress`` and ``/export`` of a unit take an official role covering it.
   ``/export`` is a file that leaves the chat: confidential ideas go into it as
   their summary, whoever asks.
@@ -55,6 +63,15 @@ class Action(enum.StrEnum):
     PROGRESS = "progress"
     EXPORT = "export"
     INVITE = "invite"
+    SCORE = "score"  # a council member scores an approved idea
+    RECORD_OUTCOME = "record_outcome"  # the chair: recognised or not
+    RECORD_APPLIED = "record_applied"  # the team or the council: in use, benefit
+    ADD_EVIDENCE = "add_evidence"  # the same, or the author
+    RECORD_REWARD = "record_reward"  # the author: the reward received
+
+
+#: The roles that make someone a member of a unit's initiative council.
+COUNCIL_ROLES = frozenset({RoleKind.COUNCIL.value, RoleKind.CHAIR.value})
 
 
 #: The triage actions: taken only by the deciding team.
@@ -97,6 +114,7 @@ class Place:
     unit_path: str  # the author's unit
     home_path: str  # the author's grassroots unit: a confidential idea's content stays in it
     deciding_unit_id: int | None  # the unit whose team decides it now
+    council_unit_id: int | None = None  # the unit whose council evaluates it (once approved)
 
 
 def covers(role_path: str, unit_path: str) -> bool:
@@ -125,16 +143,37 @@ def may_decide(viewer: Viewer, place: Place) -> bool:
     return any(r.unit_id == place.deciding_unit_id for r in viewer.roles_of(RoleKind.SUPPORT))
 
 
+def in_council(viewer: Viewer, place: Place, roles: frozenset[str] = COUNCIL_ROLES) -> bool:
+    """A member of the idea's council, as a person (a group cannot score)."""
+    if viewer.person_id is None or place.council_unit_id is None:
+        return False
+    return any(r.role in roles and r.unit_id == place.council_unit_id for r in viewer.roles)
+
+
 def may(viewer: Viewer, action: Action, place: Place) -> bool:
     """Whether ``viewer`` may take ``action`` on the idea at ``place``."""
     if action in DECISIONS:
         return may_decide(viewer, place)
+    if action is Action.SCORE:
+        return in_council(viewer, place)
+    if action is Action.RECORD_OUTCOME:
+        return in_council(viewer, place, frozenset({RoleKind.CHAIR.value}))
+    if action is Action.RECORD_APPLIED:
+        return may_decide(viewer, place) or in_council(viewer, place)
+    if action is Action.ADD_EVIDENCE:
+        return is_author(viewer, place) or may(viewer, Action.RECORD_APPLIED, place)
+    if action is Action.RECORD_REWARD:
+        return is_author(viewer, place)
     if action is Action.OPEN:
         # The triage card, from /queue, a reminder or a group's summary: the support
         # teams whose role covers the idea; what it shows is sight()'s to say.
         supports = viewer.roles_of(RoleKind.SUPPORT)
         return any(covers(r.path, place.unit_path) for r in supports) or may_decide(viewer, place)
     return False
+
+
+def is_author(viewer: Viewer, place: Place) -> bool:
+    return viewer.person_id is not None and not viewer.group and viewer.person_id == place.author_id
 
 
 def may_see_unit(viewer: Viewer, action: Action, unit: Unit | None) -> bool:
@@ -180,8 +219,16 @@ async def home_path(uow: UnitOfWork, unit: Unit) -> str:
     return unit.path
 
 
-async def place_of(uow: UnitOfWork, idea: Idea, *, deciding_unit_id: int | None = None) -> Place:
-    """The idea's place; the deciding unit is looked up unless given."""
+async def place_of(
+    uow: UnitOfWork,
+    idea: Idea,
+    *,
+    deciding_unit_id: int | None = None,
+    council_unit_id: int | None = None,
+) -> Place:
+    """The idea's place; the deciding unit is looked up unless given. The council unit is
+    what the idea's result recorded when approved (``IdeaResult.council_unit_id``), given
+    by callers that act for the council; None otherwise."""
     unit = await uow.units.get(idea.unit_id)
     if unit is None:  # cannot happen with the foreign key; nothing may be seen then
         return Place(idea.author_id, True, False, "\0", "\0", None)
@@ -194,6 +241,7 @@ async def place_of(uow: UnitOfWork, idea: Idea, *, deciding_unit_id: int | None 
         unit_path=unit.path,
         home_path=await home_path(uow, unit),
         deciding_unit_id=deciding_unit_id,
+        council_unit_id=council_unit_id,
     )
 
 
@@ -202,6 +250,18 @@ async def deciding_unit(uow: UnitOfWork, idea: Idea) -> int | None:
     holder = await uow.units.get(idea.holder_unit_id)
     serving = await serving_unit(uow, holder) if holder is not None else None
     return serving.id if serving is not None else None
+
+
+async def council_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
+    """The unit whose initiative council evaluates ideas of ``unit``: the nearest at or
+    above it with a council member or a bound council group; None if there is none."""
+    for candidate in [unit, *await uow.units.ancestors(unit)]:
+        if await uow.teams.group_of(candidate.id, body="council") is not None:
+            return candidate
+        for role in COUNCIL_ROLES:
+            if await uow.roles.members_with_role(candidate.id, role):
+                return candidate
+    return None
 
 
 async def serving_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
@@ -218,15 +278,19 @@ async def serving_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
 
 
 __all__ = [
+    "COUNCIL_ROLES",
     "DECISIONS",
     "Action",
     "Place",
     "RoleAt",
     "Sight",
     "Viewer",
+    "council_unit",
     "covers",
     "deciding_unit",
     "home_path",
+    "in_council",
+    "is_author",
     "load_viewer",
     "may",
     "may_decide",

@@ -1,6 +1,8 @@
 """The database schema: SQLAlchemy 2 declarative models.
 
-Every table the bot uses is declared here; Alembic migrations under
+Every table the bot uses is declared here, except the messengers' own
+(``storage/channel_models.py``) and those of an idea's life after approval
+(``storage/lifecycle_models.py``), which share this ``Base``; Alembic migrations under
 ``storage/migrations`` create them. Enumerations are stored as short strings so
 that the same schema works on SQLite and PostgreSQL without native enum types.
 """
@@ -85,14 +87,21 @@ class RoleKind(enum.StrEnum):
     SUPPORT = "support"
     OFFICIAL = "official"
     ADMIN = "admin"
+    # The unit's initiative council (Hội đồng sáng kiến): scores approved ideas.
+    COUNCIL = "council"
+    # Its chair: scores too, and records the council's outcome (recognised or not).
+    CHAIR = "council_chair"
 
 
 class IdeaStatus(enum.StrEnum):
     SUBMITTED = "submitted"
     INFO_REQUESTED = "info_requested"
     FORWARDED = "forwarded"
-    APPROVED = "approved"
+    APPROVED = "approved"  # by the support team: now waits for the council
     DECLINED = "declined"
+    RECOGNISED = "recognised"  # by the council, with the unit head's decision
+    NOT_RECOGNISED = "not_recognised"
+    APPLIED = "applied"  # put into use, with its measured benefit
 
 
 class Category(enum.StrEnum):
@@ -298,6 +307,8 @@ class TeamChat(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(200))
     bound_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # Whose group it is: the unit's support team ("team") or its initiative council.
+    body: Mapped[str] = mapped_column(String(16), default="team", server_default="team")
     bound_at: Mapped[datetime]
     # The group's own language for cards and reminders ("vi" when never chosen).
     language: Mapped[str | None] = mapped_column(String(8))
@@ -404,6 +415,14 @@ class Counter(Base):
 class ReportKind(enum.StrEnum):
     CHART = "chart"
     SPREADSHEET = "xlsx"
+    CERTIFICATE = "certificate"  # a recognised initiative's certificate, for its author
+
+
+class QuotaMeasure(enum.StrEnum):
+    """What a quota counts; a campaign counts each by the date of that step."""
+
+    SUBMITTED = "submitted"
+    RECOGNISED = "recognised"
 
 
 class ReportStatus(enum.StrEnum):
@@ -436,6 +455,10 @@ class Quota(Base):
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    # What the target counts (QuotaMeasure): ideas submitted, or initiatives recognised.
+    measure: Mapped[str] = mapped_column(
+        String(16), primary_key=True, default="submitted", server_default="submitted"
+    )
     target: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
 
@@ -451,6 +474,9 @@ class QuotaTotal(Base):
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    measure: Mapped[str] = mapped_column(
+        String(16), primary_key=True, default="submitted", server_default="submitted"
+    )
     target: Mapped[int] = mapped_column(BigInteger)
     summed: Mapped[bool] = mapped_column(Boolean)  # True: the sum of the children's
 
@@ -468,6 +494,9 @@ class ProgressTotal(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     submitted: Mapped[int] = mapped_column(Integer, default=0)
     approved: Mapped[int] = mapped_column(Integer, default=0)
+    recognised: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    applied: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    benefit: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # VND a year
 
 
 class ProgressDaily(Base):
@@ -481,6 +510,9 @@ class ProgressDaily(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     submitted: Mapped[int] = mapped_column(Integer, default=0)
     approved: Mapped[int] = mapped_column(Integer, default=0)
+    recognised: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    applied: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    benefit: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # VND a year
 
 
 class DigestSubscription(Base):
@@ -507,73 +539,11 @@ class ReportJob(Base):
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))  # None: certificate
+    idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id"))  # a certificate's idea
     lang: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
-
-
-# ---------------------------------------------------------------- channels (issue #9)
-
-
-class ChannelChoices(Base):
-    """The numbered choices a messenger without buttons (Zalo) showed last in a chat.
-
-    One row per chat: the newest message that offered choices. A reply "1" or the
-    option's words is read against it, so a restart never loses what was on screen.
-    """
-
-    __tablename__ = "channel_choices"
-
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(64))
-    # [[label, callback data], …] in the order they were numbered.
-    choices: Mapped[list[Any]] = mapped_column(JSON)
-    shown_at: Mapped[datetime]
-
-
-class ChannelFile(Base):
-    """A file a messenger hands over only as a URL (Zalo's photos), under a short stable id.
-
-    ``Attachment.file_id`` holds ``zalo:<hash>``; the URL, of any length, lives here.
-    """
-
-    __tablename__ = "channel_files"
-
-    file_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str] = mapped_column(Text)
-    mime_type: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime]
-
-
-class LinkCode(Base):
-    """A one-time code that attaches a person's account on another messenger to them.
-
-    Only the SHA-256 of the code is stored; it expires after minutes and is used once.
-    """
-
-    __tablename__ = "link_codes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # where the code was given out
-    code_hash: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-
-
-class LinkAttempt(Base):
-    """A code typed to link accounts, right or wrong: wrong ones are rationed."""
-
-    __tablename__ = "link_attempts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    at: Mapped[datetime]
-    ok: Mapped[bool] = mapped_column(Boolean)

@@ -21,6 +21,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import storage.channel_models
+import storage.lifecycle_models  # noqa: F401
 from storage.db import SQLITE_BEGIN_OPTION, create_engine, normalise_url
 from storage.models import Base
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories.channels import ChannelRepository
 from storage.repositories.conversations import ConversationRepository
+from storage.repositories.council import CouncilRepository
 from storage.repositories.ideas import IdeaRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.links import LinkRepository
@@ -76,6 +77,7 @@ class UnitOfWork:
         self.channels = ChannelRepository(self.session)
         self.links = LinkRepository(self.session)
         self.invites = InviteRepository(self.session)
+        self.council = CouncilRepository(self.session)
         return self
 
     async def __aexit__(

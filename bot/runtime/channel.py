@@ -50,6 +50,7 @@ class Core:
                 self.catalogue,
                 BotInfo(username=bot_name),
                 instance=self.sender.instance,
+                council=self.settings.council.policy,
             )
         return self.dispatcher
 

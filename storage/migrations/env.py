@@ -22,6 +22,8 @@ import logging
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import storage.channel_models
+import storage.lifecycle_models  # noqa: F401
 from storage.db import create_engine, normalise_url
 from storage.models import Base
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
-from storage.models import ChannelChoices, ChannelFile
+from storage.channel_models import ChannelChoices, ChannelFile
 from storage.repositories.base import Repository
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from storage.models import Base, Identity, LinkAttempt, LinkCode, Person, Role
+from storage.channel_models import LinkAttempt, LinkCode
+from storage.models import Base, Identity, Person, Role
 from storage.repositories.base import Repository
 
 

@@ -85,6 +85,9 @@ class ProgressRepository(Repository):
         *,
         submitted: int = 0,
         approved: int = 0,
+        recognised: int = 0,
+        applied: int = 0,
+        benefit: int = 0,
     ) -> None:
         """Add to the counters of these units (an idea's unit and its ancestors).
 
@@ -92,17 +95,25 @@ class ProgressRepository(Repository):
         under concurrent writers. Rows are written in unit id order, so two
         transactions always lock them in the same order (no deadlock on PostgreSQL).
         """
-        if not unit_ids or (submitted == 0 and approved == 0):
+        deltas = {
+            "submitted": submitted,
+            "approved": approved,
+            "recognised": recognised,
+            "applied": applied,
+            "benefit": benefit,
+        }
+        if not unit_ids or not any(deltas.values()):
             return
         insert = self._insert()
         ids = sorted(set(unit_ids))
-        base = {"campaign_id": campaign_id, "submitted": submitted, "approved": approved}
+        base = {"campaign_id": campaign_id, **deltas}
         totals = insert(ProgressTotal).values([{"unit_id": u, **base} for u in ids])
         totals = totals.on_conflict_do_update(
             index_elements=[ProgressTotal.unit_id, ProgressTotal.campaign_id],
             set_={
-                "submitted": ProgressTotal.submitted + totals.excluded.submitted,
-                "approved": ProgressTotal.approved + totals.excluded.approved,
+                name: getattr(ProgressTotal, name) + getattr(totals.excluded, name)
+                for name, delta in deltas.items()
+                if delta
             },
         )
         await self.session.execute(totals)
@@ -110,8 +121,9 @@ class ProgressRepository(Repository):
         daily = daily.on_conflict_do_update(
             index_elements=[ProgressDaily.unit_id, ProgressDaily.campaign_id, ProgressDaily.day],
             set_={
-                "submitted": ProgressDaily.submitted + daily.excluded.submitted,
-                "approved": ProgressDaily.approved + daily.excluded.approved,
+                name: getattr(ProgressDaily, name) + getattr(daily.excluded, name)
+                for name, delta in deltas.items()
+                if delta
             },
         )
         await self.session.execute(daily)

@@ -13,8 +13,13 @@ from storage.repositories.base import Repository
 class TeamChatRepository(Repository):
     """Group chats bound to support teams."""
 
-    async def group_of(self, unit_id: int) -> TeamChat | None:
-        query = select(TeamChat).where(TeamChat.unit_id == unit_id).order_by(TeamChat.id.desc())
+    async def group_of(self, unit_id: int, body: str = "team") -> TeamChat | None:
+        """The unit's group for ``body``: its support team's ("team") or its council's."""
+        query = (
+            select(TeamChat)
+            .where(TeamChat.unit_id == unit_id, TeamChat.body == body)
+            .order_by(TeamChat.id.desc())
+        )
         return (await self.session.execute(query.limit(1))).scalar_one_or_none()
 
     async def by_chat(self, channel: str, chat_id: str) -> TeamChat | None:

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from bot.zalo.choices import parse_command
 from handlers.events import ChatRef, Incoming, Sender
 from handlers.flows.link import MAX_FAILURES, code_hash
+from storage.channel_models import LinkCode
 from storage.models import (
     DigestSubscription,
     Idea,
     Identity,
-    LinkCode,
     OutboxMessage,
     Person,
     Role,
