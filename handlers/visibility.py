@@ -100,6 +100,13 @@ class Viewer:
         """A team's group chat: it sees what its team sees, never a confidential idea in full."""
         return cls(None, (RoleAt(RoleKind.SUPPORT.value, team_unit.id, team_unit.path),), True)
 
+    @classmethod
+    def bound_group(cls, body: str, unit: Unit) -> Viewer:
+        """A group bound to a unit's team ("team") or council: it sees what that body sees,
+        never a confidential idea in full, and decides nothing (a group presses no button)."""
+        role = RoleKind.SUPPORT.value if body == "team" else RoleKind.COUNCIL.value
+        return cls(None, (RoleAt(role, unit.id, unit.path),), True)
+
     def roles_of(self, role: str) -> list[RoleAt]:
         return [r for r in self.roles if r.role == role]
 

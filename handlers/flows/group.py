@@ -79,8 +79,10 @@ async def choose_group_language(ctx: Context, lang: str) -> None:
     """The language of a team group's cards: chosen by a member of that team only."""
     bound = await ctx.uow.teams.by_chat(ctx.incoming.channel, ctx.incoming.chat.external_id)
     viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
-    team_member = bound is not None and any(
-        role.unit_id == bound.unit_id for role in viewer.roles_of(RoleKind.SUPPORT.value)
+    team_member = (
+        bound is not None
+        and bound.body == "team"
+        and any(role.unit_id == bound.unit_id for role in viewer.roles_of(RoleKind.SUPPORT.value))
     )
     if lang not in LANGUAGES or not team_member:
         ctx.answer(ctx.t("group.lang_not_allowed"), alert=True)

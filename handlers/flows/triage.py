@@ -430,7 +430,9 @@ async def _chat_audience(ctx: Context) -> Viewer:
         return await visibility.load_viewer(ctx.uow, ctx.person.id)
     bound = await ctx.uow.teams.by_chat(ctx.incoming.channel, ctx.incoming.chat.external_id)
     unit = await ctx.uow.units.get(bound.unit_id) if bound is not None else None
-    return Viewer.team_group(unit) if unit is not None else Viewer(None, group=True)
+    if bound is None or unit is None:
+        return Viewer(None, group=True)
+    return Viewer.bound_group(bound.body, unit)
 
 
 async def _show_card(ctx: Context, idea: Idea, holder: Unit, *, buttons: bool) -> None:

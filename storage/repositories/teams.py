@@ -1,4 +1,4 @@
-"""Group chats bound to support teams."""
+"""Group chats bound to support teams or initiative councils."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from storage.repositories.base import Repository
 
 
 class TeamChatRepository(Repository):
-    """Group chats bound to support teams."""
+    """Group chats bound to support teams or initiative councils."""
 
     async def group_of(self, unit_id: int, body: str = "team") -> TeamChat | None:
         """The unit's group for ``body``: its support team's ("team") or its council's."""
@@ -35,11 +35,14 @@ class TeamChatRepository(Repository):
         title: str | None,
         person_id: int,
         now: datetime,
+        body: str = "team",
     ) -> TeamChat:
-        """Make the group the unit's team chat (a group serves one team at a time)."""
+        """Make the group the chat of the unit's team, or of its council (``body``): a
+        group serves one body of one unit at a time."""
         existing = await self.by_chat(channel, chat_id)
         if existing is not None:
             existing.unit_id = unit_id
+            existing.body = body
             existing.title = title
             existing.bound_by = person_id
             existing.bound_at = now
@@ -51,6 +54,7 @@ class TeamChatRepository(Repository):
             title=title,
             bound_by=person_id,
             bound_at=now,
+            body=body,
         )
         self.session.add(chat)
         await self.session.flush()
