@@ -27,7 +27,19 @@ HISTORY_CHARS = 1000
 _TAG = re.compile(r"<[^>]*>")
 OPEN = {IdeaStatus.SUBMITTED.value, IdeaStatus.INFO_REQUESTED.value, IdeaStatus.FORWARDED.value}
 # Events shown in a card's history; others (reminders) stay in the audit only.
-HISTORY = ("info_requested", "info_added", "forwarded", "approved", "declined")
+HISTORY = (
+    "info_requested",
+    "info_added",
+    "forwarded",
+    "approved",
+    "declined",
+    # After approval (issue #18): their texts are in council.po and applied.po.
+    "recognised",
+    "not_recognised",
+    "applied",
+    "benefit_revised",
+    "rewarded",
+)
 
 
 def local_time(moment: datetime) -> str:

@@ -20,20 +20,24 @@ from storage.uow import UnitOfWork
 WORKER = "worker"
 SUPPORT = RoleKind.SUPPORT.value
 OFFICIAL = RoleKind.OFFICIAL.value
+COUNCIL = RoleKind.COUNCIL.value
 
 #: Each role's commands, in the order the menu shows them (a person's menu: worker's
 #: first, then support's, then officials').
 COMMANDS: dict[str, tuple[str, ...]] = {
     WORKER: ("idea", "myideas", "help", "lang", "cancel", "join"),
     SUPPORT: ("queue",),
+    COUNCIL: ("council",),
     OFFICIAL: ("progress", "export", "subscribe", "unsubscribe"),
 }
-ROLE_ORDER = (WORKER, SUPPORT, OFFICIAL)
+ROLE_ORDER = (WORKER, SUPPORT, COUNCIL, OFFICIAL)
 
 
 async def roles_of(uow: UnitOfWork, person: Person) -> tuple[str, ...]:
     """The roles whose commands the person has, worker first."""
     held = {role.role for role, _ in await uow.roles.roles_of(person.id)}
+    if RoleKind.CHAIR.value in held:  # the chair is a member of the council
+        held.add(COUNCIL)
     return tuple(r for r in ROLE_ORDER if r == WORKER or r in held)
 
 

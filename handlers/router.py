@@ -54,6 +54,7 @@ COMMANDS: dict[str, Command] = {
     "help": basics.help_command,
     "lang": basics.language_command,
     "queue": triage.queue_command,
+    "council": council.council_command,
     "progress": progress.progress_command,
     "export": progress.export_command,
     "subscribe": progress.subscribe_command,

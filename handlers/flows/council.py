@@ -22,3 +22,8 @@ async def on_button(ctx: Context, press: FlowPress) -> None:
 
 async def reprompt(ctx: Context) -> None:
     ctx.state.clear()
+
+
+async def council_command(ctx: Context) -> None:
+    """/council: the ideas waiting for the person's council (being written)."""
+    ctx.reply(ctx.t("common.unknown_command", command="council"))
