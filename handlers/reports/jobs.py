@@ -1,4 +1,5 @@
-"""The report worker: makes the charts and spreadsheets officials asked for.
+"""The report worker: makes the charts and spreadsheets officials asked for, and the
+certificates of recognised initiatives (:mod:`handlers.reports.certificate`).
 
 A button press only records a :class:`~storage.models.ReportJob`; this worker
 (run every second by the bot, see ``bot.app``) claims it, checks the role again,
@@ -18,6 +19,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.context import PRIORITY_NOTIFY
 from handlers.events import AttachmentKind, OutMessage, Upload
 from handlers.i18n import Catalogue, Translator
+from handlers.reports.certificate import certificate_data, certificate_upload
 from handlers.reports.chart import counts_only, nothing_to_chart, render_chart
 from handlers.reports.spreadsheet import PATH_SEPARATOR, ExportRow, WorkbookWriter
 from handlers.reports.view import ProgressView, load_view
@@ -126,9 +129,17 @@ async def _make(
     job: ReportJob,
 ) -> OutMessage | None:
     started = time.monotonic()
+    if job.kind == ReportKind.CERTIFICATE.value:
+        async with UnitOfWork(read_only(sessionmaker)) as uow:
+            data = await certificate_data(uow, job)
+        # Drawn after the read: on SQLite a unit of work holds the process's writer queue.
+        new_file = partial(_file_path, settings, job)
+        message = await certificate_upload(t, data, new_file) if data is not None else None
+        log.info("report %s (%s) made in %.2f s", job.id, job.kind, time.monotonic() - started)
+        return message
     async with UnitOfWork(read_only(sessionmaker)) as uow:
         unit = await uow.units.get(job.unit_id)
-        campaign = await uow.progress.campaign(job.campaign_id)
+        campaign = await uow.progress.campaign(job.campaign_id) if job.campaign_id else None
         allowed = unit is not None and await uow.roles.holds(
             person_id=job.person_id, unit=unit, role=RoleKind.OFFICIAL.value
         )
