@@ -122,6 +122,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Before 0011 every bound group was a support team's: a council's group kept would
+    # turn into one (the team's cards and buttons in the council's chat).
+    op.execute("DELETE FROM team_chats WHERE body <> 'team'")
     with op.batch_alter_table("team_chats") as batch:
         batch.drop_column("body")
     op.execute("DELETE FROM report_jobs WHERE campaign_id IS NULL")
