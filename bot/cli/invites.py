@@ -15,10 +15,15 @@ from bot.config import Settings
 
 invites_app = typer.Typer(help="List and revoke invite links.", no_args_is_help=True)
 
+ROLES_TEXT = "member, support, official, admin, council or council_chair"
 INVITE_DAYS_HELP = (
-    "Days until it expires, 1-365. Default: member invites never expire; support, "
-    "official and admin invites expire after invites.role_days (config.yaml, 7)"
+    "Days until it expires, 1-365. Default: member invites never expire; every role "
+    "invite (support, official, admin, council, council_chair) expires after "
+    "invites.role_days (config.yaml, 7)"
 )
+# Roles whose invite can also bind a group chat (?startgroup=): the support team's
+# group, or the initiative council's.
+GROUP_ROLES = ("support", "council", "council_chair")
 INVITE_USES_HELP = "How many times it can be used, 1-100,000 (default: unlimited)"
 JOINED_SHOWN = 10  # per invite in `invites list`; --all shows every one
 
@@ -54,7 +59,13 @@ def _invite_expiry(
 
 def invite(
     unit: Annotated[str, typer.Option(help="The unit's code")],
-    role: Annotated[str, typer.Option(help="member, support, official or admin")] = "member",
+    role: Annotated[
+        str,
+        typer.Option(
+            help=f"{ROLES_TEXT}: council makes a member of the unit's initiative council "
+            "(Hội đồng sáng kiến), council_chair its chair, who records the outcome"
+        ),
+    ] = "member",
     uses: Annotated[int | None, typer.Option(help=INVITE_USES_HELP)] = None,
     days: Annotated[int | None, typer.Option(help=INVITE_DAYS_HELP)] = None,
     never_expires: Annotated[
@@ -82,7 +93,7 @@ def invite(
     try:
         role_kind = RoleKind(role)
     except ValueError as exc:
-        console.print(f"[red]Unknown role {role!r}[/red]: use member, support, official or admin.")
+        console.print(f"[red]Unknown role {role!r}[/red]: use {ROLES_TEXT}.")
         raise typer.Exit(2) from exc
     if uses is not None and not 1 <= uses <= MAX_USES:
         console.print(
@@ -118,6 +129,8 @@ def invite(
     print(link)
     if role_kind is RoleKind.SUPPORT:
         print(f"For the team's group chat: https://t.me/{username}?startgroup={token}")
+    elif role_kind.value in GROUP_ROLES:
+        print(f"For the council's group chat: https://t.me/{username}?startgroup={token}")
     console.print(
         f"Expires {local_time(expires)} (Vietnam time)."
         if expires
