@@ -56,7 +56,7 @@ TARGET_SECONDS = 2.0
 FRAMEWORK_IMPORT = {"aiogram": "import aiogram", "ptb": "import telegram, telegram.ext"}
 # Imported only by the code that needs them (charts, spreadsheets, invite QR codes, language
 # detection of text the bot cannot place by itself), never at start.
-LAZY_MODULES = ("matplotlib", "numpy", "PIL", "openpyxl", "segno", "langdetect")
+LAZY_MODULES = ("matplotlib", "numpy", "PIL", "openpyxl", "segno", "langdetect", "reportlab")
 STARTED_IN = re.compile(r"started in (\d+(?:\.\d+)?) s")
 
 
