@@ -1,4 +1,6 @@
-"""Group chats: a support team's group gets the cards and triages them there.
+"""Group chats: a support team's group gets the cards and triages them there; a
+council's group gets the council's cards (their ``lc:`` buttons go to
+:mod:`handlers.flows.lifecycle`, whose handlers say what a group may do).
 
 Anything else the bot is told in a group is answered with a pointer to the
 private chat. With privacy mode on, the bot only sees commands, replies to its
@@ -10,10 +12,10 @@ from __future__ import annotations
 import logging
 
 from handlers import buttons, visibility
-from handlers.buttons import CardPress, GroupLanguagePress
+from handlers.buttons import CardPress, GroupLanguagePress, LifecyclePress
 from handlers.context import Context
 from handlers.events import Button
-from handlers.flows import join, triage
+from handlers.flows import join, lifecycle, triage
 from handlers.flows.common import stale
 from storage.models import RoleKind
 
@@ -55,16 +57,18 @@ async def route(ctx: Context) -> None:
 
 
 async def _route_button(ctx: Context, data: str) -> None:
-    """Only card buttons and the group's language work here."""
+    """Only card buttons (the team's and the council's) and the group's language work here."""
     # A bare "tr" or "glang" is no button of ours: only data with fields is read.
     kind = buttons.kind_of(data) if buttons.SEPARATOR in data else None
     press = kind.unpack(data) if kind is not None else None
     match press:
         case CardPress():
             await triage.on_card_button(ctx, press)
+        case LifecyclePress():
+            await lifecycle.on_press(ctx, press)
         case GroupLanguagePress():
             await choose_group_language(ctx, press.lang)
-        case None if kind is CardPress:
+        case None if kind in (CardPress, LifecyclePress):
             stale(ctx)
         case None if kind is GroupLanguagePress:
             ctx.answer(ctx.t("group.lang_not_allowed"), alert=True)

@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 FLOW = "join"
 STEP = "search"
 JOINABLE = {UnitKind.GRASSROOTS.value, UnitKind.TEAM.value}
+# Invites that bind a group (?startgroup=), and whose group it becomes (TeamChat.body).
+GROUP_BODIES = {
+    RoleKind.SUPPORT.value: "team",
+    RoleKind.COUNCIL.value: "council",
+    RoleKind.CHAIR.value: "council",
+}
 TOKEN_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{8,{MAX_DEEP_LINK_PAYLOAD}}}$")
 BUTTON_LABEL_CHARS = 60
 
@@ -179,14 +185,17 @@ async def redeem(ctx: Context, token: str) -> None:
 
 
 async def redeem_in_group(ctx: Context, token: str) -> None:
-    """A support invite opened as ``?startgroup=``: this group becomes the team's chat."""
+    """A support invite opened as ``?startgroup=``: this group becomes the team's chat;
+    a council or chair invite makes it the unit's council group (scoring itself stays
+    in each member's private chat: a group never scores)."""
     found = None
     if TOKEN_PATTERN.match(token):
         found = await ctx.uow.invites.redeem_lookup(token, ctx.now)
     if not isinstance(found, Invite):
         ctx.reply(ctx.t("invite.invalid_group"))
         return
-    if found.role != RoleKind.SUPPORT.value:
+    body = GROUP_BODIES.get(found.role)
+    if body is None:
         ctx.reply(ctx.t("invite.private_only", bot=ctx.bot.username))
         return
     unit = await ctx.uow.units.get(found.unit_id)
@@ -202,10 +211,12 @@ async def redeem_in_group(ctx: Context, token: str) -> None:
         title=ctx.incoming.chat.title,
         person_id=ctx.person.id,
         now=ctx.now,
+        body=body,
     )
     await ctx.uow.roles.grant(
-        person_id=ctx.person.id, unit_id=unit.id, role=RoleKind.SUPPORT.value, now=ctx.now
+        person_id=ctx.person.id, unit_id=unit.id, role=found.role, now=ctx.now
     )
-    log.info("group %s bound to unit %s", ctx.incoming.chat.external_id, unit.code)
-    ctx.reply(ctx.t("team.group_bound", unit=await unit_label(ctx, unit), bot=ctx.bot.username))
+    log.info("group %s bound to unit %s (%s)", ctx.incoming.chat.external_id, unit.code, body)
+    key = "team.group_bound" if body == "team" else "council_group.bound"
+    ctx.reply(ctx.t(key, unit=await unit_label(ctx, unit), bot=ctx.bot.username))
     await menus.refresh(ctx)
