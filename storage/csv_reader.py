@@ -64,8 +64,8 @@ class Record:
     width: int  # the header's number of fields
 
     def __getitem__(self, column: str) -> str:
-        index = self.columns[column]
-        return self.cells[index] if index < len(self.cells) else ""
+        index = self.columns.get(column)  # None: an optional column the file does not have
+        return self.cells[index] if index is not None and index < len(self.cells) else ""
 
     @property
     def overflows(self) -> bool:
@@ -78,8 +78,10 @@ def records(
     columns: Sequence[str],
     error: type[CsvImportError],
     errors: list[RowError],
+    optional: Sequence[str] = (),
 ) -> Iterator[Record]:
-    """The data rows of the file at ``path``, whose header must name ``columns``.
+    """The data rows of the file at ``path``, whose header must name ``columns`` and may
+    name the ``optional`` ones (read as "" when it does not).
 
     Raises ``error`` if the file cannot be read, is not UTF-8, is empty or lacks a
     column; if it stops being readable as CSV part-way, the ``errors`` the caller has
@@ -103,7 +105,7 @@ def records(
             if not any(cell.strip() for cell in cells):
                 continue
             if named is None:
-                named, width = _header(line, cells, columns, error), len(cells)
+                named, width = _header(line, cells, columns, optional, error), len(cells)
             else:
                 yield Record(line, cells, named, width)
     except csv.Error as exc:
@@ -129,12 +131,16 @@ def _delimiter(first_line: str) -> str:
 
 
 def _header(
-    line: int, cells: list[str], wanted: Sequence[str], error: type[CsvImportError]
+    line: int,
+    cells: list[str],
+    wanted: Sequence[str],
+    optional: Sequence[str],
+    error: type[CsvImportError],
 ) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, cell in enumerate(cells):
         name = cell.strip().lstrip("\ufeff").lower()
-        if name in wanted and name not in columns:
+        if (name in wanted or name in optional) and name not in columns:
             columns[name] = index
     missing = [c for c in wanted if c not in columns]
     if missing:

@@ -6,12 +6,12 @@ same transaction as every submission and decision (``handlers.progress_counts``)
 hang on the unit tree, so after units are *moved* (``python -m bot units import``
 reports "paths recomputed") run :func:`rebuild_progress` (``python -m bot progress
 rebuild``), which recomputes all of it from ``ideas``, ``idea_events`` and
-``quotas`` in one transaction. See docs/PROGRESS.md.
+``idea_results`` and ``quotas`` in one transaction. See docs/PROGRESS.md.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -19,8 +19,10 @@ from typing import Any, Final
 
 from sqlalchemy import Date, and_, cast, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.lifecycle_models import IdeaResult
 from storage.models import (
     Campaign,
     Idea,
@@ -35,6 +37,8 @@ from storage.models import (
 from storage.repositories.units import unit_ids_on_path
 
 __all__ = [
+    "COUNTERS",
+    "TEAM_APPROVED",
     "VIETNAM",
     "CampaignError",
     "RebuildResult",
@@ -51,6 +55,17 @@ CODE_MAX: Final = 32
 NAME_MAX: Final = 200
 
 ProgressCallback = Callable[[int, int], None]
+
+# The counters of progress_totals / progress_daily, in this order everywhere.
+COUNTERS: Final = ("submitted", "approved", "recognised", "applied", "benefit")
+# Statuses of an idea the support team approved: the council's outcome and the
+# application come after the approval and keep it counted.
+TEAM_APPROVED: Final = (
+    IdeaStatus.APPROVED.value,
+    IdeaStatus.RECOGNISED.value,
+    IdeaStatus.NOT_RECOGNISED.value,
+    IdeaStatus.APPLIED.value,
+)
 
 
 def vietnam_day(moment: datetime) -> date:
@@ -123,9 +138,39 @@ async def add_campaign(
             .execution_options(synchronize_session=False)
         )
         adopted = int(getattr(result, "rowcount", 0) or 0)
-        if adopted:
+        adopted_steps = await _adopt_steps(session, campaign)
+        if adopted or adopted_steps:
             await _rebuild_counts(session, [campaign.id], None)
     return campaign, adopted
+
+
+async def _adopt_steps(session: AsyncSession, campaign: Campaign) -> int:
+    """Recognitions and applications on the new campaign's days, made outside every
+    campaign until now, count toward it (as submissions do): how many were taken in."""
+    first, after = day_start(campaign.starts_on), day_start(campaign.ends_on + timedelta(days=1))
+    recognised = await session.execute(
+        update(IdeaResult)
+        .where(
+            IdeaResult.recognised.is_(True),
+            IdeaResult.recognised_campaign_id.is_(None),
+            IdeaResult.decided_at >= first,
+            IdeaResult.decided_at < after,
+        )
+        .values(recognised_campaign_id=campaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    applied = await session.execute(
+        update(IdeaResult)
+        .where(
+            IdeaResult.applied_on.is_not(None),
+            IdeaResult.applied_campaign_id.is_(None),
+            IdeaResult.applied_on >= campaign.starts_on,
+            IdeaResult.applied_on <= campaign.ends_on,
+        )
+        .values(applied_campaign_id=campaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(recognised, "rowcount", 0) or 0) + int(getattr(applied, "rowcount", 0) or 0)
 
 
 # ---------------------------------------------------------------------- quota totals
@@ -163,24 +208,28 @@ def effective_targets(
 
 
 async def recompute_quota_totals(session: AsyncSession, campaign_ids: Iterable[int]) -> int:
-    """Rewrite ``quota_totals`` of these campaigns from ``quotas`` and the tree; rows written."""
+    """Rewrite ``quota_totals`` of these campaigns from ``quotas`` and the tree; rows written.
+
+    Each measure (:class:`~storage.models.QuotaMeasure`) on its own: a parent's summed
+    target is the sum of its children's targets of the same measure.
+    """
     written = 0
     for campaign_id in sorted(set(campaign_ids)):
         rows = await session.execute(
-            select(Quota.unit_id, Quota.target, Unit.path)
+            select(Quota.unit_id, Quota.measure, Quota.target, Unit.path)
             .join(Unit, Unit.id == Quota.unit_id)
             .where(Quota.campaign_id == campaign_id)
         )
-        own: dict[int, int] = {}
-        paths: dict[int, list[int]] = {}
-        for unit_id, target, path in rows:
-            own[unit_id] = int(target)
-            paths[unit_id] = unit_ids_on_path(path)
-        targets = effective_targets(own, paths)
+        own: dict[str, dict[int, int]] = defaultdict(dict)
+        paths: dict[str, dict[int, list[int]]] = defaultdict(dict)
+        for unit_id, measure, target, path in rows:
+            own[measure][unit_id] = int(target)
+            paths[measure][unit_id] = unit_ids_on_path(path)
         await session.execute(delete(QuotaTotal).where(QuotaTotal.campaign_id == campaign_id))
         values = [
-            {"unit_id": u, "campaign_id": campaign_id, "target": t, "summed": s}
-            for u, (t, s) in sorted(targets.items())
+            {"unit_id": u, "campaign_id": campaign_id, "measure": m, "target": t, "summed": s}
+            for m in sorted(own)
+            for u, (t, s) in sorted(effective_targets(own[m], paths[m]).items())
         ]
         for start in range(0, len(values), CHUNK_SIZE):
             await session.execute(insert(QuotaTotal), values[start : start + CHUNK_SIZE])
@@ -248,14 +297,24 @@ async def _rebuild_counts(
     campaign_ids: Sequence[int] | None,
     on_progress: ProgressCallback | None = None,
 ) -> tuple[int, int]:
-    """Rewrite the counters (of these campaigns, or all); returns (ideas, rows written)."""
-    in_scope: ColumnElement[bool] = Idea.campaign_id.is_not(None)
-    if campaign_ids is not None:
-        in_scope = Idea.campaign_id.in_(campaign_ids)
+    """Rewrite the counters (of these campaigns, or all); returns (ideas, rows written).
+
+    Each step is counted as ``handlers.progress_counts`` counts it live: a submission
+    on its day in ``ideas.campaign_id``, an approval on the day of its (last) event in
+    the same campaign, a recognition on the day it was recorded in
+    ``recognised_campaign_id``, an application and its benefit on the day it started in
+    ``applied_campaign_id``.
+    """
+
+    def scoped(column: InstrumentedAttribute[int | None]) -> ColumnElement[bool]:
+        if campaign_ids is None:
+            return column.is_not(None)
+        return column.in_(campaign_ids)
+
     submitted_day = _local_day(session, Idea.created_at)
     submitted = await session.execute(
         select(Idea.unit_id, Idea.campaign_id, submitted_day, func.count())
-        .where(in_scope)
+        .where(scoped(Idea.campaign_id))
         .group_by(Idea.unit_id, Idea.campaign_id, submitted_day)
     )
     approved_at = (
@@ -269,18 +328,48 @@ async def _rebuild_counts(
     approved = await session.execute(
         select(Idea.unit_id, Idea.campaign_id, approved_day, func.count())
         .outerjoin(approved_at, approved_at.c.idea_id == Idea.id)
-        .where(in_scope, Idea.status == IdeaStatus.APPROVED.value)
+        .where(scoped(Idea.campaign_id), Idea.status.in_(TEAM_APPROVED))
         .group_by(Idea.unit_id, Idea.campaign_id, approved_day)
     )
-    leaf: Counter[tuple[int, int, date, int]] = Counter()
+    recognised_day = _local_day(session, IdeaResult.decided_at)
+    recognised = await session.execute(
+        select(Idea.unit_id, IdeaResult.recognised_campaign_id, recognised_day, func.count())
+        .join(Idea, Idea.id == IdeaResult.idea_id)
+        .where(scoped(IdeaResult.recognised_campaign_id), IdeaResult.recognised.is_(True))
+        .group_by(Idea.unit_id, IdeaResult.recognised_campaign_id, recognised_day)
+    )
+    applied = await session.execute(
+        select(
+            Idea.unit_id,
+            IdeaResult.applied_campaign_id,
+            IdeaResult.applied_on,
+            func.count(),
+            func.sum(func.coalesce(IdeaResult.benefit_vnd, 0)),
+        )
+        .join(Idea, Idea.id == IdeaResult.idea_id)
+        .where(scoped(IdeaResult.applied_campaign_id), IdeaResult.applied_on.is_not(None))
+        .group_by(Idea.unit_id, IdeaResult.applied_campaign_id, IdeaResult.applied_on)
+    )
+    width = len(COUNTERS)
+    leaf: dict[tuple[int, int, date], list[int]] = {}
+
+    def add(unit_id: int, campaign_id: Any, day: Any, kind: int, count: Any) -> None:
+        key = (unit_id, int(campaign_id), _as_date(day))
+        leaf.setdefault(key, [0] * width)[kind] += int(count or 0)
+
     ideas = 0
     for unit_id, campaign_id, day, count in submitted:
-        leaf[(unit_id, campaign_id, _as_date(day), 0)] += int(count)
+        add(unit_id, campaign_id, day, 0, count)
         ideas += int(count)
     for unit_id, campaign_id, day, count in approved:
-        leaf[(unit_id, campaign_id, _as_date(day), 1)] += int(count)
+        add(unit_id, campaign_id, day, 1, count)
+    for unit_id, campaign_id, day, count in recognised:
+        add(unit_id, campaign_id, day, 2, count)
+    for unit_id, campaign_id, day, count, benefit in applied:
+        add(unit_id, campaign_id, day, 3, count)
+        add(unit_id, campaign_id, day, 4, benefit)
 
-    units = {u for u, _, _, _ in leaf}
+    units = {u for u, _, _ in leaf}
     paths: dict[int, list[int]] = {}
     unit_list = sorted(units)
     for start in range(0, len(unit_list), CHUNK_SIZE):
@@ -290,10 +379,14 @@ async def _rebuild_counts(
 
     daily: dict[tuple[int, int, date], list[int]] = {}
     totals: dict[tuple[int, int], list[int]] = {}
-    for (unit_id, campaign_id, day, kind), count in leaf.items():
+    for (unit_id, campaign_id, day), counts in leaf.items():
         for ancestor in paths.get(unit_id, [unit_id]):
-            daily.setdefault((ancestor, campaign_id, day), [0, 0])[kind] += count
-            totals.setdefault((ancestor, campaign_id), [0, 0])[kind] += count
+            on_day = daily.setdefault((ancestor, campaign_id, day), [0] * width)
+            in_total = totals.setdefault((ancestor, campaign_id), [0] * width)
+            for kind, count in enumerate(counts):
+                if count:
+                    on_day[kind] += count
+                    in_total[kind] += count
 
     scope_totals = (
         ProgressTotal.campaign_id.in_(campaign_ids) if campaign_ids is not None else and_(True)
@@ -304,12 +397,12 @@ async def _rebuild_counts(
     await session.execute(delete(ProgressTotal).where(scope_totals))
     await session.execute(delete(ProgressDaily).where(scope_daily))
     total_rows: list[dict[str, Any]] = [
-        {"unit_id": u, "campaign_id": c, "submitted": s, "approved": a}
-        for (u, c), (s, a) in sorted(totals.items())
+        {"unit_id": u, "campaign_id": c, **dict(zip(COUNTERS, counts, strict=True))}
+        for (u, c), counts in sorted(totals.items())
     ]
     daily_rows: list[dict[str, Any]] = [
-        {"unit_id": u, "campaign_id": c, "day": d, "submitted": s, "approved": a}
-        for (u, c, d), (s, a) in sorted(daily.items())
+        {"unit_id": u, "campaign_id": c, "day": d, **dict(zip(COUNTERS, counts, strict=True))}
+        for (u, c, d), counts in sorted(daily.items())
     ]
     todo = len(total_rows) + len(daily_rows)
     done = 0

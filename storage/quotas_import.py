@@ -1,10 +1,14 @@
 """Import quotas (targets per unit and campaign) from a CSV file.
 
-The file has a header row naming the columns ``unit_code,campaign,target`` (any
-order; other columns are ignored), read as every import's (storage.csv_reader).
-``unit_code`` names a unit and ``campaign`` a campaign (its code) already in the
-database; ``target`` is a whole number of ideas, 0 or more. An empty ``target``
-removes the unit's own quota for that campaign (it then sums its children's).
+The file has a header row naming the columns ``unit_code,campaign,target`` and,
+optionally, ``measure`` (any order; other columns are ignored), read as every
+import's (storage.csv_reader). ``unit_code`` names a unit and ``campaign`` a
+campaign (its code) already in the database; ``target`` is a whole number, 0 or
+more; ``measure`` says what it counts: ``submitted`` ideas (the default: an empty
+cell, or a file without the column, as before issue #18) or initiatives
+``recognised`` by the council (Vietnamese words too: "đã gửi", "công nhận"). A unit
+may have one quota of each measure per campaign. An empty ``target`` removes the
+unit's own quota of that measure (it then sums its children's).
 
 The whole file is checked first; if any row is bad, :class:`QuotasImportError`
 lists every bad row by line number and nothing is written. Otherwise everything is
@@ -27,17 +31,33 @@ from sqlalchemy import Table, bindparam, delete, insert, select, text, tuple_, u
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.csv_reader import CsvImportError, Record, RowError, records
-from storage.models import Campaign, Quota, Unit
+from storage.models import Campaign, Quota, QuotaMeasure, Unit
 from storage.progress import recompute_quota_totals
 
 __all__ = [
     "CSV_COLUMNS",
+    "MEASURE_WORDS",
     "QuotasImportError",
     "QuotasImportResult",
     "import_quotas",
 ]
 
 CSV_COLUMNS: Final = ("unit_code", "campaign", "target")
+MEASURE_COLUMN: Final = "measure"
+# How a measure may be written, compared without accents, case or extra spaces.
+MEASURE_WORDS: Final[dict[str, QuotaMeasure]] = {
+    "submitted": QuotaMeasure.SUBMITTED,
+    "submissions": QuotaMeasure.SUBMITTED,
+    "ideas": QuotaMeasure.SUBMITTED,
+    "da gui": QuotaMeasure.SUBMITTED,
+    "gui": QuotaMeasure.SUBMITTED,
+    "sang kien gui": QuotaMeasure.SUBMITTED,
+    "recognised": QuotaMeasure.RECOGNISED,
+    "recognized": QuotaMeasure.RECOGNISED,
+    "cong nhan": QuotaMeasure.RECOGNISED,
+    "duoc cong nhan": QuotaMeasure.RECOGNISED,
+    "da cong nhan": QuotaMeasure.RECOGNISED,
+}
 _QUOTAS: Final[Table] = Quota.__table__  # type: ignore[assignment]
 TARGET_MAX: Final = 1_000_000_000
 CHUNK_SIZE: Final = 5000
@@ -76,13 +96,14 @@ class _Row:
     unit_code: str
     campaign: str
     target: int | None  # None: remove the unit's own quota
+    measure: str = QuotaMeasure.SUBMITTED.value
 
 
 @dataclass(slots=True)
 class _Parsed:
     rows: list[_Row] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-    seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    seen: dict[tuple[str, str, str], int] = field(default_factory=dict)
     # Rows already bad, still checked against the database so each line lists every reason.
     rejected: list[_Row] = field(default_factory=list)
 
@@ -104,6 +125,24 @@ def _parse_target(raw: str, reasons: list[str]) -> int | None:
         reasons.append(f"target {number} is larger than {TARGET_MAX}")
         return None
     return number
+
+
+def _parse_measure(raw: str, reasons: list[str]) -> str:
+    words = " ".join(_without_accents(raw).split())
+    if not words:
+        return QuotaMeasure.SUBMITTED.value
+    measure = MEASURE_WORDS.get(words)
+    if measure is None:
+        reasons.append(
+            f"measure {raw.strip()!r} is neither submitted (đã gửi) nor recognised (công nhận)"
+        )
+        return QuotaMeasure.SUBMITTED.value
+    return measure.value
+
+
+def _without_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _grouped(value: str) -> bool:
@@ -132,24 +171,30 @@ def _parse_row(parsed: _Parsed, record: Record) -> None:
         reasons.append("campaign is missing")
     before = len(reasons)
     target = _parse_target(raw_target, reasons)
-    bad_target = len(reasons) > before
-    if unit_code and campaign:
-        key = (unit_code, campaign.upper())
+    measure = _parse_measure(record[MEASURE_COLUMN], reasons)
+    bad_value = len(reasons) > before
+    if unit_code and campaign and not bad_value:
+        key = (unit_code, campaign.upper(), measure)
         first = parsed.seen.get(key)
         if first is not None:
-            reasons.append(f"{unit_code} has a quota for {campaign} on line {first} already")
+            reasons.append(
+                f"{unit_code} has a {measure} quota for {campaign} on line {first} already"
+            )
         else:
             parsed.seen[key] = line
     if reasons:
         parsed.errors.append(RowError(line, tuple(reasons), unit_code or None))
         parsed.rejected.append(_Row(line, unit_code, campaign, None))
-    elif not bad_target:
-        parsed.rows.append(_Row(line, unit_code, campaign, target))
+    else:
+        parsed.rows.append(_Row(line, unit_code, campaign, target, measure))
 
 
 def _read_file(path: str | os.PathLike[str]) -> _Parsed:
     parsed = _Parsed()
-    for record in records(path, CSV_COLUMNS, QuotasImportError, parsed.errors):
+    records_read = records(
+        path, CSV_COLUMNS, QuotasImportError, parsed.errors, optional=(MEASURE_COLUMN,)
+    )
+    for record in records_read:
         _parse_row(parsed, record)
     return parsed
 
@@ -220,34 +265,39 @@ async def _write(
     campaigns: dict[str, tuple[int, str]],
     on_progress: ProgressCallback | None,
 ) -> QuotasImportResult:
-    wanted: dict[tuple[int, int], int | None] = {
-        (units[row.unit_code], campaigns[row.campaign.upper()][0]): row.target for row in rows
+    wanted: dict[tuple[int, int, str], int | None] = {
+        (units[row.unit_code], campaigns[row.campaign.upper()][0], row.measure): row.target
+        for row in rows
     }
-    campaign_ids = sorted({c for _, c in wanted})
-    existing: dict[tuple[int, int], int] = {}
+    campaign_ids = sorted({c for _, c, _ in wanted})
+    existing: dict[tuple[int, int, str], int] = {}
     for campaign_id in campaign_ids:
         result = await session.execute(
-            select(Quota.unit_id, Quota.target).where(Quota.campaign_id == campaign_id)
+            select(Quota.unit_id, Quota.measure, Quota.target).where(
+                Quota.campaign_id == campaign_id
+            )
         )
-        existing.update(((int(u), campaign_id), int(t)) for u, t in result)
+        existing.update(((int(u), campaign_id, m), int(t)) for u, m, t in result)
 
     now = datetime.now(UTC)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    removals: list[tuple[int, int]] = []
+    removals: list[tuple[int, int, str]] = []
     unchanged = 0
-    for (unit_id, campaign_id), target in wanted.items():
-        old = existing.get((unit_id, campaign_id))
+    for (unit_id, campaign_id, measure), target in wanted.items():
+        old = existing.get((unit_id, campaign_id, measure))
         if target is None:
             if old is not None:
-                removals.append((unit_id, campaign_id))
+                removals.append((unit_id, campaign_id, measure))
             else:
                 unchanged += 1
         elif old is None:
-            key = {"unit_id": unit_id, "campaign_id": campaign_id}
+            key = {"unit_id": unit_id, "campaign_id": campaign_id, "measure": measure}
             inserts.append({**key, "target": target, "updated_at": now})
         elif old != target:
-            updates.append({"u": unit_id, "c": campaign_id, "target": target, "updated_at": now})
+            updates.append(
+                {"u": unit_id, "c": campaign_id, "m": measure, "target": target, "updated_at": now}
+            )
         else:
             unchanged += 1
 
@@ -269,7 +319,11 @@ async def _write(
     q = _QUOTAS.c
     statement = (
         update(_QUOTAS)
-        .where(q.unit_id == bindparam("u"), q.campaign_id == bindparam("c"))
+        .where(
+            q.unit_id == bindparam("u"),
+            q.campaign_id == bindparam("c"),
+            q.measure == bindparam("m"),
+        )
         .values(target=bindparam("target"), updated_at=bindparam("updated_at"))
     )
     for start in range(0, len(updates), CHUNK_SIZE):
@@ -279,7 +333,7 @@ async def _write(
     for start in range(0, len(removals), 500):
         chunk_keys = removals[start : start + 500]
         await session.execute(
-            delete(_QUOTAS).where(tuple_(q.unit_id, q.campaign_id).in_(chunk_keys))
+            delete(_QUOTAS).where(tuple_(q.unit_id, q.campaign_id, q.measure).in_(chunk_keys))
         )
         advance(len(chunk_keys))
     totals = await recompute_quota_totals(session, campaign_ids)

@@ -2,9 +2,11 @@
 
 Drawn with matplotlib's Agg canvas directly (no pyplot, so no global figure state
 and safe in a worker thread), 1080 px wide so a phone shows it without zooming:
-one horizontal bar per sub-unit, laggards on top, the quota at 100 %. Where no unit
-shown has a quota, the bars are the counts (sent, and approved within them) with no
-quota line; where there is not even an idea, there is nothing to draw
+one horizontal bar per sub-unit, laggards on top, the quota at 100 %: the quota on
+recognised initiatives where any unit shown has one (the programme's measure), else
+the quota on ideas (reached by approvals). Where no unit shown has a quota, the bars
+are the counts (sent, approved within them, recognised within those) with no quota
+line; where there is not even an idea, there is nothing to draw
 (:func:`nothing_to_chart`: the report says so in words). DejaVu Sans, which matplotlib
 ships, has every Vietnamese letter with its diacritics.
 """
@@ -16,9 +18,20 @@ import textwrap
 from typing import TYPE_CHECKING, Final
 
 from handlers.i18n import Translator
-from handlers.reports.view import Figures, ProgressView, mark, number, percent, short_name
+from handlers.reports.view import (
+    RECOGNISED,
+    SUBMITTED,
+    Figures,
+    ProgressView,
+    mark,
+    money,
+    number,
+    percent,
+    short_name,
+)
 from handlers.reports.view import plain as _plain
 from handlers.textnorm import truncate
+from storage.models import QuotaMeasure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -32,7 +45,8 @@ FONT: Final = "DejaVu Sans"
 COLOURS: Final = {"🔴": "#d64541", "🟡": "#f0ad4e", "🟢": "#3c9d5d", "⚪": "#9e9e9e"}
 QUOTA_COLOUR: Final = "#1f3b73"
 SENT_COLOUR: Final = "#b8c7e0"
-APPROVED_COLOUR: Final = "#3c9d5d"
+APPROVED_COLOUR: Final = "#8cc49a"
+RECOGNISED_COLOUR: Final = "#1e6b3a"
 
 
 def _label(name: str) -> str:
@@ -45,6 +59,18 @@ def _label(name: str) -> str:
 
 def _rows(view: ProgressView) -> list[Figures]:
     return view.children or [view.own]
+
+
+def chart_measure(view: ProgressView) -> QuotaMeasure:
+    """The quota the bars measure: recognitions where any unit shown has such a quota."""
+    if any(_attainment(f, RECOGNISED) is not None for f in _rows(view)):
+        return RECOGNISED
+    return SUBMITTED
+
+
+def _attainment(figures: Figures, measure: QuotaMeasure) -> float | None:
+    quota = figures.quota(measure)
+    return quota.attainment if quota is not None else None
 
 
 def counts_only(view: ProgressView) -> bool:
@@ -65,25 +91,33 @@ def render_chart(t: Translator, view: ProgressView) -> bytes:
 
     rows = _rows(view)
     counts = counts_only(view)
-    charted = rows if counts else [f for f in rows if f.attainment is not None]
+    measure = chart_measure(view)
+    charted = rows if counts else [f for f in rows if _attainment(f, measure) is not None]
     without_target = len(rows) - len(charted)
     shown = charted[:MAX_BARS]  # already ranked laggards first
     lang = t.lang
+    own = view.own
     overall = {
-        "approved": number(view.own.approved, lang),
-        "submitted": number(view.own.submitted, lang),
+        "submitted": number(own.submitted, lang),
+        "approved": number(own.approved, lang),
+        "recognised": number(own.recognised, lang),
+        "applied": number(own.applied, lang),
+        "benefit": money(own.benefit, lang),
     }
-    if view.own.attainment is None:
+    own_attainment = _attainment(own, measure)
+    if own_attainment is None:
         notes = [_plain(t("chart.overall_counts", **overall))]
     else:
-        notes = [
-            _plain(t("chart.overall", attainment=percent(view.own.attainment, lang), **overall))
-        ]
+        notes = [_plain(t("chart.overall", attainment=percent(own_attainment, lang), **overall))]
     if len(charted) > len(shown):
         notes.append(_plain(t("chart.more", shown=len(shown), total=len(charted))))
     if without_target and view.children:
         notes.append(_plain(t("chart.no_target", count=without_target)))
-    subtitle_key = "chart.counts_subtitle" if counts else "chart.subtitle"
+    recognised = measure is RECOGNISED
+    if counts:
+        subtitle_key = "chart.counts_subtitle"
+    else:
+        subtitle_key = "chart.subtitle_recognised" if recognised else "chart.subtitle"
     # Fixed margins in inches, so titles and notes never collide whatever the bar count.
     top_in, bottom_in = (1.75 if counts else 1.35), 1.0 + 0.32 * len(notes)  # counts: a legend
     height_in = top_in + bottom_in + BAR_IN * max(len(shown), 3)
@@ -121,7 +155,7 @@ def render_chart(t: Translator, view: ProgressView) -> bytes:
         if counts:
             _draw_counts(axes, t, shown)
         elif shown:
-            values = [f.attainment or 0.0 for f in shown]
+            values = [_attainment(f, measure) or 0.0 for f in shown]
             positions = list(range(len(shown)))
             axes.barh(positions, values, color=[COLOURS[mark(f)] for f in shown], height=0.7)
             axes.set_yticks(positions, [_label(f.unit.name) for f in shown], fontsize=14)
@@ -139,19 +173,21 @@ def render_chart(t: Translator, view: ProgressView) -> bytes:
                 fontsize=14,
                 fontweight="bold",
             )
-            for position, f in zip(positions, shown, strict=True):
-                assert f.target is not None
+            for position, f, value in zip(positions, shown, values, strict=True):
+                quota = f.quota(measure)
+                assert quota is not None
                 axes.text(
-                    (f.attainment or 0.0) + limit * 0.01,
+                    value + limit * 0.01,
                     position,
-                    f"{number(f.approved, lang)}/{number(f.target, lang)} · "
-                    f"{percent(f.attainment, lang)}",
+                    f"{number(quota.reached, lang)}/{number(quota.target, lang)} · "
+                    f"{percent(quota.attainment, lang)}",
                     va="center",
                     fontsize=13,
                     zorder=3,
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85},
                 )
-            axes.set_xlabel(_plain(t("chart.axis")), fontsize=14)
+            axis_key = "chart.axis_recognised" if recognised else "chart.axis"
+            axes.set_xlabel(_plain(t(axis_key)), fontsize=14)
             axes.grid(axis="x", alpha=0.3)
             axes.set_axisbelow(True)
         figure.text(0.02, 0.2 / height_in, "\n".join(notes), fontsize=14, va="bottom")
@@ -161,7 +197,8 @@ def render_chart(t: Translator, view: ProgressView) -> bytes:
 
 
 def _draw_counts(axes: Axes, t: Translator, shown: list[Figures]) -> None:
-    """Ideas sent, and approved within them, per unit: fewest approved on top."""
+    """Ideas sent, approved within them and recognised within those, per unit, as
+    nested bars (each step is a part of the one before): fewest recognised on top."""
     from matplotlib.ticker import MaxNLocator
 
     lang = t.lang
@@ -169,13 +206,21 @@ def _draw_counts(axes: Axes, t: Translator, shown: list[Figures]) -> None:
     sent = [f.submitted for f in shown]
     approved = [f.approved for f in shown]
     axes.barh(positions, sent, color=SENT_COLOUR, height=0.7, label=_plain(t("chart.sent")))
+    recognised = [f.recognised for f in shown]
     axes.barh(
         positions, approved, color=APPROVED_COLOUR, height=0.7, label=_plain(t("chart.approved"))
     )
+    axes.barh(
+        positions,
+        recognised,
+        color=RECOGNISED_COLOUR,
+        height=0.45,
+        label=_plain(t("chart.recognised")),
+    )
     axes.set_yticks(positions, [_label(f.unit.name) for f in shown], fontsize=14)
-    # The fewest approved on top; a bar keeps its height when there are only one or two.
+    # The laggards on top; a bar keeps its height when there are only one or two.
     axes.set_ylim(max(len(shown), 3) - 0.5, -0.5)
-    limit = max(max(sent, default=0) * 1.8 + 0.5, 4)
+    limit = max(max(sent, default=0) * 2.2 + 0.5, 4)  # room for the longer label
     axes.set_xlim(0, limit)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     for position, f in zip(positions, shown, strict=True):
@@ -185,6 +230,7 @@ def _draw_counts(axes: Axes, t: Translator, shown: list[Figures]) -> None:
             _plain(
                 t(
                     "chart.counts_label",
+                    recognised=number(f.recognised, lang),
                     approved=number(f.approved, lang),
                     submitted=number(f.submitted, lang),
                 )
@@ -193,7 +239,7 @@ def _draw_counts(axes: Axes, t: Translator, shown: list[Figures]) -> None:
             fontsize=13,
             zorder=3,
         )
-    axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncol=2, fontsize=13, frameon=False)
+    axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncol=3, fontsize=13, frameon=False)
     axes.set_xlabel(_plain(t("chart.counts_axis")), fontsize=14)
     axes.grid(axis="x", alpha=0.3)
     axes.set_axisbelow(True)

@@ -1,9 +1,11 @@
 """The ideas of a subtree and campaign as an .xlsx workbook (openpyxl, write-only mode).
 
 Two sheets: the ideas (reference, unit path, title, category, status, dates,
-benefit, …) and the summary of the progress message. Confidentiality holds here
-as on the cards: a confidential idea leaves its grassroots union only as its title
-and its benefit; its author and its text are not in the file.
+benefit, …, the council's recognition with its decision, the application and its
+measured benefit) and the summary of the progress message. Confidentiality holds
+here as on the cards: a confidential idea leaves its grassroots union only as its
+summary (title if typed, status, benefit, the outcome's dates and figures); its
+author and its text are not in the file.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Final
 
 from handlers.cards import VIETNAM
 from handlers.i18n import Translator
-from handlers.reports.view import ProgressView
+from handlers.reports.view import RECOGNISED, SUBMITTED, Figures, ProgressView
 from handlers.reports.view import plain as _plain
 from storage.repositories.progress import ExportedIdea
 
@@ -46,6 +48,12 @@ def _label(text: str) -> str:
     return plain[start:]
 
 
+def _column(index: int) -> str:
+    """The spreadsheet's letter of the column at ``index`` (0: A; up to ZZ)."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
+
+
 def _local(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -68,9 +76,9 @@ class WorkbookWriter:
         self._bold = Font(bold=True)
         self._wrap = Alignment(wrap_text=True, vertical="top")
         self._ideas = self._workbook.create_sheet(_plain(t("sheet.ideas"))[:31])
-        widths = (16, 48, 48, 18, 22, 17, 17, 28, 16, 12, 24, 80)
+        widths = (16, 48, 48, 18, 22, 17, 17, 28, 16, 12, 24, 80, 14, 18, 14, 14, 18)
         for index, width in enumerate(widths):
-            self._ideas.column_dimensions[chr(ord("A") + index)].width = width
+            self._ideas.column_dimensions[_column(index)].width = width
         self._ideas.freeze_panes = "A2"
         self._header(
             self._ideas,
@@ -87,6 +95,11 @@ class WorkbookWriter:
                 "sheet.confidential",
                 "sheet.author",
                 "sheet.body",
+                "sheet.recognised",
+                "sheet.decision_no",
+                "sheet.decision_date",
+                "sheet.applied_on",
+                "sheet.benefit_vnd",
             ],
         )
         self._redacted = _plain(t("sheet.redacted"))
@@ -129,6 +142,15 @@ class WorkbookWriter:
                 body = safe(idea.body) or ""
             body_cell = WriteOnlyCell(ideas, value=body)
             body_cell.alignment = self._wrap
+            decided = WriteOnlyCell(ideas, value=idea.decision_date)
+            decided.number_format = "dd/mm/yyyy"
+            applied = WriteOnlyCell(ideas, value=idea.applied_on)
+            applied.number_format = "dd/mm/yyyy"
+            measured = WriteOnlyCell(ideas, value=idea.benefit_vnd)
+            measured.number_format = "#,##0"
+            recognised = (
+                None if idea.recognised is None else self._yes if idea.recognised else self._no
+            )
             ideas.append(
                 [
                     idea.ref_code,
@@ -143,6 +165,11 @@ class WorkbookWriter:
                     self._yes if idea.confidential else self._no,
                     author,
                     body_cell,
+                    recognised,
+                    safe(idea.decision_no),
+                    decided,
+                    applied,
+                    measured,
                 ]
             )
         self.rows += len(rows)
@@ -150,15 +177,15 @@ class WorkbookWriter:
     def finish(self, *, total: int) -> None:
         """The note on rows left out (``total``: ideas before any limit), the summary
         sheet, and the file."""
-        from openpyxl.cell import WriteOnlyCell
 
         t, view = self.t, self.view
         if total > self.rows:
             self._ideas.append([])
             self._ideas.append([_plain(t("sheet.truncated", shown=self.rows, total=total))])
         summary = self._workbook.create_sheet(_plain(t("sheet.summary"))[:31])
-        for index, width in enumerate((56, 14, 14, 14, 14, 18)):
-            summary.column_dimensions[chr(ord("A") + index)].width = width
+        widths = (56, 12, 12, 14, 12, 20, 12, 12, 14, 12, 16)
+        for index, width in enumerate(widths):
+            summary.column_dimensions[_column(index)].width = width
         summary.append(
             [_plain(t("sheet.campaign", code=view.campaign.code, name=view.campaign.name))]
         )
@@ -169,25 +196,41 @@ class WorkbookWriter:
                 "sheet.unit",
                 "sheet.count_submitted",
                 "sheet.count_approved",
+                "sheet.count_recognised",
+                "sheet.count_applied",
+                "sheet.benefit_total",
                 "sheet.target",
                 "sheet.attainment",
+                "sheet.target_recognised",
+                "sheet.attainment_recognised",
                 "sheet.week_submitted",
             ],
         )
+        # The first row is the unit itself: the totals of its whole subtree.
         for figures in [view.own, *view.children]:
-            attainment = figures.attainment
+            summary.append(self._summary_row(summary, figures))
+        self._workbook.save(str(self.path))
+
+    def _summary_row(self, summary: Any, figures: Figures) -> list[Any]:
+        from openpyxl.cell import WriteOnlyCell
+
+        benefit = WriteOnlyCell(summary, value=figures.benefit)
+        benefit.number_format = "#,##0"
+        row: list[Any] = [
+            safe(figures.unit.name),
+            figures.submitted,
+            figures.approved,
+            figures.recognised,
+            figures.applied,
+            benefit,
+        ]
+        for measure in (SUBMITTED, RECOGNISED):
+            quota = figures.quota(measure)
+            attainment = quota.attainment if quota is not None else None
             percent_cell = WriteOnlyCell(
                 summary, value=None if attainment is None else round(attainment / 100, 4)
             )
             percent_cell.number_format = "0.0%"
-            summary.append(
-                [
-                    safe(figures.unit.name),
-                    figures.submitted,
-                    figures.approved,
-                    figures.target,
-                    percent_cell,
-                    figures.week_submitted,
-                ]
-            )
-        self._workbook.save(str(self.path))
+            row += [quota.target if quota is not None else None, percent_cell]
+        row.append(figures.week_submitted)
+        return row

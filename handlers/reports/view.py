@@ -2,15 +2,20 @@
 
 Everything here reads the counters kept by :mod:`handlers.progress_counts`, so a
 view costs a handful of primary-key lookups whatever the size of the subtree: the
-unit's own row and one per direct sub-unit (docs/PROGRESS.md).
+unit's own row and one per direct sub-unit (docs/PROGRESS.md). The figures are the
+ideas submitted and approved by the support team, the initiatives the council
+recognised and those applied, with their summed benefit; a unit may have a quota
+on submitted ideas (attained by approvals) and one on recognised initiatives.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
 
 from babel.numbers import format_decimal
 
@@ -19,7 +24,8 @@ from handlers.events import Button
 from handlers.i18n import Translator
 from handlers.safe_html import Html, html_join
 from handlers.textnorm import truncate
-from storage.models import Campaign, Unit
+from storage.models import Campaign, QuotaMeasure, Unit
+from storage.repositories.progress import Counts, Target
 from storage.uow import UnitOfWork
 
 PAGE = 10  # sub-units per page of the message
@@ -38,32 +44,99 @@ SHORT_NAMES = (
 _TAG = re.compile(r"<[^>]+>")
 
 
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """A unit's counts in its whole subtree."""
+NO_TARGETS: Mapping[QuotaMeasure, Target] = MappingProxyType({})
+ZERO = Counts()
+SUBMITTED, RECOGNISED = QuotaMeasure.SUBMITTED, QuotaMeasure.RECOGNISED
 
-    unit: Unit
-    submitted: int = 0
-    approved: int = 0
-    week_submitted: int = 0
-    week_approved: int = 0
-    target: int | None = None
-    summed: bool = False  # the target is the sum of the sub-units' targets
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One quota of a unit and how far it is reached: a quota on submitted ideas is
+    reached by the ideas the team approved, one on recognised initiatives by those."""
+
+    measure: QuotaMeasure
+    target: int
+    summed: bool  # the sum of the sub-units' targets
+    reached: int
 
     @property
     def attainment(self) -> float | None:
-        """Approved ideas as a percentage of the target (None: no target, or 0)."""
-        if not self.target:
+        """As a percentage of the target (None: a target of 0)."""
+        return 100.0 * self.reached / self.target if self.target else None
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """A unit's counts in its whole subtree, over the campaign and its last 7 days."""
+
+    unit: Unit
+    counts: Counts = ZERO
+    week: Counts = ZERO
+    targets: Mapping[QuotaMeasure, Target] = field(default_factory=lambda: NO_TARGETS)
+
+    @property
+    def submitted(self) -> int:
+        return self.counts.submitted
+
+    @property
+    def approved(self) -> int:
+        return self.counts.approved
+
+    @property
+    def recognised(self) -> int:
+        return self.counts.recognised
+
+    @property
+    def applied(self) -> int:
+        return self.counts.applied
+
+    @property
+    def benefit(self) -> int:
+        return self.counts.benefit
+
+    @property
+    def week_submitted(self) -> int:
+        return self.week.submitted
+
+    @property
+    def week_approved(self) -> int:
+        return self.week.approved
+
+    def quota(self, measure: QuotaMeasure) -> Quota | None:
+        target = self.targets.get(measure)
+        if target is None:
             return None
-        return 100.0 * self.approved / self.target
+        reached = self.counts.recognised if measure is RECOGNISED else self.counts.approved
+        return Quota(measure, target.target, target.summed, reached)
+
+    @property
+    def quotas(self) -> list[Quota]:
+        """The unit's quotas, submitted first."""
+        found = (self.quota(SUBMITTED), self.quota(RECOGNISED))
+        return [q for q in found if q is not None]
+
+    @property
+    def target(self) -> int | None:
+        """The target on submitted ideas (None: none)."""
+        quota = self.quota(SUBMITTED)
+        return quota.target if quota is not None else None
+
+    @property
+    def attainment(self) -> float | None:
+        """The lowest attainment of the unit's quotas: how far behind it is (None: no
+        quota, or only quotas of 0)."""
+        values = [a for a in (q.attainment for q in self.quotas) if a is not None]
+        return min(values) if values else None
 
 
-def rank_key(figures: Figures) -> tuple[int, float, int, int, str]:
-    """Laggards first: lowest attainment, then units without a target, fewest approved."""
+def rank_key(figures: Figures) -> tuple[int, float, int, int, int, str]:
+    """Laggards first: lowest attainment of any quota, then units without a quota,
+    fewest recognised, fewest approved."""
     attainment = figures.attainment
     return (
         0 if attainment is not None else 1,
         attainment if attainment is not None else 0.0,
+        figures.recognised,
         figures.approved,
         figures.submitted,
         figures.unit.code,
@@ -81,11 +154,13 @@ class ProgressView:
     following: Campaign | None = None
 
     @property
-    def direct(self) -> tuple[int, int]:
-        """Ideas of the unit itself (not of a sub-unit): (submitted, approved)."""
-        return (
-            self.own.submitted - sum(c.submitted for c in self.children),
-            self.own.approved - sum(c.approved for c in self.children),
+    def direct(self) -> Counts:
+        """Ideas of the unit itself (not of a sub-unit)."""
+        return Counts(
+            *(
+                own - sum(c.counts[i] for c in self.children)
+                for i, own in enumerate(self.own.counts)
+            )
         )
 
     @property
@@ -112,10 +187,9 @@ async def load_view(uow: UnitOfWork, unit: Unit, campaign: Campaign, today: date
     targets = await uow.progress.targets(campaign.id, ids)
 
     def figures(u: Unit) -> Figures:
-        submitted, approved = totals.get(u.id, (0, 0))
-        week_submitted, week_approved = week.get(u.id, (0, 0))
-        target, summed = targets.get(u.id, (None, False))
-        return Figures(u, submitted, approved, week_submitted, week_approved, target, summed)
+        return Figures(
+            u, totals.get(u.id, ZERO), week.get(u.id, ZERO), targets.get(u.id, NO_TARGETS)
+        )
 
     campaigns = await uow.progress.campaigns()
     index = next(i for i, c in enumerate(campaigns) if c.id == campaign.id)
@@ -145,6 +219,24 @@ def percent(value: float | None, lang: str) -> str:
 
 def signed(value: int, lang: str) -> str:
     return ("+" if value >= 0 else "−") + number(abs(value), lang)
+
+
+# Large sums of money the way people say them: "1,5 tỷ đ", "200 triệu đ".
+_MONEY_WORDS = {
+    "vi": ((10**9, "tỷ đ"), (10**6, "triệu đ"), (10**3, "nghìn đ")),
+    "en": ((10**9, "billion VND"), (10**6, "million VND"), (10**3, "thousand VND")),
+}
+
+
+def money(amount: int, lang: str) -> str:
+    """A benefit in đồng, rounded to one decimal of its largest word: "1,5 tỷ đ"."""
+    words = _MONEY_WORDS.get(lang, _MONEY_WORDS["en"])
+    sign, amount = ("−" if amount < 0 else ""), abs(amount)
+    for size, word in words:
+        if amount >= size:
+            value = format_decimal(round(amount / size, 1), format="#,##0.#", locale=lang)
+            return f"{sign}{value} {word}"
+    return f"{sign}{number(amount, lang)} {'đ' if lang == 'vi' else 'VND'}"
 
 
 def mark(figures: Figures) -> str:
@@ -187,15 +279,42 @@ def timing(t: Translator, view: ProgressView) -> Html:
     return t("progress.days_left", days=(campaign.ends_on - today).days + 1)
 
 
-def target_text(t: Translator, figures: Figures) -> Html:
-    if figures.target is None:
-        return t("progress.no_target")
-    key = "progress.target_summed" if figures.summed else "progress.target_own"
-    return t(key, target=number(figures.target, t.lang))
+def quota_line(t: Translator, quota: Quota) -> Html:
+    target = number(quota.target, t.lang)
+    key = "progress.target_summed" if quota.summed else "progress.target_own"
+    return t(
+        f"progress.quota_{quota.measure.value}",
+        target=t(key, target=target),
+        attainment=percent(quota.attainment, t.lang),
+    )
+
+
+def quota_lines(t: Translator, figures: Figures) -> Html:
+    quotas = figures.quotas
+    if not quotas:
+        return t("progress.quota_none")
+    return html_join([quota_line(t, q) for q in quotas], sep="\n")
 
 
 def child_line(t: Translator, rank: int, figures: Figures) -> Html:
     lang = t.lang
+    submitted_quota, recognised_quota = figures.quota(SUBMITTED), figures.quota(RECOGNISED)
+    more: list[Html] = []
+    if recognised_quota is None:
+        more.append(t("progress.child_recognised", recognised=number(figures.recognised, lang)))
+    else:
+        more.append(
+            t(
+                "progress.child_recognised_target",
+                recognised=number(figures.recognised, lang),
+                target=number(recognised_quota.target, lang),
+                attainment=percent(recognised_quota.attainment, lang),
+            )
+        )
+    if figures.benefit:
+        more.append(t("progress.child_benefit", benefit=money(figures.benefit, lang)))
+    if submitted_quota is None and recognised_quota is None:
+        more.append(t("progress.child_none"))
     params: dict[str, object] = {
         "rank": rank,
         "mark": mark(figures),
@@ -203,14 +322,15 @@ def child_line(t: Translator, rank: int, figures: Figures) -> Html:
         "approved": number(figures.approved, lang),
         "submitted": number(figures.submitted, lang),
         "week": signed(figures.week_submitted, lang),
+        "more": html_join(more, sep=""),
     }
-    if figures.target is None:
+    if submitted_quota is None:
         return t("progress.child_no_target", **params)
     return t(
         "progress.child",
         **params,
-        target=number(figures.target, lang),
-        attainment=percent(figures.attainment, lang),
+        target=number(submitted_quota.target, lang),
+        attainment=percent(submitted_quota.attainment, lang),
     )
 
 
@@ -231,10 +351,15 @@ def render(
             timing=timing(t, view),
             submitted=number(own.submitted, lang),
             approved=number(own.approved, lang),
-            week_submitted=signed(own.week_submitted, lang),
-            week_approved=signed(own.week_approved, lang),
-            target=target_text(t, own),
-            attainment=percent(own.attainment, lang),
+            recognised=number(own.recognised, lang),
+            applied=number(own.applied, lang),
+            benefit=money(own.benefit, lang),
+            week_submitted=signed(own.week.submitted, lang),
+            week_approved=signed(own.week.approved, lang),
+            week_recognised=signed(own.week.recognised, lang),
+            week_applied=signed(own.week.applied, lang),
+            week_benefit=("+" if own.week.benefit >= 0 else "") + money(own.week.benefit, lang),
+            quotas=quota_lines(t, own),
         )
     ]
     children = view.children
@@ -250,13 +375,14 @@ def render(
         )
         lines = [child_line(t, page * PAGE + i + 1, f) for i, f in enumerate(shown)]
         parts.append(html_join([header, *lines], sep="\n"))
-        direct_submitted, direct_approved = view.direct
-        if direct_submitted or direct_approved:
+        direct = view.direct
+        if any(direct):
             parts.append(
                 t(
                     "progress.direct",
-                    submitted=number(direct_submitted, lang),
-                    approved=number(direct_approved, lang),
+                    submitted=number(direct.submitted, lang),
+                    approved=number(direct.approved, lang),
+                    recognised=number(direct.recognised, lang),
                 )
             )
     else:

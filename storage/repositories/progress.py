@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, func, or_, select, update
 
+from storage.lifecycle_models import IdeaResult
 from storage.models import (
     Campaign,
     DigestSubscription,
@@ -15,6 +16,7 @@ from storage.models import (
     Person,
     ProgressDaily,
     ProgressTotal,
+    QuotaMeasure,
     QuotaTotal,
     ReportJob,
     ReportStatus,
@@ -25,9 +27,29 @@ from storage.models import (
 from storage.repositories.base import Repository
 
 
+class Counts(NamedTuple):
+    """A unit's counters in its whole subtree (or over some days): ideas submitted and
+    approved by the team, initiatives recognised by the council and applied, and the
+    summed measured benefit of the applied ones (VND a year)."""
+
+    submitted: int = 0
+    approved: int = 0
+    recognised: int = 0
+    applied: int = 0
+    benefit: int = 0
+
+
+class Target(NamedTuple):
+    """The target that counts for a unit and measure: its own, or its children's sum."""
+
+    target: int
+    summed: bool
+
+
 class ExportedIdea(NamedTuple):
     """One idea as an export shows it: ``author`` and ``body`` None when confidential, and
-    ``title`` None too when the worker did not type it (handlers/visibility.py)."""
+    ``title`` None too when the worker did not type it (handlers/visibility.py). The
+    council's outcome and the application come from ``idea_results`` (None: no such step)."""
 
     ref_code: str
     unit_path: str
@@ -41,6 +63,14 @@ class ExportedIdea(NamedTuple):
     confidential: bool
     author: str | None
     body: str | None
+    recognised: bool | None = None
+    decision_no: str | None = None
+    decision_date: date | None = None
+    applied_on: date | None = None
+    benefit_vnd: int | None = None
+
+
+_COUNTERS = ("submitted", "approved", "recognised", "applied", "benefit")
 
 
 class ProgressRepository(Repository):
@@ -128,26 +158,28 @@ class ProgressRepository(Repository):
         )
         await self.session.execute(daily)
 
-    async def totals(self, campaign_id: int, unit_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-        """(submitted, approved) in each unit's subtree; units with none are left out."""
+    async def totals(self, campaign_id: int, unit_ids: Sequence[int]) -> dict[int, Counts]:
+        """The counts in each unit's subtree; units with none are left out."""
         if not unit_ids:
             return {}
         query = select(
-            ProgressTotal.unit_id, ProgressTotal.submitted, ProgressTotal.approved
+            ProgressTotal.unit_id, *(getattr(ProgressTotal, name) for name in _COUNTERS)
         ).where(ProgressTotal.campaign_id == campaign_id, ProgressTotal.unit_id.in_(unit_ids))
-        return {u: (int(s), int(a)) for u, s, a in await self.session.execute(query)}
+        return {
+            int(row[0]): Counts(*(int(v or 0) for v in row[1:]))
+            for row in await self.session.execute(query)
+        }
 
     async def since(
         self, campaign_id: int, unit_ids: Sequence[int], first_day: date
-    ) -> dict[int, tuple[int, int]]:
-        """(submitted, approved) from ``first_day`` on, per unit (net of any reversals)."""
+    ) -> dict[int, Counts]:
+        """The counts from ``first_day`` on, per unit (net of any reversals)."""
         if not unit_ids:
             return {}
         query = (
             select(
                 ProgressDaily.unit_id,
-                func.sum(ProgressDaily.submitted),
-                func.sum(ProgressDaily.approved),
+                *(func.sum(getattr(ProgressDaily, name)) for name in _COUNTERS),
             )
             .where(
                 ProgressDaily.campaign_id == campaign_id,
@@ -156,18 +188,26 @@ class ProgressRepository(Repository):
             )
             .group_by(ProgressDaily.unit_id)
         )
-        return {u: (int(s or 0), int(a or 0)) for u, s, a in await self.session.execute(query)}
+        return {
+            int(row[0]): Counts(*(int(v or 0) for v in row[1:]))
+            for row in await self.session.execute(query)
+        }
 
     async def targets(
         self, campaign_id: int, unit_ids: Sequence[int]
-    ) -> dict[int, tuple[int, bool]]:
-        """(target, summed from the children) for each unit that has one."""
+    ) -> dict[int, dict[QuotaMeasure, Target]]:
+        """The targets of each unit that has one, per measure (submitted, recognised)."""
         if not unit_ids:
             return {}
-        query = select(QuotaTotal.unit_id, QuotaTotal.target, QuotaTotal.summed).where(
-            QuotaTotal.campaign_id == campaign_id, QuotaTotal.unit_id.in_(unit_ids)
-        )
-        return {u: (int(t), bool(s)) for u, t, s in await self.session.execute(query)}
+        query = select(
+            QuotaTotal.unit_id, QuotaTotal.measure, QuotaTotal.target, QuotaTotal.summed
+        ).where(QuotaTotal.campaign_id == campaign_id, QuotaTotal.unit_id.in_(unit_ids))
+        found: dict[int, dict[QuotaMeasure, Target]] = {}
+        for unit_id, measure, target, summed in await self.session.execute(query):
+            found.setdefault(int(unit_id), {})[QuotaMeasure(measure)] = Target(
+                int(target), bool(summed)
+            )
+        return found
 
     async def children(self, unit_id: int) -> list[Unit]:
         query = select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.code)
@@ -337,9 +377,15 @@ class ProgressRepository(Repository):
                 Idea.confidential,
                 case((secret, None), else_=Person.display_name),
                 case((secret, None), else_=func.substr(Idea.body, 1, body_chars)),
+                IdeaResult.recognised,
+                IdeaResult.decision_no,
+                IdeaResult.decision_date,
+                IdeaResult.applied_on,
+                IdeaResult.benefit_vnd,
             )
             .join(Unit, Unit.id == Idea.unit_id)
             .outerjoin(Person, Person.id == Idea.author_id)
+            .outerjoin(IdeaResult, IdeaResult.idea_id == Idea.id)
             .where(self._in_subtree(path), Idea.campaign_id == campaign_id)
             .order_by(Idea.created_at.desc(), Idea.id.desc())
             .limit(limit)

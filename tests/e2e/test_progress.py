@@ -221,7 +221,7 @@ def shown(world: World, text: str) -> dict[str, tuple[int, int]]:
     codes = {name: code for code, name in world.names.items()}
     found = {}
     head = re.search(r"📊 (.+)\n", text)
-    counts = re.search(r"Đã gửi: ([\d.]+).*?Được công nhận: ([\d.]+)", text, re.S)
+    counts = re.search(r"Đã gửi: ([\d.]+).*?Đã duyệt: ([\d.]+)", text, re.S)
     assert head and counts, text
     found[codes[head.group(1).strip()]] = (int(counts.group(1)), int(counts.group(2)))
     for line in text.splitlines():
@@ -272,8 +272,8 @@ async def send_and_approve_one(world: World) -> None:
     ref = re.search(r"SK-\d{4}-\d{6}", text_of(done))
     assert ref
     card = await wait_for(world, SUPPORT, lambda m: ref.group() in text_of(m) and labels(m))
-    _, confirm = await press(world, SUPPORT, card, "Công nhận")
-    await press(world, SUPPORT, confirm, "Đúng, công nhận")
+    _, confirm = await press(world, SUPPORT, card, "Duyệt")
+    await press(world, SUPPORT, confirm, "Đúng, duyệt")
     world.seeded.append(Seeded(ref.group(), unit, True, True, False, "live"))
 
 
@@ -367,7 +367,7 @@ async def test_an_official_steers_a_province_by_numbers(world: World) -> None:
     assert not any("bí mật" in str(v) for row in rows for v in row)
     for s in want.values():
         status = got[s.ref]["Trạng thái"]
-        assert status.startswith("Được công nhận" if s.approved else "Đã gửi"), s
+        assert status.startswith("Đã duyệt" if s.approved else "Đã gửi"), s
 
     # The weekly digest, when the clock reaches Monday 08:00, once.
     [subscribed] = await official.say("/subscribe")

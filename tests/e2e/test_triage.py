@@ -53,7 +53,7 @@ async def card_in(world: World, chat: int, ref: str, count: int = 1) -> JSON:
         cards = [
             m
             for m in await world.client.messages(chat)
-            if ref in text_of(m) and "Công nhận" in " ".join(labels(m))
+            if ref in text_of(m) and "Duyệt" in " ".join(labels(m))
         ]
         if len(cards) >= count:
             return cards[-1]
@@ -127,11 +127,11 @@ async def test_approve_and_two_concurrent_decisions(world: World) -> None:
     await p[WORKER].start(link_token(world.invite(UNIT)))
     ref = await submit_idea(world, p[WORKER], "Gan cam bien tat may nen khi khi chuyen dung")
     card_a, card_b = await card_in(world, ANH, ref), await card_in(world, BINH, ref)
-    assert labels(card_a) == ["✅ Công nhận", "❓ Hỏi thêm", "⏫ Chuyển lên", "✖️ Từ chối"]
+    assert labels(card_a) == ["✅ Duyệt", "❓ Hỏi thêm", "⏫ Chuyển lên", "✖️ Từ chối"]
     # Approve asks first; nothing is decided yet.
-    await press_in(world, ANH, ANH, card_a, "Công nhận")
+    await press_in(world, ANH, ANH, card_a, "Duyệt")
     confirm = await world.client.message(ANH, card_a["message_id"])
-    assert "Công nhận" in text_of(confirm) and "?" in text_of(confirm)
+    assert "Duyệt" in text_of(confirm) and "?" in text_of(confirm)
     # Both press at the same moment, different buttons: exactly one decision wins.
     c = world.client
     before = len(await c.calls("answerCallbackQuery"))
@@ -142,13 +142,13 @@ async def test_approve_and_two_concurrent_decisions(world: World) -> None:
     answers = await c.wait_calls("answerCallbackQuery", count=before + 2)
     await c.wait_quiet(0.5)
     notices = [a["params"].get("text", "") for a in answers[before:]]
-    approved_first = any("Đã công nhận" in n for n in notices)
+    approved_first = any("Đã duyệt" in n for n in notices)
     if approved_first:
         # Bình's question came too late: told who decided, and no question goes out.
         assert any("Anh" in n and "đã được xử lý" in n for n in notices), notices
-        await wait_text(world, WORKER, "đã được công nhận")
+        await wait_text(world, WORKER, "đã được tổ hỗ trợ duyệt")
         [mine] = await p[WORKER].say("/myideas")
-        assert "Được công nhận" in text_of(mine)
+        assert "Đã duyệt" in text_of(mine)
     else:
         # Bình's question went first; Anh's approval still stands afterwards.
         await wait_text(world, WORKER, "Tổ hỗ trợ sáng kiến hỏi")
@@ -185,9 +185,9 @@ async def test_request_details_twice_with_a_photo_answer(world: World) -> None:
     newest = await card_in(world, ANH, ref, count=3)
     assert "Ke so 4" in text_of(newest) and "anh hien trang ke" in text_of(newest)
     await wait_for(world, ANH, lambda m: (m.get("media") or {}).get("type") == "photo")
-    await decide(world, ANH, ANH, newest, "Công nhận")
+    await decide(world, ANH, ANH, newest, "Duyệt")
     [mine] = await p[WORKER].say("/myideas")
-    assert "Được công nhận" in text_of(mine)
+    assert "Đã duyệt" in text_of(mine)
 
 
 async def test_forward_up_then_approve_and_decline_with_reason(world: World) -> None:
@@ -202,9 +202,9 @@ async def test_forward_up_then_approve_and_decline_with_reason(world: World) -> 
     await decide(world, ANH, ANH, options, "Quận 7")
     upper = await card_in(world, DUNG, first)
     assert "Anh chuyển lên" in text_of(upper)
-    await decide(world, DUNG, DUNG, upper, "Công nhận")
+    await decide(world, DUNG, DUNG, upper, "Duyệt")
     await wait_text(world, WORKER, "chuyển lên")
-    await wait_text(world, WORKER, "đã được công nhận")
+    await wait_text(world, WORKER, "đã được tổ hỗ trợ duyệt")
 
     second = await submit_idea(world, p[WORKER], "Thay toan bo den trong xuong bang den nang luong")
     card = await card_in(world, ANH, second)
@@ -216,7 +216,7 @@ async def test_forward_up_then_approve_and_decline_with_reason(world: World) -> 
     told = await wait_text(world, WORKER, "chưa thể chấp nhận")
     assert "Mái xưởng không đủ chịu lực" in told
     [mine] = await p[WORKER].say("/myideas")
-    assert "Chưa được chấp nhận" in text_of(mine) and "Được công nhận" in text_of(mine)
+    assert "Chưa được chấp nhận" in text_of(mine) and "Đã duyệt" in text_of(mine)
 
 
 async def test_group_binding_with_privacy_mode_and_an_outsider(world: World) -> None:
@@ -233,9 +233,9 @@ async def test_group_binding_with_privacy_mode_and_an_outsider(world: World) -> 
     ref = await submit_idea(world, p[WORKER], "Lap them binh chua chay o hanh lang xuong 3")
     card = await card_in(world, GROUP, ref)
     assert not [t for t in await texts(world, ANH) if ref in t], "cards go to the group"
-    refusal = await press_in(world, OUTSIDER, GROUP, card, "Công nhận")
+    refusal = await press_in(world, OUTSIDER, GROUP, card, "Duyệt")
     assert refusal.get("show_alert") in (True, "true") and "tổ hỗ trợ" in refusal["text"]
-    forged = f"tr:{button_data(card, 'Công nhận').split(':')[1]}:ok"
+    forged = f"tr:{button_data(card, 'Duyệt').split(':')[1]}:ok"
     before = len(await c.calls("answerCallbackQuery"))
     await c.press(OUTSIDER, GROUP, card["message_id"], data=forged, forge=True)
     await c.wait_calls("answerCallbackQuery", count=before + 1)

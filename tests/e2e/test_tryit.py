@@ -136,7 +136,7 @@ def test_run_without_token_starts_a_terminal_chat(tmp_path: Path) -> None:
     assert "Mã sáng kiến: SK-2026-000001" in out
     # The support member (the other persona) got the card at once.
     assert "🤖 → Tổ hỗ trợ sáng kiến\n💡 SK-2026-000001 · 📨 Đã gửi, chờ xem xét" in out
-    assert re.search(r"#\d+\.1 ✅ Công nhận", out)
+    assert re.search(r"#\d+\.1 ✅ Duyệt", out)
 
 
 def test_a_second_start_on_the_same_data_works_for_every_role(tmp_path: Path) -> None:

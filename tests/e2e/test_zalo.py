@@ -177,7 +177,7 @@ async def test_zalo_worker_and_telegram_team(both: Both) -> None:
     # The Telegram team: the card with its buttons, and the photo uploaded from Zalo.
     card = await card_in(world, ANH, ref)
     assert "Gan cam bien" in text_of(card) and "Nguyễn Thị Lan" in text_of(card)
-    assert labels(card) == ["✅ Công nhận", "❓ Hỏi thêm", "⏫ Chuyển lên", "✖️ Từ chối"]
+    assert labels(card) == ["✅ Duyệt", "❓ Hỏi thêm", "⏫ Chuyển lên", "✖️ Từ chối"]
     photo = await wait_for(world, ANH, lambda m: (m.get("media") or {}).get("type") == "photo")
     stored = await tg.file_info(photo["media"]["file_id"])
     assert stored["url"] is None  # an upload, not a link Telegram would have to fetch
@@ -202,14 +202,14 @@ async def test_zalo_worker_and_telegram_team(both: Both) -> None:
     # The answer reaches the team; Anh approves; Lan is told on Zalo.
     newest = await card_in(world, ANH, ref, count=2)
     assert "May nen khi so 3" in text_of(newest)
-    await decide(world, ANH, ANH, newest, "Công nhận")
-    approved = await lan.wait_text("đã được công nhận")
+    await decide(world, ANH, ANH, newest, "Duyệt")
+    approved = await lan.wait_text("đã được tổ hỗ trợ duyệt")
     assert ref in approved["text"]
     await zalo_texts_respect_the_limits(both)
     # (/myideas after the check: its Telegram HTML is escaped twice by my_ideas itself,
     # so its tags show as text on Telegram and on Zalo alike.)
     [mine] = await lan.say("/myideas")
-    assert "Được công nhận" in mine["text"]
+    assert "Đã duyệt" in mine["text"]
 
 
 async def test_linked_accounts_triage_from_zalo_an_idea_sent_on_telegram(both: Both) -> None:
@@ -241,19 +241,19 @@ async def test_linked_accounts_triage_from_zalo_an_idea_sent_on_telegram(both: B
     ref = ref_match.group()
     telegram_card = await card_in(world, ANH, ref)
     zalo_card = await anh_zalo.wait_text(ref)
-    assert "1. ✅ Công nhận\n2. ❓ Hỏi thêm" in zalo_card["text"]
+    assert "1. ✅ Duyệt\n2. ❓ Hỏi thêm" in zalo_card["text"]
     await anh_zalo.wait_text("chỉ xem được trên Telegram")  # a Telegram photo on Zalo
 
     # Anh decides on Zalo, in words; the worker on Telegram is told, the cards follow.
-    [confirm] = await anh_zalo.say("cong nhan")  # a decision asks first
-    assert f"Công nhận {ref}?" in confirm["text"] and "1. ✅ Đúng, công nhận" in confirm["text"]
+    [confirm] = await anh_zalo.say("duyet")  # a decision asks first
+    assert f"Duyệt {ref}?" in confirm["text"] and "1. ✅ Đúng, duyệt" in confirm["text"]
     notice, card_now = await anh_zalo.say("1", count=2)
-    assert notice["text"] == "Đã công nhận sáng kiến."  # Telegram's toast, as a message
-    assert "Được công nhận" in card_now["text"] and "1. ✅" not in card_now["text"]
-    await wait_text(world, TG_WORKER, "đã được công nhận")
+    assert notice["text"] == "Đã duyệt sáng kiến."  # Telegram's toast, as a message
+    assert "Đã duyệt" in card_now["text"] and "1. ✅" not in card_now["text"]
+    await wait_text(world, TG_WORKER, "đã được tổ hỗ trợ duyệt")
     await both.zalo.wait_quiet(0.5)
     final = await tg.message(ANH, telegram_card["message_id"])
-    assert "Được công nhận" in text_of(final) and labels(final) == []
+    assert "Đã duyệt" in text_of(final) and labels(final) == []
     [late] = await anh_zalo.say("1")  # the Zalo card's choices went with the decision
     assert "Gửi sáng kiến: /idea" in late["text"] and "đã được xử lý" not in late["text"]
     await zalo_texts_respect_the_limits(both)

@@ -73,7 +73,7 @@ async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World
     card = group_card(h, idea.ref_code)
     assert not leaks(card.text), card.text
     assert "tác giả chưa đặt tên" in card.text  # the derived title stays home too
-    assert "🔒 Xem đầy đủ (nhắn riêng)" in card.labels and "✅ Công nhận" in card.labels
+    assert "🔒 Xem đầy đủ (nhắn riêng)" in card.labels and "✅ Duyệt" in card.labels
 
     # A group member without a role presses it: refused, and nothing reaches them.
     r = await h.click(lurker, card, "Xem đầy đủ")
@@ -87,17 +87,17 @@ async def test_group_sees_the_summary_and_a_role_opens_it_privately(world: World
     await h.deliver()
     [private] = [m for m in h.screen(member) if idea.ref_code in m.text]
     assert SECRET_TEXT in private.text and AUTHOR_NAME in private.text
-    assert "✅ Công nhận" in private.labels
+    assert "✅ Duyệt" in private.labels
     assert not leaks(" ".join(m.text for m in h.screen(GROUP_CHAT)))
 
     # Deciding from the private card edits the group's card: still the summary.
-    confirm = await h.click(member, private, "Công nhận")
-    await h.click(member, confirm.last, "Đúng, công nhận")
+    confirm = await h.click(member, private, "Duyệt")
+    await h.click(member, confirm.last, "Đúng, duyệt")
     await h.deliver()
     assert (await current(h, idea.id)).status == IdeaStatus.APPROVED.value
     card = group_card(h, idea.ref_code)
-    assert "Được công nhận" in card.text and not leaks(card.text)
-    assert "✅ Công nhận" not in card.labels
+    assert "Đã duyệt" in card.text and not leaks(card.text)
+    assert "✅ Duyệt" not in card.labels
 
 
 async def test_a_typed_title_travels_with_the_summary(world: World) -> None:
@@ -179,8 +179,8 @@ async def test_a_revoked_member_card_is_withdrawn_at_the_next_change(world: Worl
         await session.execute(update(Role).where(Role.person_id == person).values(revoked_at=h.now))
         await session.commit()
     [mine] = [m for m in h.screen(stays) if idea.ref_code in m.text]
-    confirm = await h.click(stays, mine, "Công nhận")
-    await h.click(stays, confirm.last, "Đúng, công nhận")
+    confirm = await h.click(stays, mine, "Duyệt")
+    await h.click(stays, confirm.last, "Đúng, duyệt")
     await h.deliver()
     [card] = [m for m in h.screen(leaves) if idea.ref_code in m.text]
     assert "không còn quyền xem" in card.text and SECRET_TEXT not in card.text

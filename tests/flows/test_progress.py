@@ -128,9 +128,9 @@ async def submit(h: Harness, user: int, unit: Unit, text: str) -> None:
 
 async def approve_all(h: Harness, support: int) -> None:
     for reply in h.screen(support):
-        if "✅ Công nhận" in reply.labels:
-            confirm = await h.click(support, reply, "Công nhận")
-            await h.click(support, confirm.last, "Đúng, công nhận")
+        if "✅ Duyệt" in reply.labels:
+            confirm = await h.click(support, reply, "Duyệt")
+            await h.click(support, confirm.last, "Đúng, duyệt")
 
 
 async def seed_live(w: World) -> None:
@@ -144,9 +144,9 @@ async def seed_live(w: World) -> None:
     await submit(h, WORKER_HN, u["HN-X"], next(texts))
     await h.deliver()
     await approve_all(h, SUPPORT_MAY)  # the team of MAY also serves its team T1
-    dien = [r for r in h.screen(SUPPORT_DIEN) if "✅ Công nhận" in r.labels]
-    confirm = await h.click(SUPPORT_DIEN, dien[0], "Công nhận")
-    await h.click(SUPPORT_DIEN, confirm.last, "Đúng, công nhận")
+    dien = [r for r in h.screen(SUPPORT_DIEN) if "✅ Duyệt" in r.labels]
+    confirm = await h.click(SUPPORT_DIEN, dien[0], "Duyệt")
+    await h.click(SUPPORT_DIEN, confirm.last, "Đúng, duyệt")
 
 
 async def expected(w: World, code: str, campaign: Campaign) -> dict[str, tuple[int, int]]:
@@ -172,7 +172,7 @@ def shown_counts(text: str, units: dict[str, Unit]) -> dict[str, tuple[int, int]
     """(submitted, approved) as the message shows them, per unit name → code."""
     names = {unit.name: code for code, unit in units.items()}
     found: dict[str, tuple[int, int]] = {}
-    head = re.search(rf"Đã gửi: <b>{NUMBER}</b>.*?Được công nhận: <b>{NUMBER}</b>", text, re.S)
+    head = re.search(rf"Đã gửi: <b>{NUMBER}</b>.*?Đã duyệt: <b>{NUMBER}</b>", text, re.S)
     assert head, text
     top = re.search(r"📊 <b>(.*?)</b>", text)
     assert top
@@ -474,7 +474,8 @@ async def test_spreadsheet_with_confidential_redaction(world: World) -> None:
     assert open_one["Đơn vị"].startswith("Liên đoàn Lao động TP. Hồ Chí Minh › ")
     assert isinstance(open_one["Ngày gửi"], datetime)
     summary = list(workbook["Tổng hợp"].iter_rows(values_only=True))
-    assert summary[3][:4] == ("Liên đoàn Lao động TP. Hồ Chí Minh", 7, 5, 23)
+    # The unit's totals: sent, approved, recognised, applied, benefit; then its quota.
+    assert summary[3][:7] == ("Liên đoàn Lao động TP. Hồ Chí Minh", 7, 5, 0, 0, 0, 23)
 
 
 async def test_spreadsheet_written_page_by_page_is_the_same(world: World) -> None:
@@ -492,7 +493,7 @@ async def test_spreadsheet_written_page_by_page_is_the_same(world: World) -> Non
     whole, paged, cut = sheets
     assert paged == whole and len(whole[0]) == 1 + 7  # the header and seven ideas
     # five ideas in pages of two (2, 2, 1), then the note on the two left out
-    assert cut[0][:6] == whole[0][:6] and cut[0][6] == (None,) * 12
+    assert cut[0][:6] == whole[0][:6] and cut[0][6] == (None,) * 17
     assert "5" in str(cut[0][7][0]) and "7" in str(cut[0][7][0]) and cut[1] == whole[1]
 
 

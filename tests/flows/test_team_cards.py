@@ -42,10 +42,10 @@ async def test_approve_waits_for_yes_and_back_undoes_a_mis_tap(
     await support(h, ANH, units["HCM-Q7-MAY"], "Anh")
     idea = await submit(h, units["HCM-Q7-MAY"])
     told_before = len(h.screen(WORKER))
-    r = await h.click(ANH, card_of(h, ANH, idea.ref_code), "Công nhận")
+    r = await h.click(ANH, card_of(h, ANH, idea.ref_code), "Duyệt")
     confirm = r.last
-    assert f"Công nhận {idea.ref_code}?" in confirm.text
-    assert confirm.labels == ["✅ Đúng, công nhận", "« Quay lại"]
+    assert f"Duyệt {idea.ref_code}?" in confirm.text
+    assert confirm.labels == ["✅ Đúng, duyệt", "« Quay lại"]
     assert (await idea_now(h, idea.id)).status == "submitted"
     # Someone outside the team forges the confirmation's button: refused, as every press.
     forged = await h.press(OUTSIDER, confirm.button("Đúng"))
@@ -54,10 +54,10 @@ async def test_approve_waits_for_yes_and_back_undoes_a_mis_tap(
     assert r.last.labels == BUTTONS_VI
     await h.deliver()
     assert len(h.screen(WORKER)) == told_before, "the worker heard nothing of the mis-tap"
-    r = await h.click(ANH, r.last, "Công nhận")
-    r = await h.click(ANH, r.last, "Đúng, công nhận")
+    r = await h.click(ANH, r.last, "Duyệt")
+    r = await h.click(ANH, r.last, "Đúng, duyệt")
     assert (await idea_now(h, idea.id)).status == "approved"
-    assert any("đã được công nhận" in m.text for m in h.screen(WORKER))
+    assert any("đã được tổ hỗ trợ duyệt" in m.text for m in h.screen(WORKER))
     # A second Yes (a double tap) decides nothing more.
     again = await h.click(ANH, confirm, "Đúng")
     assert again.answer is not None and "Anh" in again.answer.text
@@ -182,8 +182,8 @@ async def test_two_members_one_decision_never_repeat_an_edit(
     await support(h, BINH, units["HCM-Q7-MAY"], "Bình")
     idea = await submit(h, units["HCM-Q7-MAY"])
     card_a, card_b = card_of(h, ANH, idea.ref_code), card_of(h, BINH, idea.ref_code)
-    confirm_a = (await h.click(ANH, card_a, "Công nhận")).last
-    confirm_b = (await h.click(BINH, card_b, "Công nhận")).last
+    confirm_a = (await h.click(ANH, card_a, "Duyệt")).last
+    confirm_b = (await h.click(BINH, card_b, "Duyệt")).last
     await h.click(ANH, confirm_a, "Đúng")
     late = await h.click(BINH, confirm_b, "Đúng")  # loses the race
     assert late.answer is not None and late.answer.alert and "Anh" in late.answer.text
@@ -209,7 +209,7 @@ async def test_a_group_chooses_its_language(harness: Harness, units: dict[str, U
     )
     first = await submit(h, units["HCM-Q7-MAY"])
     await h.deliver()
-    assert "Công nhận" in card_of(h, GROUP.external_id, first.ref_code).labels[0]  # default
+    assert "Duyệt" in card_of(h, GROUP.external_id, first.ref_code).labels[0]  # default
     r = await h.feed(h.incoming(ANH, text="/lang@sangkien_bot", chat=GROUP, name="Anh", lang="en"))
     r = await h.click(ANH, r.last, "English")
     assert "English" in r.last.text

@@ -14,7 +14,7 @@ from tests.flows.harness import Harness, Reply, photo
 from tests.flows.test_worker_idea import fill_form, invite, join_by_link
 
 WORKER, ANH, BINH, DUNG, OUTSIDER = 1001, 2001, 2002, 3001, 4001
-BUTTONS_VI = ["✅ Công nhận", "❓ Hỏi thêm", "⏫ Chuyển lên", "✖️ Từ chối"]
+BUTTONS_VI = ["✅ Duyệt", "❓ Hỏi thêm", "⏫ Chuyển lên", "✖️ Từ chối"]
 
 
 @pytest.fixture
@@ -67,22 +67,22 @@ async def test_approve_updates_every_card_and_tells_the_worker(
     idea = await submit(h, units["HCM-Q7-MAY"])
     card_a, card_b = card_of(h, ANH, idea.ref_code), card_of(h, BINH, idea.ref_code)
     assert card_a.labels == BUTTONS_VI
-    r = await h.click(ANH, card_a, "Công nhận")
-    r = await h.click(ANH, r.last, "Đúng, công nhận")
-    assert r.answer is not None and "công nhận" in r.answer.text
-    assert not r.last.message.buttons and "Được công nhận" in r.last.text and "Anh" in r.last.text
+    r = await h.click(ANH, card_a, "Duyệt")
+    r = await h.click(ANH, r.last, "Đúng, duyệt")
+    assert r.answer is not None and "duyệt" in r.answer.text
+    assert not r.last.message.buttons and "Đã duyệt" in r.last.text and "Anh" in r.last.text
     await h.deliver()
     # Bình's copy of the card now shows the decision, with no buttons left.
     shown_b = next(m for m in h.screen(BINH) if m.message_id == card_b.message_id)
-    assert not shown_b.message.buttons and "Được công nhận" in shown_b.text
+    assert not shown_b.message.buttons and "Đã duyệt" in shown_b.text
     # Bình presses the old button anyway: told who decided, nothing changes.
     late = await h.click(BINH, card_b, "Từ chối")
     assert late.answer is not None and late.answer.alert and "Anh" in late.answer.text
     assert (await idea_now(h, idea.id)).status == "approved"
-    told = [r.text for r in h.screen(WORKER) if "đã được công nhận" in r.text]
+    told = [r.text for r in h.screen(WORKER) if "đã được tổ hỗ trợ duyệt" in r.text]
     assert told and idea.ref_code in told[0]
     r = await h.send(WORKER, "/myideas")
-    assert "Được công nhận" in r.last.text
+    assert "Đã duyệt" in r.last.text
     kinds = await events(h, idea.id)
     assert [k for k, _ in kinds] == ["submitted", "approved"]
 
@@ -159,14 +159,14 @@ async def test_forward_up_then_approve_there(h: Harness, units: dict[str, Unit])
     assert "Anh chuyển lên Liên đoàn Lao động Quận 7" in upper.text  # history travels along
     assert "Nguyễn Văn An" in upper.text  # shareable: the whole idea
     # The grassroots team can no longer decide; the district team can.
-    refused = await h.click(ANH, grassroots_card, "Công nhận")
+    refused = await h.click(ANH, grassroots_card, "Duyệt")
     assert refused.answer is not None and refused.answer.alert
-    r = await h.click(DUNG, upper, "Công nhận")
+    r = await h.click(DUNG, upper, "Duyệt")
     r = await h.click(DUNG, r.last, "Đúng")
     assert (await idea_now(h, idea.id)).status == "approved"
     worker_texts = [m.text for m in h.screen(WORKER)]
     assert any("chuyển lên" in t and "Quận 7" in t for t in worker_texts)
-    assert any("đã được công nhận" in t for t in worker_texts)
+    assert any("đã được tổ hỗ trợ duyệt" in t for t in worker_texts)
 
 
 async def test_decline_with_a_typed_reason(h: Harness, units: dict[str, Unit]) -> None:
@@ -219,7 +219,7 @@ async def test_group_chat_binding_and_triage_in_the_group(
     idea = await submit(h, units["HCM-Q7-MAY"])
     card = card_of(h, "-100500", idea.ref_code)
     assert not [m for m in h.screen(ANH) if idea.ref_code in m.text], "cards go to the group only"
-    stranger = await h.click(OUTSIDER, card, "Công nhận")
+    stranger = await h.click(OUTSIDER, card, "Duyệt")
     assert stranger.answer is not None and stranger.answer.alert
     r = await h.click(ANH, card, "Hỏi thêm")
     assert r.last.message.force_reply and "tg://user?id=2001" in r.last.text

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import Campaign, ProgressDaily, ProgressTotal, Quota, QuotaTotal, Unit
 from storage.progress import CampaignError, add_campaign, effective_targets
 from storage.quotas_import import QuotasImportError, import_quotas
+from storage.repositories.progress import Counts
 from storage.repositories.units import unit_ids_on_path
 from storage.units_import import import_units
 from storage.uow import UnitOfWork
@@ -53,14 +54,14 @@ def write(tmp_path: Path, text: str, name: str = "quotas.csv", encoding: str = "
 
 
 async def targets(
-    sm: async_sessionmaker[AsyncSession], campaign: str
+    sm: async_sessionmaker[AsyncSession], campaign: str, measure: str = "submitted"
 ) -> dict[str, tuple[int, bool]]:
     async with sm() as session:
         rows = await session.execute(
             select(Unit.code, QuotaTotal.target, QuotaTotal.summed)
             .join(Unit, Unit.id == QuotaTotal.unit_id)
             .join(Campaign, Campaign.id == QuotaTotal.campaign_id)
-            .where(Campaign.code == campaign)
+            .where(Campaign.code == campaign, QuotaTotal.measure == measure)
         )
         return {code: (int(t), bool(s)) for code, t, s in rows}
 
@@ -237,9 +238,9 @@ async def test_counters_stay_exact_under_concurrent_writers(
     n_team = sum(1 for n in range(40) if n % 3)
     approved_team = sum(1 for n in range(40) if n % 3 and n % 2)
     root = unit_ids_on_path(team.path)[0]
-    assert totals[team.id] == (n_team, approved_team)
-    assert totals[other.id] == (40 - n_team, 20 - approved_team)
-    assert totals[root] == (40, 20) == week[root]
+    assert totals[team.id] == Counts(n_team, approved_team)
+    assert totals[other.id] == Counts(40 - n_team, 20 - approved_team)
+    assert totals[root] == Counts(40, 20) == week[root]
     assert await count(loaded, ProgressTotal) == 7  # VN, HCM, Q7, Q7-B, T1, HN, HN-C
     assert await count(loaded, ProgressDaily) == 7
 
@@ -282,4 +283,4 @@ async def test_a_later_campaign_takes_in_earlier_ideas(
     assert adopted == 1  # only the one sent on 2/1 in Vietnam
     async with UnitOfWork(loaded) as uow:
         totals = await uow.progress.totals(campaign.id, unit_ids_on_path(unit.path))
-    assert set(totals.values()) == {(1, 0)} and len(totals) == 4
+    assert set(totals.values()) == {Counts(1, 0)} and len(totals) == 4
