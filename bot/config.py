@@ -121,10 +121,20 @@ class RuntimeSettings:
 @dataclass(frozen=True)
 class ReminderSettings:
     working_days: int = 3
+    # A recognised initiative takes longer to put into use: the team is reminded after
+    # this many working days, the team above told after as many again.
+    apply_working_days: int = 20
     weekdays: str = "mon tue wed thu fri"
     check_minutes: float = 10.0
     # The year's days off beyond the public holidays, YYYY-MM-DD (a list in YAML).
     extra_days_off: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("working_days", "apply_working_days"):
+            if not 1 <= getattr(self, name) <= MAX_WAIT_WORKING_DAYS:
+                raise ConfigError(
+                    f"reminders.{name} must be 1-{MAX_WAIT_WORKING_DAYS}, not {getattr(self, name)}"
+                )
 
     @property
     def weekday_numbers(self) -> frozenset[int]:
@@ -149,6 +159,7 @@ class ReminderSettings:
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_WAIT_WORKING_DAYS = 250  # about a working year
 
 
 @dataclass(frozen=True)
@@ -319,6 +330,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "COUNCIL_QUORUM": ("council", "quorum"),
     "COUNCIL_SCALE": ("council", "scale"),
     "REMINDER_WORKING_DAYS": ("reminders", "working_days"),
+    "REMINDER_APPLY_WORKING_DAYS": ("reminders", "apply_working_days"),
     "REMINDER_WEEKDAYS": ("reminders", "weekdays"),
     "REMINDER_CHECK_MINUTES": ("reminders", "check_minutes"),
     "REMINDER_EXTRA_DAYS_OFF": ("reminders", "extra_days_off"),

@@ -1,8 +1,19 @@
-"""Ideas left waiting: a reminder to the team, then word to the team above.
+"""Ideas left waiting: a reminder to those who should act, then word to the unit above.
 
-An idea waiting in a team's queue longer than ``working_days`` working days brings
-that team a reminder; if it is still waiting ``working_days`` after the reminder,
-the team of the unit above is told. Working days are counted in Vietnam's time: the
+Three waits, each timed from ``Idea.waiting_since`` (reset by the step that starts it):
+
+- in a team's queue: after ``working_days`` working days the team is reminded; still
+  waiting ``working_days`` after that, the team of the unit above is told;
+- approved, waiting for the council (issue 18): after ``working_days`` the council
+  members who have not scored are reminded (and, once the quorum has scored, the
+  chair, to record the outcome); ``working_days`` later the council of the nearest unit
+  above that has one is told, else the officials of the unit above. An idea with no
+  council anywhere above brings the officials above its grassroots unit word of it,
+  once;
+- recognised, waiting to be put into use: after ``apply_working_days`` the deciding
+  team is reminded, as many again later the team above is told.
+
+Working days are counted in Vietnam's time: the
 configured weekdays, less Vietnam's public holidays (the kept ``holidays`` calendar,
 which follows the lunar ones, Tết and the Hùng Kings' day, and the bridge days the
 government decides) and the operator's ``reminders.extra_days_off``.
@@ -11,6 +22,7 @@ government decides) and the operator's ``reminders.extra_days_off``.
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -19,14 +31,15 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import visibility
-from handlers.buttons import CardPress
+from handlers.buttons import CardPress, LifecyclePress, Press
 from handlers.cards import VIETNAM, card_message, title_as_seen
-from handlers.context import PRIORITY_NOTIFY, Scope
+from handlers.context import PRIORITY_NOTIFY, Scope, language_of
+from handlers.council_policy import CouncilPolicy
 from handlers.events import Button, OutMessage
 from handlers.i18n import Catalogue, Translator
-from handlers.team import audience, card_purpose, targets, team_for
-from handlers.visibility import Sight, Viewer
-from storage.models import Idea
+from handlers.team import Target, audience, card_purpose, targets, team_for
+from handlers.visibility import COUNCIL_ROLES, Place, Sight, Viewer
+from storage.models import Idea, IdeaStatus, RoleKind, Unit, UnitKind
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -41,6 +54,10 @@ class ReminderPolicy:
     weekdays: frozenset[int] = field(default=MONDAY_TO_FRIDAY)  # Monday is 0
     # Days off beyond the public holidays (config: reminders.extra_days_off).
     extra_days_off: frozenset[date] = frozenset()
+    # A recognised initiative's wait to be put into use (reminders.apply_working_days).
+    apply_working_days: int = 20
+    # Scores before the chair is reminded to record the outcome (council.quorum).
+    council_quorum: int = 3
 
 
 @dataclass(slots=True)
@@ -48,6 +65,11 @@ class ReminderRun:
     reminded: int = 0
     escalated: int = 0
     notifications: int = 0
+    # Approved ideas whose unit has no council anywhere above (their officials told).
+    without_council: int = 0
+
+
+TEAM_QUEUE = (IdeaStatus.SUBMITTED.value, IdeaStatus.FORWARDED.value)
 
 
 @functools.cache
@@ -120,70 +142,132 @@ async def run_reminders(
     result = ReminderRun()
     # The holiday calendar's first load (a few hundred ms) in a thread, not on the loop.
     await asyncio.to_thread(public_holidays, now.astimezone(VIETNAM).year)
-    # Working days are never fewer than calendar days: a cheap first cut.
-    cutoff = now - timedelta(days=policy.working_days)
     async with UnitOfWork(sessionmaker) as uow:
         scope = Scope(uow=uow, catalogue=catalogue, now=now, queue_time=queue_time)
-        for idea in await uow.ideas.waiting_since_before(cutoff, limit=BATCH):
-            if idea.waiting_since is None:
-                continue
-            if idea.reminded_at is None:
-                due = add_working_days(
-                    idea.waiting_since, policy.working_days, policy.weekdays, policy.extra_days_off
-                )
-                if now >= due and await _remind(scope, idea, policy):
-                    result.reminded += 1
-            else:
-                due = add_working_days(
-                    idea.reminded_at, policy.working_days, policy.weekdays, policy.extra_days_off
-                )
-                if now >= due and await _escalate(scope, idea):
+        waits = (
+            (TEAM_QUEUE, policy.working_days, _remind, _escalate),
+            ((IdeaStatus.APPROVED.value,), policy.working_days, _remind_council, _escalate_council),
+            (
+                (IdeaStatus.RECOGNISED.value,),
+                policy.apply_working_days,
+                _remind_apply,
+                _escalate_apply,
+            ),
+        )
+        for statuses, days, remind, escalate in waits:
+            # Working days are never fewer than calendar days: a cheap first cut.
+            cutoff = now - timedelta(days=days)
+            waiting = await uow.ideas.waiting_since_before(cutoff, limit=BATCH, statuses=statuses)
+            for idea in waiting:
+                if idea.waiting_since is None:
+                    continue
+                since = idea.waiting_since if idea.reminded_at is None else idea.reminded_at
+                due = add_working_days(since, days, policy.weekdays, policy.extra_days_off)
+                if now < due:
+                    continue
+                if idea.reminded_at is None:
+                    outcome = await remind(scope, idea, policy)
+                    result.reminded += outcome is Told.YES
+                    result.without_council += outcome is Told.NO_COUNCIL
+                elif await escalate(scope, idea, policy):
                     result.escalated += 1
         result.notifications = scope.notifications
         await uow.commit()
-    if result.reminded or result.escalated:
-        log.info("reminders: %d reminded, %d escalated", result.reminded, result.escalated)
+    if result.reminded or result.escalated or result.without_council:
+        log.info(
+            "reminders: %d reminded, %d escalated, %d without a council",
+            result.reminded,
+            result.escalated,
+            result.without_council,
+        )
     return result
 
 
-async def _remind(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
+class Told(enum.Enum):
+    """What a reminder came to (the idea is marked reminded whatever it was)."""
+
+    NOBODY = 0  # no one to remind (no team, no council member reachable)
+    YES = 1
+    NO_COUNCIL = 2  # approved with no council anywhere above: the officials told
+
+
+async def _remind(scope: Scope, idea: Idea, policy: ReminderPolicy) -> Told:
+    """An idea in the team's queue: the team is reminded, with its card's button."""
+    return await _remind_team(scope, idea, policy, "reminder.team", CardPress(idea.id, "open"))
+
+
+async def _remind_apply(scope: Scope, idea: Idea, policy: ReminderPolicy) -> Told:
+    """A recognised initiative not yet in use: the deciding team, with the button that
+    records the application (LifecyclePress "ap")."""
+    button = LifecyclePress(idea.id, "ap")
+    return await _remind_team(scope, idea, policy, "wait.apply_team", button, wait="apply")
+
+
+async def _remind_team(
+    scope: Scope,
+    idea: Idea,
+    policy: ReminderPolicy,
+    key: str,
+    press: Press,
+    *,
+    wait: str | None = None,
+) -> Told:
     holder = await scope.uow.units.get(idea.holder_unit_id)
     team = await team_for(scope, holder) if holder else None
-    idea.reminded_at = scope.now
-    await scope.uow.ideas.add_event(idea_id=idea.id, kind="reminded", actor_id=None, at=scope.now)
+    await _mark(scope, idea, "reminded", wait)
     if team is None:
-        return False
+        return Told.NOBODY
     place = await visibility.place_of(scope.uow, idea, deciding_unit_id=team.unit.id)
-    days = working_days_between(
-        idea.waiting_since or idea.created_at, scope.now, policy.weekdays, policy.extra_days_off
-    )
+    days = _days(idea, scope, policy)
     for target in await targets(scope, team):
         t = scope.catalogue.for_lang(target.lang)
         title = _title(t, idea, place, await audience(scope, target, team.unit))
         if title is None:
             continue
         message = OutMessage(
-            text=t("reminder.team", ref=idea.ref_code, title=title, days=days),
-            buttons=(
-                (
-                    Button(
-                        t("queue.open", ref=idea.ref_code, title=""),
-                        CardPress(idea.id, "open").pack(),
-                    ),
-                ),
-            ),
+            text=t(key, ref=idea.ref_code, title=title, days=days),
+            buttons=((Button(t("queue.open", ref=idea.ref_code, title=""), press.pack()),),),
         )
         await _queue(
             scope, idea, target.channel, target.chat_id, target.person_id, message, "reminder"
         )
-    return True
+    return Told.YES
 
 
-async def _escalate(scope: Scope, idea: Idea) -> bool:
+async def _mark(scope: Scope, idea: Idea, kind: str, wait: str | None) -> None:
+    """The idea reminded (or escalated) now, whoever heard of it; kept in its audit."""
+    if kind == "reminded":
+        idea.reminded_at = scope.now
+    else:
+        idea.escalated_at = scope.now
+    data = {"wait": wait} if wait else None
+    await scope.uow.ideas.add_event(
+        idea_id=idea.id, kind=kind, actor_id=None, at=scope.now, data=data
+    )
+
+
+def _days(idea: Idea, scope: Scope, policy: ReminderPolicy) -> int:
+    since = idea.waiting_since or idea.created_at
+    return working_days_between(since, scope.now, policy.weekdays, policy.extra_days_off)
+
+
+async def _escalate(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
+    """Still in the team's queue: the team above is told, with a read-only card."""
+    days = (scope.now - (idea.waiting_since or idea.created_at)).days
+    return await _escalate_team(scope, idea, "reminder.escalated", days, None)
+
+
+async def _escalate_apply(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
+    """Still not in use: the team above the deciding team is told, read-only."""
+    return await _escalate_team(
+        scope, idea, "wait.apply_escalated", _days(idea, scope, policy), "apply"
+    )
+
+
+async def _escalate_team(scope: Scope, idea: Idea, key: str, days: int, wait: str | None) -> bool:
     holder = await scope.uow.units.get(idea.holder_unit_id)
     team = await team_for(scope, holder) if holder else None
-    idea.escalated_at = scope.now
-    await scope.uow.ideas.add_event(idea_id=idea.id, kind="escalated", actor_id=None, at=scope.now)
+    await _mark(scope, idea, "escalated", wait)
     if team is None or team.unit.parent_id is None:
         return False
     parent = await scope.uow.units.get(team.unit.parent_id)
@@ -191,16 +275,13 @@ async def _escalate(scope: Scope, idea: Idea) -> bool:
     if above is None:
         return False
     place = await visibility.place_of(scope.uow, idea, deciding_unit_id=team.unit.id)
-    days = (scope.now - (idea.waiting_since or idea.created_at)).days
     for target in await targets(scope, above):
         viewer = await audience(scope, target, above.unit)
         seen = visibility.sight(viewer, place)
         if seen is Sight.NONE:
             continue
         t = scope.catalogue.for_lang(target.lang)
-        note = OutMessage(
-            text=t("reminder.escalated", ref=idea.ref_code, unit=team.unit.name, days=days)
-        )
+        note = OutMessage(text=t(key, ref=idea.ref_code, unit=team.unit.name, days=days))
         await _queue(
             scope, idea, target.channel, target.chat_id, target.person_id, note, "escalation"
         )
@@ -216,6 +297,190 @@ async def _escalate(scope: Scope, idea: Idea) -> bool:
             card_purpose(above.unit, seen),
         )
     return True
+
+
+# ---------------------------------------------------------------- waiting for the council
+
+
+async def _council_of(scope: Scope, idea: Idea) -> Unit | None:
+    """The idea's council: as recorded when approved, else the nearest one now (a
+    council formed since then takes up the ideas approved before it; the record is
+    completed, so its members' buttons find the idea theirs)."""
+    result = await scope.uow.council.result(idea.id)
+    if result is not None and result.council_unit_id is not None:
+        return await scope.uow.units.get(result.council_unit_id)
+    unit = await scope.uow.units.get(idea.unit_id)
+    found = await visibility.council_unit(scope.uow, unit) if unit is not None else None
+    if found is not None:
+        (await scope.uow.council.result_for_update(idea.id)).council_unit_id = found.id
+    return found
+
+
+async def _remind_council(scope: Scope, idea: Idea, policy: ReminderPolicy) -> Told:
+    """Approved, not evaluated: the members who have not scored, and once the quorum
+    has scored, the chair (to record the outcome); each in their private chat, where
+    scoring happens. No member reachable: the council's group, if it has one."""
+    council = await _council_of(scope, idea)
+    await _mark(scope, idea, "reminded", "council")
+    if council is None:
+        await _mark(scope, idea, "escalated", "council")  # told once, never each pass
+        return Told.NO_COUNCIL if await _tell_no_council(scope, idea, policy) else Told.NOBODY
+    place = await visibility.place_of(scope.uow, idea, council_unit_id=council.id)
+    days = _days(idea, scope, policy)
+    members = await _council_members(scope, council)
+    chairs = set(await scope.uow.roles.members_with_role(council.id, RoleKind.CHAIR.value))
+    scored = {score.person_id for score in await scope.uow.council.scores(idea.id)}
+    quorum = CouncilPolicy(quorum=policy.council_quorum).quorum_for(len(members))
+    told = {m: "wait.council_score" for m in members if m not in scored}
+    if len(scored) >= quorum:
+        told |= {chair: "wait.council_outcome" for chair in chairs}
+    reached = 0
+    for target in await _private_targets(scope, sorted(told)):
+        assert target.person_id is not None
+        viewer = await visibility.load_viewer(scope.uow, target.person_id)
+        reached += await _tell_council(
+            scope, idea, place, target, viewer, told[target.person_id], days, len(scored)
+        )
+    group = await scope.uow.teams.group_of(council.id, body="council")
+    if not reached and group is not None:
+        lang = group.language or "vi"
+        target = Target(group.channel, group.chat_id, None, lang)
+        viewer = Viewer.bound_group("council", council)
+        reached += await _tell_council(
+            scope, idea, place, target, viewer, "wait.council_group", days, len(scored)
+        )
+    return Told.YES if reached else Told.NOBODY
+
+
+async def _tell_council(
+    scope: Scope,
+    idea: Idea,
+    place: Place,
+    target: Target,
+    viewer: Viewer,
+    key: str,
+    days: int,
+    scored: int,
+) -> int:
+    t = scope.catalogue.for_lang(target.lang)
+    title = _title(t, idea, place, viewer)
+    if title is None:
+        return 0
+    message = OutMessage(
+        text=t(key, ref=idea.ref_code, title=title, days=days, scored=scored),
+        buttons=(
+            (
+                Button(
+                    t("queue.open", ref=idea.ref_code, title=""),
+                    LifecyclePress(idea.id, "op").pack(),
+                ),
+            ),
+        ),
+    )
+    await _queue(scope, idea, target.channel, target.chat_id, target.person_id, message, "reminder")
+    return 1
+
+
+async def _escalate_council(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
+    """Still not evaluated: the council of the nearest unit above that has one, with a
+    read-only card as each chat may see it; no council above: the officials above."""
+    council = await _council_of(scope, idea)
+    await _mark(scope, idea, "escalated", "council")
+    if council is None or council.parent_id is None:
+        return False
+    parent = await scope.uow.units.get(council.parent_id)
+    above = await visibility.council_unit(scope.uow, parent) if parent is not None else None
+    days = _days(idea, scope, policy)
+    if above is None:
+        return bool(parent and await _tell_officials(scope, idea, parent, council, days))
+    place = await visibility.place_of(scope.uow, idea, council_unit_id=council.id)
+    group = await scope.uow.teams.group_of(above.id, body="council")
+    chats: list[tuple[Target, Viewer]] = []
+    if group is not None:
+        target = Target(group.channel, group.chat_id, None, group.language or "vi")
+        chats.append((target, Viewer.bound_group("council", above)))
+    else:
+        for target in await _private_targets(scope, await _council_members(scope, above)):
+            assert target.person_id is not None
+            chats.append((target, await visibility.load_viewer(scope.uow, target.person_id)))
+    told = 0
+    for target, viewer in chats:
+        seen = visibility.sight(viewer, place)
+        if seen is Sight.NONE:
+            continue
+        t = scope.catalogue.for_lang(target.lang)
+        text = t("wait.council_escalated", ref=idea.ref_code, unit=council.name, days=days)
+        # Read-only: the idea's own council evaluates it; the council above is told.
+        card = await card_message(scope.uow, t, idea, place, seen=seen, buttons=False)
+        for message, purpose in ((OutMessage(text=text), "escalation"), (card, "escalation_card")):
+            await _queue(
+                scope, idea, target.channel, target.chat_id, target.person_id, message, purpose
+            )
+        told += 1
+    return told > 0
+
+
+async def _tell_no_council(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
+    """No council at or above the idea's unit: the officials above its grassroots unit
+    hear it (they can have one invited), with no more of the idea than its reference."""
+    unit = await scope.uow.units.get(idea.unit_id)
+    home = await _grassroots(scope, unit) if unit is not None else None
+    parent = await scope.uow.units.get(home.parent_id) if home and home.parent_id else None
+    if home is None or parent is None:
+        return False
+    return await _tell_officials(scope, idea, parent, home, _days(idea, scope, policy), none=True)
+
+
+async def _tell_officials(
+    scope: Scope, idea: Idea, start: Unit, unit: Unit, days: int, *, none: bool = False
+) -> bool:
+    """A note (reference, unit, days: counts, never content) to the officials of the
+    nearest unit at or above ``start`` that has any, each as the policy lets them see."""
+    place = await visibility.place_of(scope.uow, idea)
+    for candidate in [start, *await scope.uow.units.ancestors(start)]:
+        officials = await scope.uow.roles.members_with_role(candidate.id, RoleKind.OFFICIAL.value)
+        if officials:
+            break
+    else:
+        return False
+    key = "wait.no_council" if none else "wait.council_escalated_officials"
+    told = 0
+    for target in await _private_targets(scope, officials):
+        assert target.person_id is not None
+        viewer = await visibility.load_viewer(scope.uow, target.person_id)
+        if visibility.sight(viewer, place) is Sight.NONE:
+            continue
+        t = scope.catalogue.for_lang(target.lang)
+        note = OutMessage(text=t(key, ref=idea.ref_code, unit=unit.name, days=days))
+        purpose = "no_council" if none else "escalation"
+        await _queue(scope, idea, target.channel, target.chat_id, target.person_id, note, purpose)
+        told += 1
+    return told > 0
+
+
+async def _council_members(scope: Scope, unit: Unit) -> list[int]:
+    members: set[int] = set()
+    for role in COUNCIL_ROLES:
+        members.update(await scope.uow.roles.members_with_role(unit.id, role))
+    return sorted(members)
+
+
+async def _private_targets(scope: Scope, person_ids: list[int]) -> list[Target]:
+    """Each person's reachable private chats, in their own language."""
+    found = []
+    for person_id, channel, chat_id in await scope.uow.people.private_chats(person_ids):
+        person = await scope.uow.people.get(person_id)
+        if person is not None:
+            found.append(Target(channel, chat_id, person_id, language_of(person)))
+    return found
+
+
+async def _grassroots(scope: Scope, unit: Unit) -> Unit:
+    """The idea's home: the nearest grassroots unit at or above ``unit`` (else itself)."""
+    for candidate in [unit, *await scope.uow.units.ancestors(unit)]:
+        if candidate.kind == UnitKind.GRASSROOTS.value:
+            return candidate
+    return unit
 
 
 def _title(t: Translator, idea: Idea, place: visibility.Place, viewer: Viewer) -> str | None:

@@ -35,6 +35,8 @@ PERIODIC_STOP_SECONDS = 10.0
 def reminder_policy(settings: Settings) -> ReminderPolicy:
     return ReminderPolicy(
         working_days=settings.reminders.working_days,
+        apply_working_days=settings.reminders.apply_working_days,
+        council_quorum=settings.council.quorum,
         weekdays=settings.reminders.weekday_numbers,
         extra_days_off=settings.reminders.extra_day_dates,
     )

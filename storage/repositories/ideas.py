@@ -112,8 +112,15 @@ class IdeaRepository(Repository):
         )
         return list((await self.session.execute(query)).scalars())
 
-    async def waiting_since_before(self, cutoff: datetime, *, limit: int) -> list[Idea]:
-        """Ideas in a team's queue (not waiting for the worker) since before ``cutoff``.
+    async def waiting_since_before(
+        self,
+        cutoff: datetime,
+        *,
+        limit: int,
+        statuses: Sequence[str] = (IdeaStatus.SUBMITTED.value, IdeaStatus.FORWARDED.value),
+    ) -> list[Idea]:
+        """Ideas waiting in ``statuses`` (default: in a team's queue, not waiting for the
+        worker; reminders also ask for the approved and the recognised) since before ``cutoff``.
 
         Locked for this transaction; rows another transaction holds (the same pass in
         another bot instance, a team member deciding right now) are skipped, so no
@@ -122,7 +129,7 @@ class IdeaRepository(Repository):
         query = (
             select(Idea)
             .where(
-                Idea.status.in_([IdeaStatus.SUBMITTED.value, IdeaStatus.FORWARDED.value]),
+                Idea.status.in_(list(statuses)),
                 Idea.waiting_since <= cutoff,
                 Idea.escalated_at.is_(None),
             )
