@@ -68,6 +68,7 @@ GLOBAL_BUTTONS: dict[str, Callable[[Context, str], Awaitable[None]]] = {
     "lang": basics.choose_language,
     "my": my_ideas.page,
     "queue": triage.queue_page,
+    "council": council.council_page,
 }
 
 

@@ -22,6 +22,7 @@ from handlers.buttons import AnswerPress, CardPress, FlowPress
 from handlers.cards import OPEN, card_message, local_time, since_text, title_as_seen
 from handlers.context import Context
 from handlers.events import Button, OutMessage
+from handlers.flows import council
 from handlers.flows.common import global_button, parse_id
 from handlers.i18n import Translator
 from handlers.safe_html import Html, escape, html_join
@@ -129,6 +130,7 @@ async def _confirm_decline(ctx: Context, idea: Idea, holder: Unit, value: str) -
 async def _approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
     ctx.answer(ctx.t("triage.approved_toast"))
     await _decide(ctx, idea, holder, IdeaStatus.APPROVED, kind="approved")
+    await council.on_approved(ctx, idea)  # now it waits for the initiative council
     await tell_author(
         ctx, idea, lambda t: OutMessage(t("worker.approved", ref=idea.ref_code, title=idea.title))
     )
