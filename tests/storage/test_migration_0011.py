@@ -120,7 +120,7 @@ def _fill_at_0010(sync_conn: Connection) -> None:
                 "version": n,
                 "created_at": at,
                 "updated_at": at,
-                "waiting_since": at if status in ("submitted", "forwarded") else None,
+                "waiting_since": at if status in ("submitted", "forwarded", "approved") else None,
                 "reminded_at": None,
                 "escalated_at": None,
                 "campaign_id": 1,
@@ -282,6 +282,12 @@ async def _downgrade(db_url: str, revision: str) -> None:
         await migrator.dispose()
 
 
+def _waits(sync_conn: Connection) -> dict[str, bool]:
+    ideas = _tables(sync_conn)["ideas"]
+    rows = sync_conn.execute(select(ideas.c.status, ideas.c.waiting_since))
+    return {status: since is not None for status, since in rows}
+
+
 async def test_0011_keeps_every_idea_and_row_and_goes_back(
     db_url: str, engine: AsyncEngine
 ) -> None:
@@ -303,6 +309,12 @@ async def test_0011_keeps_every_idea_and_row_and_goes_back(
     assert new["team_chats"] == {"team"}
     assert new["report_ideas"] == {None}
     assert (new["results"], new["scores"]) == (0, 0)
+    # Approved before the council existed: not in the council's wait, so the first
+    # reminder pass does not remind (or tell officials) about every such idea at once.
+    waits = await _sync(engine, _waits)
+    assert waits == {"submitted": True, "forwarded": True, "approved": False} | {
+        s: False for s in OLD_STATUSES if s not in ("submitted", "forwarded", "approved")
+    }
 
     await _sync(engine, _bind_a_council_group, commit=True)
     await _downgrade(db_url, "0010")

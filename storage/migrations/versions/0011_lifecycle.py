@@ -11,6 +11,12 @@ the progress counters gain recognised, applied and benefit (0 for every existing
 row: nothing was recognised before); quotas gain what they measure ("submitted" for
 every existing quota); report jobs may carry an idea (a certificate); a bound group
 says whose it is ("team" for every existing one). Every idea keeps its status.
+
+Ideas approved before this revision were approved when approval ended an idea's
+life: they do not enter the council's wait (their ``waiting_since`` is cleared), so
+the first reminder pass after the upgrade does not remind every council, or tell
+officials of every unit without one, about each of them at once. A council lists
+them with ``/council`` all the same.
 """
 
 from collections.abc import Sequence
@@ -27,6 +33,10 @@ UTC_DATETIME = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    op.execute(
+        "UPDATE ideas SET waiting_since = NULL, reminded_at = NULL, escalated_at = NULL"
+        " WHERE status = 'approved'"
+    )
     op.create_table(
         "council_scores",
         sa.Column("id", sa.Integer(), nullable=False),
