@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from handlers.textnorm import fold
 
 MAX_AMOUNT_VND = 10**14  # a hundred trillion đồng: anything above is a typo
+# A measured benefit or a reward (issue #18): a million billion đồng is past any
+# enterprise's books, so anything above it is a typo.
+MAX_MEASURED_VND = 10**15
 
 _UNITS: dict[str, int] = {
     "": 1,
@@ -42,9 +47,51 @@ _PATTERN = re.compile(
 )
 
 
-def parse_amount(text: str) -> int | None:
-    """The amount in đồng, or None if the text is not a figure we understand."""
+# A minus in front ("-5 triệu", "âm 5 triệu", a typographic minus or dash).
+_NEGATIVE = re.compile(r"^(?:-|\u2212|\u2013|am\s+|minus\s+)\s*")
+
+
+class AmountProblem(enum.StrEnum):
+    NOT_A_NUMBER = "not_a_number"
+    NEGATIVE = "negative"
+    ZERO = "zero"
+    TOO_LARGE = "too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A typed figure read: the amount in đồng, or why it cannot be taken."""
+
+    amount: int | None
+    problem: AmountProblem | None = None
+
+
+def read_amount(text: str, *, limit: int = MAX_AMOUNT_VND, allow_zero: bool = False) -> Reading:
+    """The amount in đồng, or the reason it is refused (to answer the person precisely)."""
     folded = fold(text).replace("đ", "d").rstrip(".")
+    negative = _NEGATIVE.match(folded)
+    if negative is not None:
+        rest = _figure(folded[negative.end() :])
+        if rest is not None and rest > 0:
+            return Reading(None, AmountProblem.NEGATIVE)
+        return Reading(None, AmountProblem.NOT_A_NUMBER)
+    amount = _figure(folded)
+    if amount is None:
+        return Reading(None, AmountProblem.NOT_A_NUMBER)
+    if amount == 0 and not allow_zero:
+        return Reading(None, AmountProblem.ZERO)
+    if amount > limit:
+        return Reading(None, AmountProblem.TOO_LARGE)
+    return Reading(amount)
+
+
+def parse_amount(text: str) -> int | None:
+    """The amount in đồng (above zero, at most ``MAX_AMOUNT_VND``: the idea form's
+    estimate), or None if the text is not such a figure."""
+    return read_amount(text).amount
+
+
+def _figure(folded: str) -> int | None:
     match = _PATTERN.match(folded)
     if match is None:
         return None
@@ -54,10 +101,7 @@ def parse_amount(text: str) -> int | None:
     number = _to_decimal(match["number"].replace(" ", ""), has_unit=unit > 1)
     if number is None:
         return None
-    amount = int(number * unit)
-    if amount <= 0 or amount > MAX_AMOUNT_VND:
-        return None
-    return amount
+    return int(number * unit)
 
 
 def _to_decimal(raw: str, *, has_unit: bool) -> Decimal | None:

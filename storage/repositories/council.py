@@ -65,6 +65,10 @@ class CouncilRepository(Repository):
     async def result(self, idea_id: int) -> IdeaResult | None:
         return await self.session.get(IdeaResult, idea_id)
 
+    async def idea(self, idea_id: int) -> Idea | None:
+        """The idea to read (its author's view of its life), not locked."""
+        return await self.session.get(Idea, idea_id)
+
     async def result_for_update(self, idea_id: int) -> IdeaResult:
         """The idea's result row, created empty if it has none yet.
 
