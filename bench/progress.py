@@ -3,7 +3,9 @@
 Builds (once, cached under ``bench/results/``) a SQLite database the size of the
 national deployment — by default 132,133 units in five levels (1 national, 84
 provinces and sectors, 1,008 districts, 26,208 grassroots unions, 104,832 teams)
-and 1,000,000 ideas over two campaign phases, 40 % approved, quotas on every
+and 1,000,000 ideas over two campaign phases, 40 % approved by the team, half of
+those recognised by the council and 60 % of the recognised applied with a measured
+benefit (issue #18), quotas of both measures (submitted, recognised) on every
 grassroots union — with the project's own code where it matters (migrations,
 ``add_campaign``, ``import_quotas``, ``rebuild_progress``) and plain ``executemany``
 for the bulk rows. Then it times what ``/progress`` does, at the national,
@@ -47,8 +49,10 @@ VIETNAM = timezone(timedelta(hours=7))
 P1 = ("2026-P1", date(2026, 2, 1), date(2026, 5, 31))
 P2 = ("2026-P2", date(2026, 6, 1), date(2026, 11, 30))
 TODAY = date(2026, 11, 20)  # inside P2, so "the last 7 days" has figures
+LAST_MOMENT = datetime(2026, 11, 20, 16, tzinfo=UTC)  # 23:00 on TODAY in Vietnam
 LEVELS = ("national", "provincial", "district", "grassroots")
-SCHEMA_VERSION = 1  # bump when the generated data changes, so caches are rebuilt
+SCHEMA_VERSION = 2  # bump when the generated data changes, so caches are rebuilt
+# 2: the lifecycle (issue #18): recognised and applied ideas, idea_results, quotas per measure
 
 
 @dataclass
@@ -152,7 +156,15 @@ def _build_rows(db: sqlite3.Connection, fanout: tuple[int, ...], ideas: int) -> 
     weights = [rnd.paretovariate(1.5) for _ in leaves]  # a few units send far more
     chosen = rnd.choices(leaves, weights=weights, k=ideas)
     spans = [(campaigns[code], start, (end - start).days + 1) for code, start, end in (P1, P2)]
+
+    def campaign_of(day: date) -> int | None:
+        for cid, start, days in spans:
+            if start <= day < start + timedelta(days=days):
+                return int(cid)
+        return None
+
     chunk: list[tuple[Any, ...]] = []
+    results: list[tuple[Any, ...]] = []
     for n, unit in enumerate(chosen):
         campaign, start, days = spans[0] if n % 4 == 0 else spans[1]
         day = start + timedelta(days=rnd.randrange(days))
@@ -162,6 +174,23 @@ def _build_rows(db: sqlite3.Connection, fanout: tuple[int, ...], ideas: int) -> 
         created += timedelta(seconds=rnd.randrange(9 * 3600))
         approved = rnd.random() < 0.4
         updated = created + timedelta(days=rnd.randrange(6)) if approved else created
+        status = "approved" if approved else "submitted"
+        if approved and rnd.random() < 0.5:  # the council recognised it, days later
+            decided = min(updated + timedelta(days=rnd.randrange(3, 30)), LAST_MOMENT)
+            applied_on = decided.astimezone(VIETNAM).date() + timedelta(days=rnd.randrange(60))
+            applied = rnd.random() < 0.6 and applied_on <= TODAY
+            status = "applied" if applied else "recognised"
+            updated = decided
+            results.append(
+                (
+                    n + 1,
+                    _stamp(decided),
+                    campaign_of(decided.astimezone(VIETNAM).date()),
+                    applied_on.isoformat() if applied else None,
+                    campaign_of(applied_on) if applied else None,
+                    rnd.randrange(10, 2000) * 1_000_000 if applied else None,
+                )
+            )
         chunk.append(
             (
                 f"SK-B-{n + 1:07d}",
@@ -174,9 +203,9 @@ def _build_rows(db: sqlite3.Connection, fanout: tuple[int, ...], ideas: int) -> 
                 "cost",
                 rnd.random() < 0.1,
                 "vi",
-                "approved" if approved else "submitted",
+                status,
                 _stamp(created),
-                _stamp(min(updated, datetime(2026, 11, 20, 16, tzinfo=UTC))),
+                _stamp(min(updated, LAST_MOMENT)),
                 campaign,
             )
         )
@@ -184,6 +213,17 @@ def _build_rows(db: sqlite3.Connection, fanout: tuple[int, ...], ideas: int) -> 
             _insert_ideas(db, chunk)
             chunk = []
     _insert_ideas(db, chunk)
+    # The ideas were numbered 1.. in order (a new table): idea_results refer to them so.
+    assert db.execute("SELECT max(id) FROM ideas").fetchone()[0] == ideas
+    db.executemany(
+        "INSERT INTO idea_results (idea_id, recognised, decision_no, decision_date, decided_at,"
+        " recognised_campaign_id, applied_on, applied_campaign_id, benefit_vnd)"
+        " VALUES (?, 1, 'QĐ-' || ?, substr(?, 1, 10), ?, ?, ?, ?, ?)",
+        (
+            (idea, idea, at, at, campaign, applied_on, applied_campaign, benefit)
+            for idea, at, campaign, applied_on, applied_campaign, benefit in results
+        ),
+    )
     return levels[3]
 
 
@@ -230,10 +270,11 @@ async def build(path: Path, units: int, ideas: int) -> float:
     quotas = path.with_suffix(".quotas.csv")
     rnd = random.Random(7)
     with quotas.open("w", encoding="utf-8") as f:
-        f.write("unit_code,campaign,target\n")
+        f.write("unit_code,campaign,target,measure\n")
         for unit in grassroots:
             for code, _, _ in (P1, P2):
-                f.write(f"U{unit},{code},{rnd.randint(5, 60)}\n")
+                f.write(f"U{unit},{code},{rnd.randint(5, 60)},submitted\n")
+                f.write(f"U{unit},{code},{rnd.randint(1, 15)},công nhận\n")
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     print("importing quotas, rebuilding counters …", file=sys.stderr)

@@ -184,14 +184,15 @@ def shown_counts(text: str, units: dict[str, Unit]) -> dict[str, tuple[int, int]
     return found
 
 
-async def counters(w: World) -> tuple[list[tuple[int, ...]], list[tuple[object, ...]]]:
+async def counters(w: World) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every counter row, every column: what a rebuild must reproduce."""
+    columns = ("submitted", "approved", "recognised", "applied", "benefit")
     async with w.h.sessionmaker() as session:
         totals = await session.execute(
             select(
                 ProgressTotal.unit_id,
                 ProgressTotal.campaign_id,
-                ProgressTotal.submitted,
-                ProgressTotal.approved,
+                *(getattr(ProgressTotal, c) for c in columns),
             ).order_by(ProgressTotal.unit_id, ProgressTotal.campaign_id)
         )
         daily = await session.execute(
@@ -199,8 +200,7 @@ async def counters(w: World) -> tuple[list[tuple[int, ...]], list[tuple[object, 
                 ProgressDaily.unit_id,
                 ProgressDaily.campaign_id,
                 ProgressDaily.day,
-                ProgressDaily.submitted,
-                ProgressDaily.approved,
+                *(getattr(ProgressDaily, c) for c in columns),
             ).order_by(ProgressDaily.unit_id, ProgressDaily.campaign_id, ProgressDaily.day)
         )
         return [tuple(r) for r in totals], [tuple(r) for r in daily]
