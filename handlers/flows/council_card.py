@@ -178,14 +178,16 @@ async def authorise(
 ) -> Pressed | None:
     """The idea under its lock, if the presser may take ``action`` on it (else answered).
 
-    The same refusal whether the idea exists or not. An idea not yet approved has no
-    council recorded: the council it would reach is asked, so its own members hear
-    that it does not wait for them rather than a refusal.
+    The same refusal whether the idea exists or not. An idea with no council recorded
+    (not approved yet, approved before councils existed, or when its unit had none
+    above it) is asked of the council it would reach now: for an idea not approved
+    its members hear that it does not wait for them rather than a refusal; for an
+    approved one, that council is recorded as its council.
     """
     idea = await ctx.uow.ideas.get_for_update(idea_id)
     result = await ctx.uow.council.result(idea_id) if idea is not None else None
     council_unit_id = result.council_unit_id if result is not None else None
-    if idea is not None and result is None:
+    if idea is not None and council_unit_id is None:
         unit = await ctx.uow.units.get(idea.unit_id)
         found = await visibility.council_unit(ctx.uow, unit) if unit is not None else None
         council_unit_id = found.id if found is not None else None
@@ -204,7 +206,10 @@ async def authorise(
         log.info("council refused: person %s, idea %s, %s", ctx.person.id, idea_id, action)
         refuse(ctx, ctx.t("council.chair_only" if chair_only else "council.not_allowed"), alert)
         return None
-    if result is None:
+    if idea.status == WAITING and (result is None or result.council_unit_id is None):
+        result = await ctx.uow.council.result_for_update(idea.id)
+        result.council_unit_id = council_unit_id
+    elif result is None:
         result = IdeaResult(idea_id=idea.id, council_unit_id=council_unit_id)  # not stored
     return Pressed(idea, result, place, viewer)
 

@@ -463,3 +463,22 @@ def test_decisions_typed_the_ways_people_write_them(typed: str, number: str, day
 )
 def test_decisions_that_cannot_be_read(typed: str, problem: str) -> None:
     assert parse_decision(typed) == problem
+
+
+async def test_an_idea_approved_before_councils_existed_reaches_the_council(w: World) -> None:
+    """Approved before the upgrade (no result row): its council is the one found now."""
+    h = w.h
+    idea = await new_idea(w)
+    async with h.sessionmaker() as session:
+        stored = await session.get(type(idea), idea.id)
+        assert stored is not None
+        stored.status = IdeaStatus.APPROVED.value
+        await session.commit()
+    r = await h.press(C1, LifecyclePress(idea.id, "op").pack())
+    assert r.answer is not None and not r.answer.alert
+    result = await result_of(h, idea.id)
+    assert result is not None and result.council_unit_id == w.units["HCM-Q7-MAY"].id
+    await score(w, C1, idea)
+    assert [s.person_id for s in await scores(h, idea.id)] == [w.people[C1]]
+    r = await h.send(C2, "/council")
+    assert idea.ref_code in r.last.text and "1/3" in r.last.text
