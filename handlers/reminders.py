@@ -45,6 +45,7 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 BATCH = 500
+NOTE_REFS = 5  # references named in one note to officials; the rest counted
 MONDAY_TO_FRIDAY = frozenset(range(5))
 
 
@@ -154,6 +155,7 @@ async def run_reminders(
                 _escalate_apply,
             ),
         )
+        without_council: list[Idea] = []
         for statuses, days, remind, escalate in waits:
             # Working days are never fewer than calendar days: a cheap first cut.
             cutoff = now - timedelta(days=days)
@@ -168,9 +170,11 @@ async def run_reminders(
                 if idea.reminded_at is None:
                     outcome = await remind(scope, idea, policy)
                     result.reminded += outcome is Told.YES
-                    result.without_council += outcome is Told.NO_COUNCIL
+                    if outcome is Told.NO_COUNCIL:
+                        without_council.append(idea)
                 elif await escalate(scope, idea, policy):
                     result.escalated += 1
+        result.without_council = await _tell_no_council(scope, without_council, policy)
         result.notifications = scope.notifications
         await uow.commit()
     if result.reminded or result.escalated or result.without_council:
@@ -188,7 +192,7 @@ class Told(enum.Enum):
 
     NOBODY = 0  # no one to remind (no team, no council member reachable)
     YES = 1
-    NO_COUNCIL = 2  # approved with no council anywhere above: the officials told
+    NO_COUNCIL = 2  # approved with no council anywhere above: the officials told after the pass
 
 
 async def _remind(scope: Scope, idea: Idea, policy: ReminderPolicy) -> Told:
@@ -323,8 +327,10 @@ async def _remind_council(scope: Scope, idea: Idea, policy: ReminderPolicy) -> T
     council = await _council_of(scope, idea)
     await _mark(scope, idea, "reminded", "council")
     if council is None:
-        await _mark(scope, idea, "escalated", "council")  # told once, never each pass
-        return Told.NO_COUNCIL if await _tell_no_council(scope, idea, policy) else Told.NOBODY
+        # Told once, never each pass; the officials hear of it after the pass, one
+        # note per unit for all its ideas (run_reminders: _tell_no_council).
+        await _mark(scope, idea, "escalated", "council")
+        return Told.NO_COUNCIL
     place = await visibility.place_of(scope.uow, idea, council_unit_id=council.id)
     days = _days(idea, scope, policy)
     members = await _council_members(scope, council)
@@ -392,7 +398,7 @@ async def _escalate_council(scope: Scope, idea: Idea, policy: ReminderPolicy) ->
     above = await visibility.council_unit(scope.uow, parent) if parent is not None else None
     days = _days(idea, scope, policy)
     if above is None:
-        return bool(parent and await _tell_officials(scope, idea, parent, council, days))
+        return bool(parent and await _tell_officials(scope, [idea], parent, council, days))
     place = await visibility.place_of(scope.uow, idea, council_unit_id=council.id)
     group = await scope.uow.teams.group_of(above.id, body="council")
     chats: list[tuple[Target, Viewer]] = []
@@ -420,23 +426,34 @@ async def _escalate_council(scope: Scope, idea: Idea, policy: ReminderPolicy) ->
     return told > 0
 
 
-async def _tell_no_council(scope: Scope, idea: Idea, policy: ReminderPolicy) -> bool:
-    """No council at or above the idea's unit: the officials above its grassroots unit
-    hear it (they can have one invited), with no more of the idea than its reference."""
-    unit = await scope.uow.units.get(idea.unit_id)
-    home = await _grassroots(scope, unit) if unit is not None else None
-    parent = await scope.uow.units.get(home.parent_id) if home and home.parent_id else None
-    if home is None or parent is None:
-        return False
-    return await _tell_officials(scope, idea, parent, home, _days(idea, scope, policy), none=True)
+async def _tell_no_council(scope: Scope, ideas: list[Idea], policy: ReminderPolicy) -> int:
+    """No council at or above these ideas' units: the officials above each grassroots
+    unit hear it once per pass for all of its ideas (they can have a council invited),
+    with no more of them than their references. Returns the ideas told of."""
+    by_home: dict[int, tuple[Unit, list[Idea]]] = {}
+    for idea in ideas:
+        unit = await scope.uow.units.get(idea.unit_id)
+        home = await _grassroots(scope, unit) if unit is not None else None
+        if home is not None:
+            by_home.setdefault(home.id, (home, []))[1].append(idea)
+    told = 0
+    for home, waiting in by_home.values():
+        parent = await scope.uow.units.get(home.parent_id) if home.parent_id else None
+        if parent is None:
+            continue
+        days = max(_days(idea, scope, policy) for idea in waiting)
+        if await _tell_officials(scope, waiting, parent, home, days, none=True):
+            told += len(waiting)
+    return told
 
 
 async def _tell_officials(
-    scope: Scope, idea: Idea, start: Unit, unit: Unit, days: int, *, none: bool = False
+    scope: Scope, ideas: list[Idea], start: Unit, unit: Unit, days: int, *, none: bool = False
 ) -> bool:
-    """A note (reference, unit, days: counts, never content) to the officials of the
-    nearest unit at or above ``start`` that has any, each as the policy lets them see."""
-    place = await visibility.place_of(scope.uow, idea)
+    """A note (references, unit, days: counts, never content) to the officials of the
+    nearest unit at or above ``start`` that has any, each as the policy lets them see:
+    an official sees none of these ideas, no note."""
+    places = [await visibility.place_of(scope.uow, idea) for idea in ideas]
     for candidate in [start, *await scope.uow.units.ancestors(start)]:
         officials = await scope.uow.roles.members_with_role(candidate.id, RoleKind.OFFICIAL.value)
         if officials:
@@ -448,12 +465,18 @@ async def _tell_officials(
     for target in await _private_targets(scope, officials):
         assert target.person_id is not None
         viewer = await visibility.load_viewer(scope.uow, target.person_id)
-        if visibility.sight(viewer, place) is Sight.NONE:
+        seen = [i for i, p in zip(ideas, places, strict=True) if visibility.sight(viewer, p)]
+        if not seen:
             continue
+        refs = ", ".join(i.ref_code for i in seen[:NOTE_REFS])
+        if len(seen) > NOTE_REFS:
+            refs += f" (+{len(seen) - NOTE_REFS})"
         t = scope.catalogue.for_lang(target.lang)
-        note = OutMessage(text=t(key, ref=idea.ref_code, unit=unit.name, days=days))
+        note = OutMessage(text=t(key, ref=refs, unit=unit.name, days=days))
         purpose = "no_council" if none else "escalation"
-        await _queue(scope, idea, target.channel, target.chat_id, target.person_id, note, purpose)
+        await _queue(
+            scope, seen[0], target.channel, target.chat_id, target.person_id, note, purpose
+        )
         told += 1
     return told > 0
 

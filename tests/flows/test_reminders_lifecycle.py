@@ -318,3 +318,25 @@ def test_the_wait_to_be_applied_is_configured_with_the_others() -> None:
     for wrong in ("0", "-3", "251"):
         with pytest.raises(ConfigError, match="apply_working_days must be 1-250"):
             load_settings(config, env={"REMINDER_APPLY_WORKING_DAYS": wrong})
+
+
+async def test_many_ideas_of_a_unit_without_a_council_make_one_note_per_unit(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    """A unit that never invited a council does not flood its officials: one note per
+    pass names the unit's waiting ideas; another unit's ideas get a note of their own."""
+    may, dien, district = units["HCM-Q7-MAY"], units["HCM-Q7-DIEN"], units["HCM-Q7"]
+    await support(h, ANH, may, "Anh")
+    await take_role(h, OFFICIAL, district, RoleKind.OFFICIAL, "Quang")
+    first = [await waiting(h, may, IdeaStatus.APPROVED) for _ in range(3)]
+    other = await waiting(h, dien, IdeaStatus.APPROVED)
+    result = await run(h, max(due(idea, 3) for idea in [*first, other]))
+    assert result.without_council == 4
+    notes = [r for r in h.screen(OFFICIAL) if "chưa có Hội đồng sáng kiến" in r.text]
+    assert len(notes) == 2, [n.text for n in notes]
+    [for_may] = [n for n in notes if may.name in n.text]
+    assert all(idea.ref_code in for_may.text for idea in first)
+    assert other.ref_code not in for_may.text
+    again = await run(h, max(due(idea, 3, times=3) for idea in [*first, other]))
+    assert again.without_council == 0
+    assert len([r for r in h.screen(OFFICIAL) if "chưa có Hội đồng" in r.text]) == 2
