@@ -3,7 +3,7 @@
 Zalo has no buttons, so a message offers its choices as a numbered list and the
 reply is matched against them: ``1``, ``1.``, ``(1)``, ``#1``, ``số 1``, ``một``
 (or ``mot``), ``hai`` …, or the option's own words, with or without diacritics
-("bo qua" for "Bỏ qua", "cong nhan" for "✅ Công nhận"). Anything else stays text.
+("bo qua" for "Bỏ qua", "duyet" for "✅ Duyệt"). Anything else stays text.
 
 Zalo has no command menu either: ``/idea`` typed as text is a command, and so are
 a few Vietnamese words for the main ones ("gửi sáng kiến", "liên kết 123456").
