@@ -77,7 +77,7 @@ def campaigns_list() -> None:
 def quotas_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
-    """Load quotas from a CSV (unit_code,campaign,target[,measure]); nothing loads if any row is bad."""
+    """Load quotas from a CSV (unit_code,campaign,target[,measure]); a bad row loads nothing."""
     from storage.quotas_import import QuotasImportError, import_quotas
 
     import_csv("quotas", file, import_quotas, QuotasImportError)
