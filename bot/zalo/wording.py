@@ -6,7 +6,8 @@ key ``K`` that tells people to tap or press has a variant ``zalo.K`` with the sa
 placeholders, and :class:`ZaloWording` puts the variant in place of each rendered
 ``K`` in a message about to go to Zalo (in every language, wherever in the message
 it stands, with the values it was given). It reads the templates from the same
-catalogue files as :class:`handlers.i18n.Catalogue`.
+catalogue files as :class:`handlers.i18n.Catalogue`: every ``*.po`` in each
+language's ``LC_MESSAGES``, so a variant may live in another file than its key.
 """
 
 from __future__ import annotations
@@ -71,15 +72,19 @@ class ZaloWording:
     def load(cls, directory: Path | None = None) -> ZaloWording:
         root = DEFAULT_LOCALES_DIR if directory is None else directory
         variants: list[_Variant] = []
-        for path in sorted(root.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-            with path.open("rb") as f:
-                catalog = read_po(f, charset="utf-8")
+        for main in sorted(root.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+            # As Catalogue.load: messages.po, then each area's file beside it
+            # (zalo_lifecycle.po holds the variants of council.po's texts, …).
+            paths = [main, *sorted(p for p in main.parent.glob("*.po") if p != main)]
             texts: dict[str, tuple[str, ...]] = {}
-            for message in catalog:
-                if not message.id:
-                    continue
-                key = str(message.id[0] if isinstance(message.id, tuple) else message.id)
-                texts[key] = _forms(message.string)
+            for path in paths:
+                with path.open("rb") as f:
+                    catalog = read_po(f, charset="utf-8")
+                for message in catalog:
+                    if not message.id:
+                        continue
+                    key = str(message.id[0] if isinstance(message.id, tuple) else message.id)
+                    texts[key] = _forms(message.string)
             variants.extend(_variants(texts))
         return cls(variants)
 

@@ -68,6 +68,34 @@ def test_no_text_a_zalo_worker_meets_speaks_of_buttons(catalogue: Catalogue) -> 
     assert spoken == []
 
 
+def _po(path: Path, language: str, texts: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        f'msgid ""\nmsgstr ""\n"Language: {language}\\n"\n'
+        '"Content-Type: text/plain; charset=utf-8\\n"\n'
+    )
+    body = "".join(f'\nmsgid "{key}"\nmsgstr "{text}"\n' for key, text in texts.items())
+    path.write_text(header + body, encoding="utf-8")
+
+
+def test_a_variant_may_live_in_another_file_of_the_language(tmp_path: Path) -> None:
+    vi = tmp_path / "vi" / "LC_MESSAGES"
+    _po(vi / "messages.po", "vi", {"a.ask": "Bấm «Xong» cho {ref}.", "zalo.b.ask": "Gõ Gửi ({n})."})
+    _po(
+        vi / "area.po", "vi", {"zalo.a.ask": "Gõ <b>Xong</b> cho {ref}.", "b.ask": "Bấm Gửi ({n})."}
+    )
+    en = tmp_path / "en" / "LC_MESSAGES"
+    _po(en / "messages.po", "en", {"a.ask": "Press «Done» for {ref}."})
+    _po(en / "zalo_area.po", "en", {"zalo.a.ask": "Type <b>Done</b> for {ref}."})
+
+    wording = ZaloWording.load(tmp_path)
+
+    assert wording.keys == {"a.ask", "b.ask"}
+    assert wording.apply("Bấm «Xong» cho SK-1.") == "Gõ <b>Xong</b> cho SK-1."
+    assert wording.apply("Bấm Gửi (3).") == "Gõ Gửi (3)."
+    assert wording.apply("Press «Done» for SK-2.") == "Type <b>Done</b> for SK-2."
+
+
 def test_a_variant_keeps_the_values_and_the_rest_of_the_message(catalogue: Catalogue) -> None:
     wording = ZaloWording.load()
     t = catalogue.for_lang("vi")
