@@ -33,11 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import visibility
 from handlers.buttons import CardPress, LifecyclePress, Press
 from handlers.cards import VIETNAM, card_message, title_as_seen
-from handlers.context import PRIORITY_NOTIFY, Scope, language_of
+from handlers.context import Scope, language_of
 from handlers.council_policy import CouncilPolicy
 from handlers.events import Button, OutMessage
 from handlers.i18n import Catalogue, Translator
-from handlers.team import Target, audience, card_purpose, targets, team_for
+from handlers.team import Target, audience, card_purpose, queue_for, targets, team_for
 from handlers.visibility import COUNCIL_ROLES, Place, Sight, Viewer
 from storage.models import Idea, IdeaStatus, RoleKind, Unit, UnitKind
 from storage.uow import UnitOfWork
@@ -521,14 +521,4 @@ async def _queue(
     message: OutMessage,
     purpose: str,
 ) -> None:
-    await scope.uow.outbox.add(
-        channel=channel,
-        chat_id=chat_id,
-        payload=message.to_json(),
-        priority=PRIORITY_NOTIFY,
-        now=scope.queue_at,
-        person_id=person_id,
-        idea_id=idea.id,
-        purpose=purpose,
-    )
-    scope.notifications += 1
+    await queue_for(scope, Target(channel, chat_id, person_id, ""), message, idea, purpose)

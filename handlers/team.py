@@ -114,11 +114,11 @@ async def send_card(
         card = await _card_as_seen(scope, t, idea, place, viewer, seen)
         if edit_message_id is not None:
             card = OutMessage(text=card.text, buttons=card.buttons, edit_message_id=edit_message_id)
-        await _queue(scope, target, card, idea, card_purpose(team.unit, seen))
+        await queue_for(scope, target, card, idea, card_purpose(team.unit, seen))
         if seen is Sight.FULL:
             for file in files or []:
                 caption = truncate(t("team.file_caption", ref=idea.ref_code), MAX_CAPTION_CHARS)
-                await _queue(scope, target, OutMessage(text=caption, file=file), idea, CARD_FILE)
+                await queue_for(scope, target, OutMessage(text=caption, file=file), idea, CARD_FILE)
         reached += 1
     if not reached:
         log.warning("idea %s: no support team chat to reach", idea.ref_code)
@@ -252,12 +252,13 @@ async def tell_team_author_unreachable(scope: Scope, idea_id: int) -> None:
     for target in await targets(scope, team):
         t = scope.catalogue.for_lang(target.lang)
         message = OutMessage(text=t("team.author_unreachable", ref=idea.ref_code))
-        await _queue(scope, target, message, idea, "author_unreachable")
+        await queue_for(scope, target, message, idea, "author_unreachable")
 
 
-async def _queue(
+async def queue_for(
     scope: Scope, target: Target, message: OutMessage, idea: Idea, purpose: str
 ) -> None:
+    """Queue a notification about ``idea`` for one chat (a card, a reminder, a note)."""
     await scope.uow.outbox.add(
         channel=target.channel,
         chat_id=target.chat_id,

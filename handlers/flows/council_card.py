@@ -20,11 +20,19 @@ from dataclasses import dataclass
 from handlers import visibility
 from handlers.buttons import LifecyclePress
 from handlers.cards import card_message, local_time
-from handlers.context import PRIORITY_NOTIFY, Context, Scope, language_of
+from handlers.context import Context, Scope, language_of
 from handlers.events import Button, OutMessage
 from handlers.i18n import Translator
 from handlers.safe_html import Html, html_join
-from handlers.team import CARD_EDIT, GROUP_LANGUAGE, Target, group_language, remember_shown, shows
+from handlers.team import (
+    CARD_EDIT,
+    GROUP_LANGUAGE,
+    Target,
+    group_language,
+    queue_for,
+    remember_shown,
+    shows,
+)
 from handlers.textnorm import truncate
 from handlers.visibility import Action, Place, Sight, Viewer
 from storage.lifecycle_models import CouncilScore, IdeaResult
@@ -299,7 +307,7 @@ async def send_cards(
         if edit_message_id is not None:
             card = OutMessage(card.text, card.buttons, edit_message_id=edit_message_id)
         prefix = COUNCIL_PREFIXES[0] if seen is Sight.FULL else COUNCIL_PREFIXES[1]
-        await queue(scope, target, card, idea, f"{prefix}{council.unit.id}")
+        await queue_for(scope, target, card, idea, f"{prefix}{council.unit.id}")
         reached += 1
     return reached
 
@@ -328,7 +336,7 @@ async def refresh(
         remember_shown(row, edit)
         edit = OutMessage(text=edit.text, buttons=edit.buttons, edit_message_id=row.message_id)
         target = Target(row.channel, row.chat_id, row.person_id, lang)
-        await queue(scope, target, edit, idea, CARD_EDIT)
+        await queue_for(scope, target, edit, idea, CARD_EDIT)
 
 
 async def show_here(ctx: Context, idea: Idea, result: IdeaResult) -> None:
@@ -347,19 +355,3 @@ async def show_here(ctx: Context, idea: Idea, result: IdeaResult) -> None:
                 return
             remember_shown(row, message)
     ctx.show(message.text, message.buttons)
-
-
-async def queue(
-    scope: Scope, target: Target, message: OutMessage, idea: Idea, purpose: str
-) -> None:
-    await scope.uow.outbox.add(
-        channel=target.channel,
-        chat_id=target.chat_id,
-        payload=message.to_json(),
-        priority=PRIORITY_NOTIFY,
-        now=scope.queue_at,
-        person_id=target.person_id,
-        idea_id=idea.id,
-        purpose=purpose,
-    )
-    scope.notifications += 1

@@ -25,7 +25,7 @@ from handlers.flows.common import stale
 from handlers.flows.council_card import CONFIRM, DECISION, FLOW, REASON
 from handlers.i18n import Translator
 from handlers.reports.certificate import queue_certificate
-from handlers.team import audience, targets, team_for, tell_author
+from handlers.team import audience, queue_for, targets, team_for, tell_author
 from handlers.textnorm import clean_user_text
 from handlers.visibility import Action
 from storage.models import Idea, IdeaStatus
@@ -247,7 +247,7 @@ async def _tell_team(ctx: Context, idea: Idea, number: str, day: date) -> None:
         )
         applied = Button(t("council.record_applied"), LifecyclePress(idea.id, "ap").pack())
         message = OutMessage(text, ((applied,),))
-        await council_card.queue(ctx, target, message, idea, "council_recognised")
+        await queue_for(ctx, target, message, idea, "council_recognised")
 
 
 async def _not_recognise(
