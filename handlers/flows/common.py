@@ -10,12 +10,23 @@ from handlers.buttons import FlowPress, GlobalPress
 from handlers.buttons import parse_id as parse_id
 from handlers.context import Context
 from handlers.events import Button, FileRef
+from handlers.i18n import Translator
 from storage.models import Attachment, Unit
 
 
 def global_button(label: str, name: str, value: str | int = "") -> Button:
     """A button that works whatever flow the chat is in."""
     return Button(label, GlobalPress(name, str(value)).pack())
+
+
+def page_buttons(t: Translator, name: str, offset: int, size: int, total: int) -> list[Button]:
+    """Previous / next page of a list paged by the global button ``name`` (empty: one page)."""
+    nav = []
+    if offset > 0:
+        nav.append(global_button(t("my.prev"), name, max(offset - size, 0)))
+    if offset + size < total:
+        nav.append(global_button(t("my.next"), name, offset + size))
+    return nav
 
 
 def stale(ctx: Context) -> None:

@@ -27,7 +27,7 @@ from handlers.cards import local_time, since_text, title_as_seen
 from handlers.context import Context, Scope
 from handlers.events import Button, OutMessage
 from handlers.flows import council_card, council_outcome
-from handlers.flows.common import Step, global_button, parse_id, press_in, stale
+from handlers.flows.common import Step, page_buttons, parse_id, press_in, stale
 from handlers.flows.council_card import (
     COMMENT,
     CONFIRM,
@@ -374,11 +374,7 @@ async def _page(ctx: Context, offset: int) -> tuple[str, list[list[Button]]]:
         )
         label = truncate(t("council.open_line", ref=idea.ref_code, title=title), BUTTON_LABEL_CHARS)
         rows.append([Button(label, LifecyclePress(idea.id, "op").pack())])
-    nav = []
-    if offset > 0:
-        nav.append(global_button(t("my.prev"), "council", max(offset - PAGE, 0)))
-    if offset + PAGE < len(ideas):
-        nav.append(global_button(t("my.next"), "council", offset + PAGE))
+    nav = page_buttons(t, "council", offset, PAGE, len(ideas))
     if nav:
         rows.append(nav)
     header = t("council.header", total=len(ideas), first=offset + 1, last=offset + len(page))

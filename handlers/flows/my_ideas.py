@@ -19,7 +19,7 @@ from handlers.buttons import LifecyclePress
 from handlers.cards import VIETNAM
 from handlers.context import Context
 from handlers.events import Button
-from handlers.flows.common import global_button, parse_id
+from handlers.flows.common import global_button, page_buttons, parse_id
 from handlers.i18n import Translator
 from handlers.limits import MY_IDEAS_PAGE
 from handlers.safe_html import Html, html_join
@@ -72,12 +72,7 @@ async def _page(ctx: Context, offset: int) -> tuple[str, list[list[Button]]]:
             rows[-1].append(button)
         else:
             rows.append([button])
-    row = []
-    if offset > 0:
-        row.append(global_button(t("my.prev"), "my", max(offset - MY_IDEAS_PAGE, 0)))
-    if offset + MY_IDEAS_PAGE < total:
-        row.append(global_button(t("my.next"), "my", offset + MY_IDEAS_PAGE))
-    rows.append(row)
+    rows.append(page_buttons(t, "my", offset, MY_IDEAS_PAGE, total))
     # html_join: the lines are markup already (a plain str.join would be escaped again).
     return header + "\n\n" + html_join(lines, "\n\n"), rows
 

@@ -23,7 +23,7 @@ from handlers.cards import OPEN, card_message, local_time, since_text, title_as_
 from handlers.context import Context
 from handlers.events import Button, OutMessage
 from handlers.flows import council
-from handlers.flows.common import global_button, parse_id
+from handlers.flows.common import page_buttons, parse_id
 from handlers.i18n import Translator
 from handlers.safe_html import Html, escape, html_join
 from handlers.team import (
@@ -399,11 +399,7 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
         )
         label = truncate(t("queue.open", ref=idea.ref_code, title=title), BUTTON_LABEL_CHARS)
         rows.append([Button(label, CardPress(idea.id, "open").pack())])
-    nav = []
-    if offset > 0:
-        nav.append(global_button(t("my.prev"), "queue", max(offset - QUEUE_PAGE, 0)))
-    if offset + QUEUE_PAGE < len(ideas):
-        nav.append(global_button(t("my.next"), "queue", offset + QUEUE_PAGE))
+    nav = page_buttons(t, "queue", offset, QUEUE_PAGE, len(ideas))
     if nav:
         rows.append(nav)
     header = t("queue.header", total=len(ideas), first=offset + 1, last=offset + len(page))
