@@ -2,9 +2,11 @@
 
 No Telegram and no token needed. You are a worker of a sample grassroots union;
 ``/as support`` makes you a member of its initiative support team, who receives
-the new ideas, and ``/as official`` an official of the district above it, who follows
-the campaign's progress. Buttons show as numbered choices: ``#12.1`` presses the first
-button of message 12, ``#1`` the first of the newest message that has buttons.
+the new ideas, ``/as council`` the chair of its initiative council, who scores the
+approved ones and records them recognised, and ``/as official`` an official of the
+district above it, who follows the campaign's progress. Buttons show as numbered
+choices: ``#12.1`` presses the first button of message 12, ``#1`` the first of the
+newest message that has buttons.
 
 What the bot sends is printed as it arrives, also while the prompt waits for a line:
 a thread reads the terminal, so the event loop stays free to watch the stand-in.
@@ -59,8 +61,9 @@ HELP = "\n".join(
         "  [cyan]/photo[/cyan] \\[caption], [cyan]/doc[/cyan], [cyan]/voice[/cyan], "
         "[cyan]/sticker[/cyan] send that kind of message;",
         "  [cyan]/as worker[/cyan], [cyan]/as support[/cyan] (the unit's initiative support "
-        "team) or [cyan]/as official[/cyan] (the district's official: /progress, /export) "
-        "switches who you are;",
+        "team), [cyan]/as council[/cyan] (the chair of its initiative council: scores and "
+        "recognises approved ideas) or [cyan]/as official[/cyan] (the district's official: "
+        "/progress, /export) switches who you are;",
         "  [cyan]/link[/cyan] opens your union's invite link; [cyan]/quit[/cyan] leaves.",
     ]
 )
@@ -141,6 +144,7 @@ class TerminalChat:
             "worker": Persona("worker", 1001, "[green]Bạn (người lao động)[/green]"),
             "support": Persona("support", 1002, "[magenta]Tổ hỗ trợ sáng kiến[/magenta]"),
             "official": Persona("official", 1003, "[blue]Cán bộ công đoàn[/blue]"),
+            "council": Persona("council", 1004, "[yellow]Chủ tịch Hội đồng sáng kiến[/yellow]"),
         }
         self.active = self.personas["worker"]
         self.prompting = False  # the prompt is on screen, waiting for a line
@@ -271,7 +275,7 @@ class TerminalChat:
                 self.active = self.personas[wanted]
                 self.console.print(f"You are now {self.active.label}.")
             else:
-                self.console.print("Use /as worker, /as support or /as official.")
+                self.console.print("Use /as worker, /as support, /as council or /as official.")
             return True
         press = parse_press(line)
         if line == "/link":
@@ -381,7 +385,8 @@ async def add_sample_campaign(sessionmaker: async_sessionmaker[AsyncSession], ye
 
 
 async def issue_invites(settings: Settings) -> dict[str, str]:
-    """Fresh invite tokens (stored only as hashes): the worker's, the team's, the official's."""
+    """Fresh invite tokens (stored only as hashes): the worker's, the team's, the council
+    chair's, the official's."""
     from storage.db import create_sessionmaker
     from storage.models import RoleKind
     from storage.repositories.invites import InviteRepository
@@ -391,6 +396,7 @@ async def issue_invites(settings: Settings) -> dict[str, str]:
         "worker": (SAMPLE_UNIT, RoleKind.MEMBER),
         "support": (SAMPLE_UNIT, RoleKind.SUPPORT),
         "official": (OFFICIAL_UNIT, RoleKind.OFFICIAL),
+        "council": (SAMPLE_UNIT, RoleKind.CHAIR),
     }
     tokens = {}
     engine = create_engine(settings.database.url)
@@ -470,11 +476,12 @@ async def run_tryit(settings: Settings) -> None:
             await client.upsert_user(1001, "Lan", last_name="Nguyễn", language_code="vi")
             await client.upsert_user(1002, "Bình", last_name="Trần", language_code="vi")
             await client.upsert_user(1003, "Hoa", last_name="Lê", language_code="vi")
+            await client.upsert_user(1004, "Minh", last_name="Phạm", language_code="vi")
             await client.wait_calls("getUpdates", timeout=30)
             chat = TerminalChat(client, console, tokens["worker"], handled=handled, files=files)
-            # The support member joins the team and the official the district, as they
-            # would from their invite links.
-            joining = [chat.personas[name] for name in ("support", "official")]
+            # The support member joins the team, the chair the council and the official
+            # the district, as they would from their invite links.
+            joining = [chat.personas[name] for name in ("support", "council", "official")]
             for persona in joining:
                 await client.start(persona.user_id, tokens[persona.name])
             for persona in joining:

@@ -152,6 +152,12 @@ def test_a_second_start_on_the_same_data_works_for_every_role(tmp_path: Path) ->
         chat.expect(r"You are now Tổ hỗ trợ sáng kiến")
         chat.type("/queue")
         chat.expect(r"SK-2026-000001")
+        # The council's chair joined its council at start: /council answers as to one
+        # (nothing approved yet), not as to someone outside it.
+        chat.type("/as council")
+        chat.expect(r"You are now Chủ tịch Hội đồng sáng kiến")
+        chat.type("/council")
+        chat.expect(r"Không có sáng kiến nào chờ Hội đồng chấm")
         chat.type("/as official")
         chat.expect(r"You are now Cán bộ công đoàn")
         chat.type("/progress")
