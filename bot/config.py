@@ -98,6 +98,10 @@ class SendLimits:
     private_per_second: float = 1.0
     private_burst: int = 3
     group_per_minute: float = 20.0
+    # Telegram Stars paid broadcasting (issue #19): only announcements use the higher
+    # rate, and only when the operator has enabled it on the bot.
+    allow_paid_broadcast: bool = False
+    paid_per_second: float = 1000.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,45 @@ class CouncilSettings:
             return CouncilPolicy(criteria=names, quorum=self.quorum, scale=self.scale)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class NudgeSettings:
+    """The weekly nudge to support teams behind their pro-rata quota (Vietnam time)."""
+
+    enabled: bool = True
+    weekday: str = "mon"
+    hour: int = 9
+    check_minutes: float = 30.0
+
+    @property
+    def weekday_number(self) -> int:
+        name = self.weekday.strip().lower()[:3]
+        if name not in WEEKDAYS:
+            raise ConfigError(f"nudges.weekday: unknown day {self.weekday!r}")
+        return WEEKDAYS.index(name)
+
+    def __post_init__(self) -> None:
+        self.weekday_number  # noqa: B018  (validates the name now)
+        if not 0 <= self.hour <= 23:
+            raise ConfigError(f"nudges.hour must be 0-23, not {self.hour}")
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    """The support team managed in the chat (/team)."""
+
+    # A team none of whose members has acted on an idea for this many days is treated
+    # as empty: its ideas and reminders go to the nearest unit above with a team.
+    inactive_days: int = 30
+    # A colleague's invite made from /team expires after this many hours.
+    invite_hours: int = 48
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.inactive_days <= 365:
+            raise ConfigError(f"team.inactive_days must be 1-365, not {self.inactive_days}")
+        if not 1 <= self.invite_hours <= 24 * 30:
+            raise ConfigError(f"team.invite_hours must be 1-720, not {self.invite_hours}")
 
 
 @dataclass(frozen=True)
@@ -293,6 +336,8 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     council: CouncilSettings = field(default_factory=CouncilSettings)
+    nudges: NudgeSettings = field(default_factory=NudgeSettings)
+    team: TeamSettings = field(default_factory=TeamSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     tryit: TryItSettings = field(default_factory=TryItSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
@@ -319,6 +364,14 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "SEND_PRIVATE_PER_SECOND": ("send_limits", "private_per_second"),
     "SEND_PRIVATE_BURST": ("send_limits", "private_burst"),
     "SEND_GROUP_PER_MINUTE": ("send_limits", "group_per_minute"),
+    "SEND_ALLOW_PAID_BROADCAST": ("send_limits", "allow_paid_broadcast"),
+    "SEND_PAID_PER_SECOND": ("send_limits", "paid_per_second"),
+    "NUDGES_ENABLED": ("nudges", "enabled"),
+    "NUDGES_WEEKDAY": ("nudges", "weekday"),
+    "NUDGES_HOUR": ("nudges", "hour"),
+    "NUDGES_CHECK_MINUTES": ("nudges", "check_minutes"),
+    "TEAM_INACTIVE_DAYS": ("team", "inactive_days"),
+    "TEAM_INVITE_HOURS": ("team", "invite_hours"),
     "RUNTIME_MAX_IN_FLIGHT": ("runtime", "max_in_flight"),
     "RUNTIME_SEND_MAX_ATTEMPTS": ("runtime", "send_max_attempts"),
     "RUNTIME_UPDATE_MAX_ATTEMPTS": ("runtime", "update_max_attempts"),

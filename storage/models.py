@@ -159,6 +159,8 @@ class Person(Base):
     language: Mapped[str | None] = mapped_column(String(8))  # chosen with /lang
     platform_language: Mapped[str | None] = mapped_column(String(16))
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # /mute: the person receives no announcements (/unmute undoes it).
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
     identities: Mapped[list[Identity]] = relationship(back_populates="person")
@@ -192,6 +194,8 @@ class Role(Base):
     role: Mapped[str] = mapped_column(String(16))
     granted_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # The support team's lead (one per unit, handed over in /team); False for other roles.
+    lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Invite(Base):

@@ -22,7 +22,8 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import storage.channel_models
-import storage.lifecycle_models  # noqa: F401
+import storage.lifecycle_models
+import storage.outreach_models  # noqa: F401
 from storage.db import SQLITE_BEGIN_OPTION, create_engine, normalise_url
 from storage.models import Base
 

@@ -9,12 +9,14 @@ from types import TracebackType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.channels import ChannelRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.council import CouncilRepository
 from storage.repositories.ideas import IdeaRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.links import LinkRepository
+from storage.repositories.nudges import NudgeRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PersonRepository
 from storage.repositories.progress import ProgressRepository
@@ -78,6 +80,8 @@ class UnitOfWork:
         self.links = LinkRepository(self.session)
         self.invites = InviteRepository(self.session)
         self.council = CouncilRepository(self.session)
+        self.announcements = AnnouncementRepository(self.session)
+        self.nudges = NudgeRepository(self.session)
         return self
 
     async def __aexit__(

@@ -23,7 +23,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import storage.channel_models
-import storage.lifecycle_models  # noqa: F401
+import storage.lifecycle_models
+import storage.outreach_models  # noqa: F401
 from storage.db import create_engine, normalise_url
 from storage.models import Base
 
