@@ -26,9 +26,9 @@ COUNCIL = RoleKind.COUNCIL.value
 #: first, then support's, then officials').
 COMMANDS: dict[str, tuple[str, ...]] = {
     WORKER: ("idea", "myideas", "help", "lang", "cancel", "join"),
-    SUPPORT: ("queue",),
+    SUPPORT: ("queue", "team", "announce"),
     COUNCIL: ("council",),
-    OFFICIAL: ("progress", "export", "subscribe", "unsubscribe"),
+    OFFICIAL: ("progress", "export", "announce", "subscribe", "unsubscribe"),
 }
 ROLE_ORDER = (WORKER, SUPPORT, COUNCIL, OFFICIAL)
 
@@ -42,7 +42,10 @@ async def roles_of(uow: UnitOfWork, person: Person) -> tuple[str, ...]:
 
 
 def commands_for(roles: Sequence[str]) -> tuple[str, ...]:
-    return tuple(name for role in ROLE_ORDER if role in roles for name in COMMANDS[role])
+    # A command two roles share (announce) once, where the first of them puts it.
+    return tuple(
+        dict.fromkeys(name for role in ROLE_ORDER if role in roles for name in COMMANDS[role])
+    )
 
 
 def menu_message(t: Translator, roles: Sequence[str]) -> OutMessage:

@@ -15,6 +15,7 @@ from handlers.buttons import (
 )
 from handlers.context import Context
 from handlers.flows import (
+    announce,
     answer,
     applied,
     basics,
@@ -27,6 +28,7 @@ from handlers.flows import (
     my_ideas,
     offer,
     progress,
+    team_admin,
     triage,
 )
 from handlers.flows.common import stale
@@ -41,6 +43,8 @@ FLOWS.update(
         answer.FLOW: answer,
         council.FLOW: council,
         applied.FLOW: applied,
+        announce.FLOW: announce,
+        team_admin.FLOW: team_admin,
     }
 )
 BEGINS[idea_form.FLOW] = idea_form.begin
@@ -55,6 +59,10 @@ COMMANDS: dict[str, Command] = {
     "lang": basics.language_command,
     "queue": triage.queue_command,
     "council": council.council_command,
+    "team": team_admin.team_command,
+    "announce": announce.announce_command,
+    "mute": announce.mute_command,
+    "unmute": announce.unmute_command,
     "progress": progress.progress_command,
     "export": progress.export_command,
     "subscribe": progress.subscribe_command,
