@@ -1,9 +1,9 @@
 """The command line: ``python -m bot run | tryit | migrate | units import`` are here; the
 other commands live with their group: ``invites`` (``invite``, ``invites list|revoke``),
 ``progress`` (the officials' progress reports: ``campaigns add|list``, ``quotas import``,
-``progress rebuild``), ``passes`` (one pass of ``reminders``, ``digest``, ``prune``), and
-what they share in ``common``. A command imports the storage and runtime modules it needs
-when it runs: each loads only what it uses.
+``progress rebuild``), ``passes`` (one pass of ``reminders``, ``digest``, ``nudges``,
+``prune``), and what they share in ``common``. A command imports the storage and runtime
+modules it needs when it runs: each loads only what it uses.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import typer
 
 from bot.cli.common import console, import_csv, settings_or_exit
 from bot.cli.invites import invite, invites_app
-from bot.cli.passes import digest, prune, reminders
+from bot.cli.passes import digest, nudges, prune, reminders
 from bot.cli.progress import campaigns_app, progress_app, quotas_app
 from bot.config import Settings
 from bot.logs import configure_logging
@@ -125,6 +125,7 @@ def units_import(
 app.command()(reminders)
 app.command()(invite)
 app.command()(digest)
+app.command()(nudges)
 app.command()(prune)
 
 

@@ -1,5 +1,5 @@
 """One pass of the bot's periodic work, run by hand: ``reminders``, ``digest``,
-``prune``; the running bot makes them itself (bot/runtime/periodic.py)."""
+``nudges``, ``prune``; the running bot makes them itself (bot/runtime/periodic.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from bot.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from handlers.nudges import NudgePolicy
 
     Pass = Callable[[async_sessionmaker[AsyncSession]], Awaitable[str]]
 
@@ -80,6 +82,40 @@ def digest(
         return f"{result.sent} digests queued, {result.skipped} skipped."
 
     _run_once(settings, work)
+
+
+def nudges(
+    now: Annotated[str | None, typer.Option(help=NOW_HELP)] = None,
+) -> None:
+    """Queue this week's nudges for support teams behind their pro-rata quota, and their
+    officials' lists, if not sent yet; the bot sends them."""
+    settings = settings_or_exit()
+    from handlers.i18n import Catalogue
+    from handlers.nudges import run_nudges
+
+    moment = moment_of(now)
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+        result = await run_nudges(
+            sessions,
+            Catalogue.load(),
+            moment,
+            nudge_policy(settings),
+            queue_time=datetime.now(UTC),
+        )
+        return (
+            f"{result.teams} teams nudged, {result.officials} officials told, "
+            f"{result.on_track} units on track (week of {result.week.isoformat()})."
+        )
+
+    _run_once(settings, work)
+
+
+def nudge_policy(settings: Settings) -> NudgePolicy:
+    """The nudge moment from ``nudges:`` in config.yaml (the periodic loop uses the same)."""
+    from handlers.nudges import NudgePolicy
+
+    return NudgePolicy(weekday=settings.nudges.weekday_number, hour=settings.nudges.hour)
 
 
 def prune(
