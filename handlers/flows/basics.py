@@ -11,7 +11,11 @@ LANGUAGES = ("vi", "en")
 
 
 # The help of each role beyond the worker's (whose help is the two pages).
-ROLE_HELP = {menus.SUPPORT: "help.support", menus.OFFICIAL: "help.official"}
+ROLE_HELP = {
+    menus.SUPPORT: "help.support",
+    menus.COUNCIL: "help.council",
+    menus.OFFICIAL: "help.official",
+}
 
 
 async def help_command(ctx: Context) -> None:

@@ -11,7 +11,7 @@ from tests.flows.test_worker_idea import invite, join_by_link
 
 WORKER, ANH, CUONG, DUNG = 1001, 2001, 3001, 4001
 WORKER_MENU = ["idea", "myideas", "help", "lang", "cancel", "join"]
-SUPPORT_COMMANDS = ["/queue"]
+SUPPORT_COMMANDS = ["/queue", "/team", "/announce"]
 OFFICIAL_COMMANDS = ["/progress", "/export", "/subscribe", "/unsubscribe"]
 
 
@@ -103,3 +103,18 @@ async def test_binding_a_group_sets_the_binders_private_menu_not_the_groups(
     [menu] = [m for m in await h.notifications(str(DUNG)) if m.menu is not None]
     assert menu_of(menu) == [*WORKER_MENU, "queue", "team", "announce"]
     assert not [m for m in await h.notifications("-100500") if m.menu is not None]
+
+
+async def test_a_council_member_is_told_of_council_and_gets_its_menu(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    token = await invite(h, units["HCM-Q7-MAY"], RoleKind.COUNCIL)
+    joined = await h.send(DUNG, f"/start {token}")
+    [menu] = menus_in(joined)
+    assert menu_of(menu) == [*WORKER_MENU, "council"]
+    text = text_of(await h.send(DUNG, "/help"))
+    assert "/council" in text and "Hội đồng sáng kiến" in text
+    for command in SUPPORT_COMMANDS + OFFICIAL_COMMANDS:
+        assert command not in text
+    page2 = text_of(await h.send(DUNG, "/help 2"))
+    assert "/mute" in page2 and "/unmute" in page2
