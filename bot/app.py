@@ -46,11 +46,19 @@ def make_limiter(settings: Settings, engine: AsyncEngine | None = None) -> SendL
     global_rate = Rate(limits.global_per_second)
     private_rate = Rate(limits.private_per_second, burst=limits.private_burst)
     group_rate = Rate(limits.group_per_minute / 60.0, burst=limits.private_burst)
+    # Paid broadcasting (announcements only) gets its own rate, and only when enabled.
+    paid = Rate(limits.paid_per_second) if limits.allow_paid_broadcast else None
     if engine is not None and engine.dialect.name == "postgresql":
         return SharedSendLimiter(
-            engine, global_rate=global_rate, private_rate=private_rate, group_rate=group_rate
+            engine,
+            global_rate=global_rate,
+            private_rate=private_rate,
+            group_rate=group_rate,
+            paid_rate=paid,
         )
-    return SendLimiter(global_rate=global_rate, private_rate=private_rate, group_rate=group_rate)
+    return SendLimiter(
+        global_rate=global_rate, private_rate=private_rate, group_rate=group_rate, paid_rate=paid
+    )
 
 
 def channels_for(settings: Settings, *, webhook: bool = False) -> list[Channel]:

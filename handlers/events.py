@@ -198,6 +198,8 @@ class OutMessage:
     force_reply: bool = False
     upload: Upload | None = None  # a file the bot made; always sent as a new message
     menu: CommandMenu | None = None  # set the chat's command menu instead of sending
+    # An announcement sent with Telegram Stars paid broadcasting (send_limits.allow_paid_broadcast)
+    paid_broadcast: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -213,6 +215,8 @@ class OutMessage:
             data["upload"] = self.upload.to_json()
         if self.menu is not None:
             data["menu"] = [list(pair) for pair in self.menu.commands]
+        if self.paid_broadcast:
+            data["paid"] = True
         return data
 
     @classmethod
@@ -231,6 +235,7 @@ class OutMessage:
                 if data.get("menu")
                 else None
             ),
+            paid_broadcast=bool(data.get("paid", False)),
         )
 
 

@@ -31,6 +31,10 @@ The rules, in short:
 - ``/progress`` and ``/export`` of a unit take an official role covering it.
   ``/export`` is a file that leaves the chat: confidential ideas go into it as
   their summary, whoever asks.
+- An announcement (``/announce``) reaches a unit's subtree. An official may announce
+  to any unit their role covers, to its members, its support teams or the officials
+  of the units below it; a support team to its own unit's members only. A group
+  announces nothing.
 
 The decision functions are pure (no database): :func:`load_viewer` and
 :func:`place_of` read what they need first.
@@ -42,6 +46,7 @@ import enum
 from dataclasses import dataclass
 
 from storage.models import Idea, RoleKind, Unit, UnitKind
+from storage.outreach_models import Audience
 from storage.uow import UnitOfWork
 
 
@@ -68,6 +73,7 @@ class Action(enum.StrEnum):
     RECORD_APPLIED = "record_applied"  # the team or the council: in use, benefit
     ADD_EVIDENCE = "add_evidence"  # the same, or the author
     RECORD_REWARD = "record_reward"  # the author: the reward received
+    ANNOUNCE = "announce"  # /announce to a unit's subtree (may_announce)
 
 
 #: The roles that make someone a member of a unit's initiative council.
@@ -195,6 +201,24 @@ def may_see_unit(viewer: Viewer, action: Action, unit: Unit | None) -> bool:
     return False
 
 
+#: Who an official may announce to; a support team announces to members only.
+OFFICIAL_AUDIENCES = frozenset(Audience)
+SUPPORT_AUDIENCES = frozenset({Audience.MEMBERS})
+
+
+def may_announce(viewer: Viewer, unit: Unit | None, audience: str) -> bool:
+    """``/announce`` to ``unit``'s subtree for ``audience`` (members, support, officials):
+    an official role covering the unit, any of the three audiences; a support role on
+    exactly that unit, its members only. A group announces nothing."""
+    if unit is None or viewer.person_id is None or viewer.group:
+        return False
+    officials = viewer.roles_of(RoleKind.OFFICIAL)
+    if audience in OFFICIAL_AUDIENCES and any(covers(r.path, unit.path) for r in officials):
+        return True
+    supports = viewer.roles_of(RoleKind.SUPPORT)
+    return audience in SUPPORT_AUDIENCES and any(r.unit_id == unit.id for r in supports)
+
+
 def summary_title(place: Place, title: str) -> str | None:
     """The title as the summary may show it; None when only a placeholder may."""
     if place.confidential and not place.title_given:
@@ -300,6 +324,7 @@ __all__ = [
     "is_author",
     "load_viewer",
     "may",
+    "may_announce",
     "may_decide",
     "may_see_unit",
     "place_of",

@@ -3,7 +3,12 @@
 Each chat gets a GCRA bucket (about one message a second in a private chat with a
 small burst, twenty a minute in a group); the bot as a whole is held to its global
 rate by a single pump that hands out send slots in priority order, so a reply to
-the person typing goes ahead of queued notifications and digests.
+the person typing goes ahead of queued notifications, digests and announcements.
+
+With Telegram Stars paid broadcasting enabled (``send_limits.allow_paid_broadcast``),
+announcements sent with ``allow_paid_broadcast`` take their bot-wide slot from a
+separate, faster rate (``paid_rate``) instead: Telegram does not count them against
+the free 30 a second, which stays the replies' own. Without it they queue with the rest.
 """
 
 from __future__ import annotations
@@ -50,9 +55,12 @@ class SendLimiter:
         global_rate: Rate,
         private_rate: Rate,
         group_rate: Rate,
+        paid_rate: Rate | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._global = global_rate
+        self._paid = paid_rate
+        self._paid_tat = 0.0
         self._private = private_rate
         self._group = group_rate
         self._clock = clock
@@ -66,13 +74,21 @@ class SendLimiter:
         self.waited_seconds = 0.0
 
     async def acquire(
-        self, chat_id: str, *, group: bool, priority: int, new_message: bool = True
+        self,
+        chat_id: str,
+        *,
+        group: bool,
+        priority: int,
+        new_message: bool = True,
+        paid: bool = False,
     ) -> None:
         """Wait until a message may go to ``chat_id``; lower ``priority`` goes first.
 
         An edit of a message already in the chat (``new_message=False``) counts
         against the bot's global rate only: the per-chat limits are about new
         messages, and a form that turns its question in place must stay snappy.
+        A ``paid`` broadcast takes the paid rate's slot instead of the global one,
+        when the limiter has a paid rate (else it is an ordinary message).
         """
         started = self._clock()
         rate = self._group if group else self._private
@@ -85,15 +101,31 @@ class SendLimiter:
                 wait = await self._chat_wait(chat_id, rate)
                 if wait > 0:
                     await asyncio.sleep(wait)
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            heapq.heappush(self._waiters, (priority, next(self._sequence), future))
-            self._ensure_pump()
-            self._wakeup.set()
-            await future
+            if paid and self._paid is not None:
+                await self._paid_slot(self._paid)
+            else:
+                future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                heapq.heappush(self._waiters, (priority, next(self._sequence), future))
+                self._ensure_pump()
+                self._wakeup.set()
+                await future
             if not new_message or await self._take_chat_slot(chat_id, rate):
                 break
             # Another sender took the chat's slot meanwhile: this global slot goes unused.
         self.waited_seconds += self._clock() - started
+
+    async def _paid_slot(self, rate: Rate) -> None:
+        """The next paid-broadcast slot (a GCRA of its own, beside the global pump)."""
+        now = self._clock()
+        tat = max(self._paid_tat, now)
+        self._paid_tat = tat + rate.interval
+        delay = max(tat - rate.tolerance - now, await self._shared_paid_delay(rate))
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _shared_paid_delay(self, rate: Rate) -> float:
+        """The wait for the paid slot other processes share (none for one process)."""
+        return 0.0
 
     def pause_chat(self, chat_id: str, seconds: float) -> None:
         """Telegram said "retry after N": nothing more goes to that chat for N seconds."""
@@ -189,10 +221,15 @@ class SharedSendLimiter(SendLimiter):
         global_rate: Rate,
         private_rate: Rate,
         group_rate: Rate,
+        paid_rate: Rate | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(
-            global_rate=global_rate, private_rate=private_rate, group_rate=group_rate, clock=clock
+            global_rate=global_rate,
+            private_rate=private_rate,
+            group_rate=group_rate,
+            paid_rate=paid_rate,
+            clock=clock,
         )
         self._engine = engine
         self._next_cleanup = 0.0
@@ -227,6 +264,9 @@ class SharedSendLimiter(SendLimiter):
             except Exception as exc:
                 log.warning("could not clean the shared send slots (%s)", type(exc).__name__)
         return await self._reserve("bot", self._global)
+
+    async def _shared_paid_delay(self, rate: Rate) -> float:
+        return await self._reserve("bot-paid", rate)
 
     async def _reserve(self, key: str, rate: Rate) -> float:
         try:

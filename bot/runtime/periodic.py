@@ -1,4 +1,5 @@
-"""The periodic passes beside the channels: reminders, reports and digests, retention.
+"""The periodic passes beside the channels: reminders, reports and digests, retention,
+announcements.
 
 Each loops until the bot's stop event, sleeping between passes; :func:`stop_periodic`
 lets the pass in hand finish at a stop. The command line runs single passes with the
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.runtime.polling import sleep_unless
 from bot.runtime.sender import OutboxSender
+from handlers.announcements import run_announcements
 from handlers.digest import DigestPolicy, run_digest
 from handlers.dispatch import utc_now
 from handlers.i18n import Catalogue
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 
 # How long a reminder, report or digest pass in hand may take to finish at a stop.
 PERIODIC_STOP_SECONDS = 10.0
+# How often due announcements are looked for (and finished ones reported): an
+# announcement sent "now" starts within this; the look is one indexed query.
+ANNOUNCE_CHECK_SECONDS = 3.0
 
 
 def reminder_policy(settings: Settings) -> ReminderPolicy:
@@ -60,7 +65,7 @@ def start_periodic(
     sender: OutboxSender,
     stop: asyncio.Event,
 ) -> list[asyncio.Task[None]]:
-    """Start the three loops; :func:`stop_periodic` them once ``stop`` is set."""
+    """Start the four loops; :func:`stop_periodic` them once ``stop`` is set."""
     return [
         asyncio.create_task(
             remind_periodically(settings, sessionmaker, catalogue, sender, stop),
@@ -71,6 +76,10 @@ def start_periodic(
             name="reports",
         ),
         asyncio.create_task(prune_periodically(settings, sessionmaker, stop), name="retention"),
+        asyncio.create_task(
+            announce_periodically(settings, sessionmaker, catalogue, sender, stop),
+            name="announcements",
+        ),
     ]
 
 
@@ -165,3 +174,26 @@ async def prune_periodically(
                 result.processed,
                 result.inbox,
             )
+
+
+async def announce_periodically(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    catalogue: Catalogue,
+    sender: OutboxSender,
+    stop: asyncio.Event,
+) -> None:
+    """Queue due announcements' messages and report finished ones, until ``stop``
+    (handlers/announcements.py); the sender delivers them behind every reply."""
+    paid = settings.send_limits.allow_paid_broadcast
+    while not stop.is_set():
+        try:
+            result = await run_announcements(
+                sessionmaker, catalogue, utc_now(), paid=paid, keep_going=lambda: not stop.is_set()
+            )
+            if result.queued or result.finished:
+                sender.wake()
+        except Exception:
+            log.exception("the announcement pass failed; trying again at the next one")
+        if await sleep_unless(stop, ANNOUNCE_CHECK_SECONDS):
+            return

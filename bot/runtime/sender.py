@@ -192,6 +192,7 @@ class OutboxSender:
                 priority=row.priority,
                 # an edit, or a chat's command menu, adds no message to the chat
                 new_message=message.edit_message_id is None and message.menu is None,
+                paid=message.paid_broadcast,
             )
             if self._stopping:
                 return None  # not sent: _send_chain gives the lease up

@@ -163,6 +163,7 @@ class TgBotApi(Protocol):
         parse_mode: str,
         reply_markup: Any,
         link_preview_options: Any,
+        allow_paid_broadcast: bool | None = None,
     ) -> TgMessageRef: ...
 
     async def edit_message_text(

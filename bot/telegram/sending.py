@@ -45,6 +45,7 @@ async def send(api: TgBotApi, classes: TgClasses, chat_id: str, message: OutMess
             parse_mode=PARSE_MODE,
             reply_markup=reply_markup(message, classes),
             link_preview_options=no_preview,
+            allow_paid_broadcast=message.paid_broadcast or None,
         )
         return str(sent.message_id)
     # A file is always sent anew, even with edit_message_id: a text can't become one.
@@ -86,6 +87,8 @@ def _with_file(chat_id: str, message: OutMessage, classes: TgClasses) -> dict[st
         "caption": message.text or None,
         "parse_mode": PARSE_MODE,
         "reply_markup": reply_markup(message, classes),
+        # An announcement with Telegram Stars paid broadcasting (issue #19).
+        "allow_paid_broadcast": message.paid_broadcast or None,
     }
 
 

@@ -25,6 +25,10 @@ class LimitsConfig:
     private_burst: int = 3
     group_per_minute: float = 20.0
     group_burst: int = 20
+    # Paid broadcasting (allow_paid_broadcast, Telegram Stars): up to 1,000 a second,
+    # outside the free bot-wide limit; the per-chat limits still hold.
+    paid_per_second: float = 1000.0
+    paid_burst: int = 1000
 
     def update(self, changes: dict[str, Any]) -> None:
         for name, value in changes.items():
@@ -60,12 +64,18 @@ class FloodLimiter:
     refused_by_chat: Counter[int] = field(default_factory=Counter)
     _buckets: dict[object, _Bucket] = field(default_factory=dict)
 
-    def admit(self, chat_id: int, is_group: bool) -> int | None:
-        """Take a token for one message to ``chat_id``; the retry_after to answer if refused."""
+    def admit(self, chat_id: int, is_group: bool, paid: bool = False) -> int | None:
+        """Take a token for one message to ``chat_id``; the retry_after to answer if refused.
+
+        A ``paid`` broadcast passes the paid bucket instead of the bot-wide one."""
         if not self.config.enabled:
             return None
         now = self.clock()
-        buckets = [self._bucket("bot", self.config.global_burst, self.config.global_per_second)]
+        if paid:
+            first = self._bucket("paid", self.config.paid_burst, self.config.paid_per_second)
+        else:
+            first = self._bucket("bot", self.config.global_burst, self.config.global_per_second)
+        buckets = [first]
         if is_group:
             rate = self.config.group_per_minute / 60
             buckets.append(self._bucket(chat_id, self.config.group_burst, rate))

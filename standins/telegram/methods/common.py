@@ -150,7 +150,8 @@ def source_of(raw: str | None, call: Call) -> JSONDict:
 
 def deliver(call: Call, chat: ChatRecord, message: StoredMessage) -> JSONDict:
     """Store a message the bot sends, after the flood limits let it through."""
-    retry_after = call.world.limiter.admit(chat.id, chat.is_group)
+    paid = call.params.flag("allow_paid_broadcast")
+    retry_after = call.world.limiter.admit(chat.id, chat.is_group, paid)
     if retry_after is not None:
         raise too_many_requests(retry_after)
     message.message_id = call.world.next_message_id(chat)
