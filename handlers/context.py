@@ -13,6 +13,8 @@ from handlers.council_policy import CouncilPolicy
 from handlers.events import Button, CallbackAnswer, ChatRef, FileRef, Incoming, Keyboard, OutMessage
 from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
+from handlers.team_policy import TeamPolicy
+from handlers.visibility import TEAMS_ACTIVE_SINCE
 from storage.models import Person
 from storage.uow import UnitOfWork
 
@@ -70,6 +72,12 @@ class Scope:
     queue_time: datetime | None = None
     # The initiative council's criteria and quorum (config.yaml ``council:``).
     council: CouncilPolicy = field(default_factory=CouncilPolicy)
+    # The support teams: when one counts as inactive, its invites (config.yaml ``team:``).
+    team: TeamPolicy = field(default_factory=TeamPolicy)
+
+    def __post_init__(self) -> None:
+        # Every decision of this transaction on who serves a unit uses the same cut-off.
+        TEAMS_ACTIVE_SINCE.set(self.team.active_since(self.now))
 
     @property
     def queue_at(self) -> datetime:

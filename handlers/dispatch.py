@@ -21,6 +21,7 @@ from handlers.council_policy import CouncilPolicy
 from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage
 from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
+from handlers.team_policy import TeamPolicy
 from storage.instances import instance_name
 from storage.models import OutboxMessage, Person
 from storage.uow import UnitOfWork
@@ -48,6 +49,7 @@ class Dispatcher:
     instance: str = field(default_factory=instance_name)
     reply_lease: timedelta = REPLY_LEASE
     council: CouncilPolicy = field(default_factory=CouncilPolicy)
+    team: TeamPolicy = field(default_factory=TeamPolicy)
 
     async def handle(self, incoming: Incoming) -> Outcome:
         async with UnitOfWork(self.sessionmaker) as uow:
@@ -91,6 +93,7 @@ class Dispatcher:
                 now=now,
                 lang=lang,
                 council=self.council,
+                team=self.team,
             )
             await router.route(ctx)
             if saved is not None or state.flow is not None:

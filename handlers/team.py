@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from handlers import visibility
-from handlers.cards import card_message
+from handlers.cards import VIETNAM, card_message
 from handlers.context import PRIORITY_NOTIFY, Context, Scope, language_of
 from handlers.events import AttachmentKind, FileRef, OutMessage
 from handlers.i18n import Translator
 from handlers.limits import MAX_CAPTION_CHARS
 from handlers.textnorm import truncate
 from handlers.visibility import Place, Sight, Viewer
-from storage.models import Attachment, Idea, OutboxMessage, RoleKind, TeamChat, Unit
+from storage.models import Attachment, Idea, OutboxMessage, RoleKind, TeamChat, Unit, UnitKind
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,27 @@ GROUP_LANGUAGE = "vi"
 
 
 @dataclass(frozen=True, slots=True)
+class Fallback:
+    """Why a team above serves a unit: whose team is missing, and since when.
+
+    ``idle``: the unit has members but none has acted since ``since`` (their last
+    sign of life); otherwise the team is empty (``since``: when its last member left,
+    None if it never had one).
+    """
+
+    unit: Unit
+    idle: bool
+    since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Team:
     unit: Unit
     members: list[int]
     group: TeamChat | None
+    # Set when this team serves a unit below whose own team is empty or idle: the team
+    # is told why with each new card (issue #19).
+    fallback: Fallback | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +73,36 @@ async def team_for(scope: Scope, unit: Unit) -> Team | None:
         return None
     group = await scope.uow.teams.group_of(serving.id)
     members = await scope.uow.roles.members_with_role(serving.id, RoleKind.SUPPORT.value)
-    return Team(serving, members, group)
+    fallback = await _fallback(scope, unit, serving) if serving.id != unit.id else None
+    return Team(serving, members, group, fallback)
+
+
+async def _fallback(scope: Scope, unit: Unit, serving: Unit) -> Fallback | None:
+    """The nearest unit on the way up to ``serving`` whose team is missing for a reason
+    worth telling: idle members, members who all left, or a grassroots union with none.
+    A unit that never had a team of its own below a grassroots union (a trade union
+    group, tổ công đoàn) is served from above by design: nothing to tell."""
+    support = RoleKind.SUPPORT.value
+    for candidate in [unit, *await scope.uow.units.ancestors(unit)]:
+        if candidate.id == serving.id:
+            return None
+        if await scope.uow.roles.members_with_role(candidate.id, support):
+            last = await scope.uow.roles.team_last_active(candidate.id, support)
+            return Fallback(candidate, True, last)
+        left = await scope.uow.roles.ever_held(candidate.id, support)
+        if left is not None or candidate.kind == UnitKind.GRASSROOTS.value:
+            return Fallback(candidate, False, left)
+    return None
+
+
+def fallback_note(t: Translator, idea: Idea, fallback: Fallback) -> OutMessage:
+    """Tells the team above why an idea of a unit below comes to it."""
+    unit = fallback.unit.name
+    if fallback.since is None:
+        return OutMessage(t("team_admin.fallback_none", ref=idea.ref_code, unit=unit))
+    since = fallback.since.astimezone(VIETNAM).strftime("%d/%m/%Y")
+    key = "team_admin.fallback_idle" if fallback.idle else "team_admin.fallback_left"
+    return OutMessage(t(key, ref=idea.ref_code, unit=unit, since=since))
 
 
 async def targets(scope: Scope, team: Team) -> list[Target]:
@@ -111,6 +158,9 @@ async def send_card(
             log.warning("idea %s: a team chat may not see it; card not sent", idea.ref_code)
             continue
         t = scope.catalogue.for_lang(target.lang)
+        if team.fallback is not None and only is None:
+            note = fallback_note(t, idea, team.fallback)
+            await queue_for(scope, target, note, idea, "team_fallback")
         card = await _card_as_seen(scope, t, idea, place, viewer, seen)
         if edit_message_id is not None:
             card = OutMessage(text=card.text, buttons=card.buttons, edit_message_id=edit_message_id)

@@ -43,7 +43,9 @@ The decision functions are pure (no database): :func:`load_viewer` and
 from __future__ import annotations
 
 import enum
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 
 from storage.models import Idea, RoleKind, Unit, UnitKind
 from storage.outreach_models import Audience
@@ -73,6 +75,7 @@ class Action(enum.StrEnum):
     RECORD_APPLIED = "record_applied"  # the team or the council: in use, benefit
     ADD_EVIDENCE = "add_evidence"  # the same, or the author
     RECORD_REWARD = "record_reward"  # the author: the reward received
+    MANAGE_TEAM = "manage_team"  # /team: a unit's support team, managed in the chat
     ANNOUNCE = "announce"  # /announce to a unit's subtree (may_announce)
 
 
@@ -197,6 +200,14 @@ def may_see_unit(viewer: Viewer, action: Action, unit: Unit | None) -> bool:
         return unit is not None and any(covers(r.path, unit.path) for r in officials)
     if action is Action.QUEUE:
         return bool(viewer.roles_of(RoleKind.SUPPORT))
+    if action is Action.MANAGE_TEAM:
+        # A member of the unit's own team (not of a team above or below it), or an
+        # official whose role covers the unit; a group chat manages nothing.
+        if unit is None or viewer.group or viewer.person_id is None:
+            return False
+        own = any(r.unit_id == unit.id for r in viewer.roles_of(RoleKind.SUPPORT))
+        officials = viewer.roles_of(RoleKind.OFFICIAL)
+        return own or any(covers(r.path, unit.path) for r in officials)
     # Invites are issued from the command line by the operator; no chat role issues one.
     return False
 
@@ -295,22 +306,39 @@ async def council_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
     return None
 
 
+#: A team none of whose members joined or acted on one of its unit's ideas since this
+#: moment is inactive, and the nearest active team above serves its unit (issue #19).
+#: Set for each transaction by :class:`handlers.context.Scope` from ``team.inactive_days``,
+#: so that cards, reminders and every press's authorisation agree; None: no such rule.
+TEAMS_ACTIVE_SINCE: ContextVar[datetime | None] = ContextVar("teams_active_since", default=None)
+
+
 async def serving_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
     """The unit whose team handles ideas held by ``unit``: its own, else the nearest above.
 
     A unit has a team when someone holds its support role or a group chat is bound to it.
+    A team whose members have all been idle since :data:`TEAMS_ACTIVE_SINCE` is passed
+    over for the nearest active one above; if none above is active, the nearest team
+    serves as before (an idle team is better than none).
     """
+    since = TEAMS_ACTIVE_SINCE.get()
+    nearest: Unit | None = None
     for candidate in [unit, *await uow.units.ancestors(unit)]:
-        if await uow.teams.group_of(candidate.id) is not None:
+        members = await uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value)
+        if not members and await uow.teams.group_of(candidate.id) is None:
+            continue
+        if since is None or not members:  # a bound group alone keeps serving, as before
             return candidate
-        if await uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value):
+        if await uow.roles.team_acted_since(candidate.id, RoleKind.SUPPORT.value, since):
             return candidate
-    return None
+        nearest = nearest or candidate
+    return nearest
 
 
 __all__ = [
     "COUNCIL_ROLES",
     "DECISIONS",
+    "TEAMS_ACTIVE_SINCE",
     "Action",
     "Place",
     "RoleAt",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +25,7 @@ from bot.runtime.worker import UpdateWorker
 from handlers.context import BotInfo
 from handlers.dispatch import Dispatcher
 from handlers.i18n import Catalogue
+from handlers.team_policy import TeamPolicy
 
 
 @dataclass
@@ -51,6 +53,11 @@ class Core:
                 BotInfo(username=bot_name),
                 instance=self.sender.instance,
                 council=self.settings.council.policy,
+                team=TeamPolicy(
+                    inactive_days=self.settings.team.inactive_days,
+                    invite_hours=self.settings.team.invite_hours,
+                    files=Path(self.settings.reports.directory),
+                ),
             )
         return self.dispatcher
 

@@ -1,12 +1,13 @@
-"""Roles people hold on units."""
+"""Roles people hold on units, and what /team needs of a unit's support team."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from storage.models import Role, Unit
+from storage.models import Conversation, Idea, IdeaEvent, Person, Role, Unit
 from storage.repositories.base import Repository
 from storage.repositories.units import unit_ids_on_path
 
@@ -52,5 +53,128 @@ class RoleRepository(Repository):
             select(Role.person_id)
             .where(Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
             .order_by(Role.person_id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    # ------------------------------------------------------------ the team (/team)
+
+    async def team_of(self, unit_id: int, role: str) -> list[tuple[Role, Person]]:
+        """Who holds ``role`` on the unit now, the lead first, then by when they joined."""
+        query = (
+            select(Role, Person)
+            .join(Person, Person.id == Role.person_id)
+            .where(Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
+            .order_by(Role.lead.desc(), Role.granted_at, Role.id)
+        )
+        return [(r, p) for r, p in await self.session.execute(query)]
+
+    async def held(self, *, person_id: int, unit_id: int, role: str) -> Role | None:
+        """The person's role on exactly this unit, if they hold it now (row locked)."""
+        query = (
+            select(Role)
+            .where(
+                Role.person_id == person_id,
+                Role.unit_id == unit_id,
+                Role.role == role,
+                Role.revoked_at.is_(None),
+            )
+            .with_for_update()
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def revoke(self, role: Role, now: datetime) -> None:
+        """Take the role away (kept as a revoked row: who held it and until when)."""
+        role.revoked_at = now
+        role.lead = False
+        await self.session.flush()
+
+    async def hand_lead(self, *, unit_id: int, role: str, to: Role) -> None:
+        """Make ``to`` the lead of its unit's team, and nobody else."""
+        await self.session.execute(
+            update(Role)
+            .where(Role.unit_id == unit_id, Role.role == role, Role.id != to.id)
+            .values(lead=False)
+            .execution_options(synchronize_session=False)
+        )
+        to.lead = True
+        await self.session.flush()
+
+    async def last_actions(self, person_ids: Sequence[int]) -> dict[int, datetime]:
+        """Each person's latest step on an idea as its actor (people without one: absent)."""
+        if not person_ids:
+            return {}
+        query = (
+            select(IdeaEvent.actor_id, func.max(IdeaEvent.at))
+            .where(IdeaEvent.actor_id.in_(list(person_ids)))
+            .group_by(IdeaEvent.actor_id)
+        )
+        return {pid: at for pid, at in await self.session.execute(query) if pid is not None}
+
+    async def team_acted_since(self, unit_id: int, role: str, since: datetime) -> bool:
+        """Whether the unit's team is active: a member joined since ``since``, or one of them
+        acted since then on an idea the unit holds (the ideas' index by holder, then the
+        events' by idea: a unit's own ideas, not the whole events table)."""
+        holding = (Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
+        joined = select(Role.id).where(*holding, Role.granted_at >= since).limit(1)
+        if (await self.session.execute(joined)).first() is not None:
+            return True
+        members = select(Role.person_id).where(*holding)
+        acted = (
+            select(IdeaEvent.id)
+            .join(Idea, Idea.id == IdeaEvent.idea_id)
+            .where(
+                Idea.holder_unit_id == unit_id,
+                IdeaEvent.at >= since,
+                IdeaEvent.actor_id.in_(members),
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(acted)).first() is not None
+
+    async def team_last_active(self, unit_id: int, role: str) -> datetime | None:
+        """When the unit's team last showed life: the latest of its members' joining and
+        their steps on the unit's ideas; None when nobody holds the role."""
+        holding = (Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
+        joined = await self.session.scalar(select(func.max(Role.granted_at)).where(*holding))
+        if joined is None:
+            return None
+        members = select(Role.person_id).where(*holding)
+        acted = await self.session.scalar(
+            select(func.max(IdeaEvent.at))
+            .join(Idea, Idea.id == IdeaEvent.idea_id)
+            .where(Idea.holder_unit_id == unit_id, IdeaEvent.actor_id.in_(members))
+        )
+        return max(joined, acted) if acted is not None else joined
+
+    async def ever_held(self, unit_id: int, role: str) -> datetime | None:
+        """When the last holder of ``role`` on the unit lost it; None if nobody ever held it
+        (or someone holds it now)."""
+        rows = select(func.count(Role.id), func.max(Role.revoked_at)).where(
+            Role.unit_id == unit_id, Role.role == role
+        )
+        count, last = (await self.session.execute(rows)).one()
+        if not count or await self.members_with_role(unit_id, role):
+            return None
+        return last
+
+    async def drop_flows(self, person_id: int, flows: Sequence[str]) -> int:
+        """End the person's unfinished conversations in ``flows`` (in any chat): a member
+        taken off a team must not finish a question or a reason typed for it."""
+        result = await self.session.execute(
+            delete(Conversation).where(
+                Conversation.person_id == person_id, Conversation.flow.in_(list(flows))
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def units_with_teams(self, path: str, role: str, *, limit: int) -> list[Unit]:
+        """The units at or below ``path`` whose team exists or existed (a role held there,
+        now or before), nearest the top first."""
+        had = select(Role.unit_id).where(Role.role == role).distinct()
+        query = (
+            select(Unit)
+            .where(Unit.path.startswith(path, autoescape=True), Unit.id.in_(had))
+            .order_by(Unit.depth, Unit.code)
+            .limit(limit)
         )
         return list((await self.session.execute(query)).scalars())
