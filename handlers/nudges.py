@@ -47,6 +47,7 @@ from handlers.textnorm import truncate
 from handlers.visibility import Action
 from storage.models import Campaign, QuotaMeasure, RoleKind, Unit
 from storage.progress import VIETNAM, vietnam_day
+from storage.repositories.units import unit_ids_on_path
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,11 @@ async def run_nudges(
             scope = Scope(uow=uow, catalogue=catalogue, now=now, queue_time=queue_time)
             found, on_track = await _behind(uow, pace, units, today)
             run.on_track += on_track
+            laggards.extend(found)
+            nudged = await uow.nudges.already_sent([lag.unit.id for lag in found], run.week, TEAM)
             for lagging in found:
-                laggards.append(lagging)
+                if lagging.unit.id in nudged:
+                    continue  # an earlier pass this week
                 if await uow.nudges.claim(lagging.unit.id, run.week, TEAM, now=now):
                     run.teams += await _nudge_team(scope, pace, lagging)
             await uow.commit()
@@ -301,17 +305,16 @@ class _Above:
     below: list[Lagging] = field(default_factory=list)
 
 
-async def _officials_above(
-    uow: UnitOfWork, unit: Unit, cache: dict[int, _Above | None]
-) -> _Above | None:
-    """The nearest unit strictly above ``unit`` with officials, and who they are."""
-    for ancestor in await uow.units.ancestors(unit):
-        if ancestor.id not in cache:
-            officials = await uow.roles.members_with_role(ancestor.id, RoleKind.OFFICIAL.value)
-            cache[ancestor.id] = _Above(ancestor, officials) if officials else None
-        found = cache[ancestor.id]
-        if found is not None:
-            return found
+async def _officials_above(uow: UnitOfWork, unit: Unit, cache: dict[int, list[int]]) -> int | None:
+    """The id of the nearest unit strictly above ``unit`` with officials (read from the
+    unit's path; each unit's officials are looked up once a pass)."""
+    for ancestor_id in reversed(unit_ids_on_path(unit.path)[:-1]):
+        if ancestor_id not in cache:
+            cache[ancestor_id] = await uow.roles.members_with_role(
+                ancestor_id, RoleKind.OFFICIAL.value
+            )
+        if cache[ancestor_id]:
+            return ancestor_id
     return None
 
 
@@ -361,11 +364,17 @@ async def _tell_officials(
         return 0
     aboves: dict[int, _Above] = {}
     async with UnitOfWork(sessionmaker) as uow:
-        cache: dict[int, _Above | None] = {}
+        cache: dict[int, list[int]] = {}
+        below: dict[int, list[Lagging]] = {}
         for lagging in laggards:
-            above = await _officials_above(uow, lagging.unit, cache)
-            if above is not None:
-                aboves.setdefault(above.unit.id, above).below.append(lagging)
+            above_id = await _officials_above(uow, lagging.unit, cache)
+            if above_id is not None:
+                below.setdefault(above_id, []).append(lagging)
+        listed = await uow.nudges.already_sent(list(below), run.week, OFFICIAL)
+        for above_id, lagging_below in below.items():
+            unit = await uow.units.get(above_id) if above_id not in listed else None
+            if unit is not None:
+                aboves[above_id] = _Above(unit, cache[above_id], lagging_below)
     told = 0
     ordered = sorted(aboves.values(), key=lambda a: a.unit.id)
     for start in range(0, len(ordered), BATCH):

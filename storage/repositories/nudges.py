@@ -22,6 +22,15 @@ class NudgeRepository(Repository):
     async def sent(self, unit_id: int, week: date, kind: str) -> bool:
         return await self.session.get(NudgeSent, (unit_id, week, kind)) is not None
 
+    async def already_sent(self, unit_ids: Sequence[int], week: date, kind: str) -> set[int]:
+        """Which of these units had this week's nudge of ``kind``: one query for a page."""
+        if not unit_ids:
+            return set()
+        query = select(NudgeSent.unit_id).where(
+            NudgeSent.unit_id.in_(unit_ids), NudgeSent.week == week, NudgeSent.kind == kind
+        )
+        return set((await self.session.execute(query)).scalars())
+
     async def claim(self, unit_id: int, week: date, kind: str, *, now: datetime) -> bool:
         """Record this week's nudge of ``kind`` for the unit; False if it was sent already.
 
