@@ -73,7 +73,7 @@ def test_a_now_without_a_zone_is_vietnam_time(env: dict[str, str]) -> None:
     assert moment_of("2026-12-13T10:30") == datetime(2026, 12, 13, 3, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("command", ["reminders", "digest", "prune"])
+@pytest.mark.parametrize("command", ["reminders", "digest", "prune", "nudges"])
 def test_the_help_says_a_now_without_a_zone_is_vietnam_time(
     env: dict[str, str], command: str
 ) -> None:
@@ -94,6 +94,7 @@ def _csv(tmp: Path) -> str:
         ["reminders"],
         ["digest"],
         ["prune"],
+        ["nudges"],
         ["invite", "--unit", "X", "--bot-username", "b"],
         ["invites", "list"],
         ["invites", "revoke", "1"],
