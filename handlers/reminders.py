@@ -37,7 +37,16 @@ from handlers.context import Scope, language_of
 from handlers.council_policy import CouncilPolicy
 from handlers.events import Button, OutMessage
 from handlers.i18n import Catalogue, Translator
-from handlers.team import Target, audience, card_purpose, queue_for, targets, team_for
+from handlers.team import (
+    Target,
+    audience,
+    card_purpose,
+    fallback_note,
+    queue_for,
+    targets,
+    team_for,
+)
+from handlers.team_policy import TeamPolicy
 from handlers.visibility import COUNCIL_ROLES, Place, Sight, Viewer
 from storage.models import Idea, IdeaStatus, RoleKind, Unit, UnitKind
 from storage.uow import UnitOfWork
@@ -59,6 +68,8 @@ class ReminderPolicy:
     apply_working_days: int = 20
     # Scores before the chair is reminded to record the outcome (council.quorum).
     council_quorum: int = 3
+    # A team idle this long is passed over for the active team above (team.inactive_days).
+    team_inactive_days: int = 30
 
 
 @dataclass(slots=True)
@@ -144,7 +155,8 @@ async def run_reminders(
     # The holiday calendar's first load (a few hundred ms) in a thread, not on the loop.
     await asyncio.to_thread(public_holidays, now.astimezone(VIETNAM).year)
     async with UnitOfWork(sessionmaker) as uow:
-        scope = Scope(uow=uow, catalogue=catalogue, now=now, queue_time=queue_time)
+        team = TeamPolicy(inactive_days=policy.team_inactive_days)
+        scope = Scope(uow=uow, catalogue=catalogue, now=now, queue_time=queue_time, team=team)
         waits = (
             (TEAM_QUEUE, policy.working_days, _remind, _escalate),
             ((IdeaStatus.APPROVED.value,), policy.working_days, _remind_council, _escalate_council),
@@ -228,6 +240,8 @@ async def _remind_team(
         title = _title(t, idea, place, await audience(scope, target, team.unit))
         if title is None:
             continue
+        if team.fallback is not None:  # a team above stands in: it is told why
+            await queue_for(scope, target, fallback_note(t, idea, team.fallback), idea, "reminder")
         message = OutMessage(
             text=t(key, ref=idea.ref_code, title=title, days=days),
             buttons=((Button(t("queue.open", ref=idea.ref_code, title=""), press.pack()),),),

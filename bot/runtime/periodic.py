@@ -44,6 +44,7 @@ def reminder_policy(settings: Settings) -> ReminderPolicy:
         council_quorum=settings.council.quorum,
         weekdays=settings.reminders.weekday_numbers,
         extra_days_off=settings.reminders.extra_day_dates,
+        team_inactive_days=settings.team.inactive_days,
     )
 
 
