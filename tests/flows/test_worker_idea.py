@@ -246,7 +246,10 @@ async def test_confidential_idea_reaches_a_higher_team_without_name_or_text(
     assert "tiêu đề ngắn" in r.last.text  # a confidential idea needs a typed title
     r = await h.send(WORKER, "Máy cắt laser nhanh hơn")
     r = await h.press(WORKER, r.last.button("Gửi"))
-    cards = await h.notifications(str(SUPPORT))
+    told = await h.notifications(str(SUPPORT))
+    # The district's team is told why the idea comes to it (issue #19), then the card.
+    assert "chưa có tổ hỗ trợ sáng kiến" in told[0].text and "20% thời gian" not in told[0].text
+    cards = told[1:]
     assert len(cards) == 1 and cards[0].file is None, "no attachments travel"
     assert "Máy cắt laser nhanh hơn" in cards[0].text  # the typed title
     assert "Nguyễn Văn An" not in cards[0].text and "20% thời gian" not in cards[0].text
