@@ -64,3 +64,17 @@ class NudgeSent(Base):
     week: Mapped[date] = mapped_column(primary_key=True)  # the Monday of the week
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "team" | "official"
     sent_at: Mapped[datetime]
+
+
+class TeamEvent(Base):
+    """Append-only audit of a support team's changes made in /team: who, whom, when."""
+
+    __tablename__ = "team_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # invited, removed, left, lead, handed_up
+    actor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # whom it was about
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any] | None]

@@ -80,6 +80,13 @@ async def invite(ctx: Context, unit: Unit) -> None:
     link = f"https://t.me/{ctx.bot.username}?start={token}"
     path = await asyncio.to_thread(_qr_file, ctx.team.files, link, made.id)
     log.info("team invite %s for unit %s made by person %s", made.id, unit.id, ctx.person.id)
+    await ctx.uow.teams.add_event(
+        unit_id=unit.id,
+        kind="invited",
+        actor_id=ctx.person.id,
+        at=ctx.now,
+        data={"invite": made.id},
+    )
     until = expires.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
     ctx.reply(ctx.t("team_admin.invite_text", unit=unit.name, link=link, hours=hours, until=until))
     upload = Upload(AttachmentKind.PHOTO, "invite-qr.png", PNG_MIME, str(path))
@@ -133,6 +140,13 @@ async def remove(ctx: Context, unit: Unit, target: Member, *, hand_up: bool) -> 
     # A question or a decline reason they were typing for a card can no longer be sent.
     await ctx.uow.roles.drop_flows(target.person_id, [TRIAGE_FLOW])
     log.info("team of unit %s: person %s removed person %s", unit.id, ctx.person.id, role.person_id)
+    await ctx.uow.teams.add_event(
+        unit_id=unit.id,
+        kind="left" if target.person_id == ctx.person.id else "removed",
+        actor_id=ctx.person.id,
+        subject_id=target.person_id,
+        at=ctx.now,
+    )
     by, name = ctx.person.display_name, target.name
     await ctx.notify(
         [m.person_id for m in remaining if m.person_id != ctx.person.id],
@@ -179,6 +193,13 @@ async def _cards_back_to_team(ctx: Context, unit: Unit, *, handed_up: bool, by: 
     log.info(
         "team of unit %s handed up to unit %s: %d open ideas", unit.id, team.unit.id, len(ideas)
     )
+    await ctx.uow.teams.add_event(
+        unit_id=unit.id,
+        kind="handed_up",
+        actor_id=ctx.person.id,
+        at=ctx.now,
+        data={"to": team.unit.id, "ideas": len(ideas)},
+    )
 
     def told(t: Translator) -> OutMessage:
         key = "team_admin.handed_up_to_you"
@@ -216,6 +237,13 @@ async def hand_lead(ctx: Context, unit: Unit, target: Member) -> str | None:
         ctx.answer(problem or "", alert=True)
         return None
     await ctx.uow.roles.hand_lead(unit_id=unit.id, role=SUPPORT, to=role)
+    await ctx.uow.teams.add_event(
+        unit_id=unit.id,
+        kind="lead",
+        actor_id=ctx.person.id,
+        subject_id=target.person_id,
+        at=ctx.now,
+    )
     log.info(
         "team of unit %s: person %s handed the lead to person %s",
         unit.id,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from storage.models import TeamChat
+from storage.outreach_models import TeamEvent
 from storage.repositories.base import Repository
 
 
@@ -74,3 +76,29 @@ class TeamChatRepository(Repository):
             return False
         await self.session.delete(existing)
         return True
+
+    async def add_event(
+        self,
+        *,
+        unit_id: int,
+        kind: str,
+        actor_id: int,
+        at: datetime,
+        subject_id: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a change of the unit's support team (``team_events``: who, whom, when)."""
+        self.session.add(
+            TeamEvent(
+                unit_id=unit_id,
+                kind=kind,
+                actor_id=actor_id,
+                subject_id=subject_id,
+                at=at,
+                data=data,
+            )
+        )
+
+    async def events(self, unit_id: int) -> list[TeamEvent]:
+        query = select(TeamEvent).where(TeamEvent.unit_id == unit_id).order_by(TeamEvent.id)
+        return list((await self.session.execute(query)).scalars())

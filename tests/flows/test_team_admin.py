@@ -15,6 +15,7 @@ from sqlalchemy import select
 from handlers.buttons import FlowPress
 from handlers.events import ChatRef
 from storage.models import Conversation, Identity, Invite, Role, RoleKind, Unit
+from storage.outreach_models import TeamEvent
 from tests.flows.harness import Harness, Reply
 from tests.flows.test_triage import (
     ANH,
@@ -47,6 +48,25 @@ async def roles(h: Harness, unit: Unit) -> dict[int, bool]:
             .where(Role.unit_id == unit.id, Role.role == "support", Role.revoked_at.is_(None))
         )
         return {int(user): lead for user, lead in rows}
+
+
+async def team_events(h: Harness, unit: Unit) -> list[tuple[str, int, int | None]]:
+    """The unit's team audit: (kind, actor's user id, subject's user id), oldest first."""
+    async with h.sessionmaker() as session:
+        users = dict(
+            (await session.execute(select(Identity.person_id, Identity.external_id))).all()
+        )
+        rows = await session.execute(
+            select(TeamEvent).where(TeamEvent.unit_id == unit.id).order_by(TeamEvent.id)
+        )
+        return [
+            (
+                e.kind,
+                int(users[e.actor_id]),
+                int(users[e.subject_id]) if e.subject_id is not None else None,
+            )
+            for e in rows.scalars()
+        ]
 
 
 async def person_id(h: Harness, user: int) -> int:
@@ -144,6 +164,7 @@ async def test_a_removed_member_is_refused_at_their_next_press(
     r = await h.click(ANH, confirm, "Đúng, bớt")
     assert "Đã bớt Bình" in r.last.text
     assert BINH not in await roles(h, may)
+    assert ("removed", ANH, BINH) in await team_events(h, may), "an event with who and whom"
     await h.deliver()
     assert any("Anh đã bớt Bình" in m.text for m in h.screen(CUONG)), "the rest of the team told"
     assert any("Anh đã bớt bạn" in m.text for m in h.screen(BINH))
@@ -194,6 +215,7 @@ async def test_the_lead_is_handed_over_and_only_by_the_lead(
     r = await h.click(ANH, r.last, "Đúng, trao")
     assert (await roles(h, may)) == {ANH: False, BINH: True, CUONG: False}
     assert "Bình — tổ trưởng" in r.last.text
+    assert ("lead", ANH, BINH) in await team_events(h, may)
     await h.deliver()
     assert any("Anh đã trao quyền tổ trưởng" in m.text for m in h.screen(CUONG))
     # Cường is not the lead: he can neither hand it over nor remove the lead.
@@ -240,6 +262,7 @@ async def test_the_last_member_names_a_successor_or_confirms_the_hand_up(
     r = await h.click(ANH, r.last, "chuyển lên")
     assert "Bạn đã rời tổ hỗ trợ" in r.last.text
     assert await roles(h, may) == {}
+    assert [k for k, _, _ in await team_events(h, may)][-2:] == ["left", "handed_up"]
     await h.deliver()
     dung = h.screen(DUNG)
     assert any("không còn thành viên" in m.text and "1 sáng kiến" in m.text for m in dung)

@@ -6,8 +6,9 @@ Create Date: 2026-12-06
 
 Issue #19: announcements to the shop floor (``announcements``; their messages are
 outbox rows), ``people.muted`` for /mute, ``nudges_sent`` (at most one nudge a week
-per unit), and ``roles.lead`` (the team's lead, handed over in /team). Nobody is
-muted and nobody is a lead after the upgrade.
+per unit), ``roles.lead`` (the team's lead, handed over in /team) and ``team_events``
+(who changed a team in /team, whom, when). Nobody is muted and nobody is a lead after
+the upgrade.
 """
 
 from collections.abc import Sequence
@@ -61,6 +62,27 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("unit_id", "week", "kind", name=op.f("pk_nudges_sent")),
     )
+    op.create_table(
+        "team_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=True),
+        sa.Column("at", UTC_DATETIME, nullable=False),
+        sa.Column("data", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_team_events_unit_id_units")
+        ),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["people.id"], name=op.f("fk_team_events_actor_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["subject_id"], ["people.id"], name=op.f("fk_team_events_subject_id_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_team_events")),
+    )
+    op.create_index(op.f("ix_team_events_unit_id"), "team_events", ["unit_id"])
     with op.batch_alter_table("people") as batch:
         batch.add_column(
             sa.Column("muted", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -74,6 +96,8 @@ def downgrade() -> None:
         batch.drop_column("lead")
     with op.batch_alter_table("people") as batch:
         batch.drop_column("muted")
+    op.drop_index(op.f("ix_team_events_unit_id"), table_name="team_events")
+    op.drop_table("team_events")
     op.drop_table("nudges_sent")
     op.drop_index("ix_announcements_status", table_name="announcements")
     op.drop_table("announcements")
