@@ -208,7 +208,8 @@ def may_see_unit(viewer: Viewer, action: Action, unit: Unit | None) -> bool:
         own = any(r.unit_id == unit.id for r in viewer.roles_of(RoleKind.SUPPORT))
         officials = viewer.roles_of(RoleKind.OFFICIAL)
         return own or any(covers(r.path, unit.path) for r in officials)
-    # Invites are issued from the command line by the operator; no chat role issues one.
+    # Other invites are issued from the command line by the operator; in the chat only
+    # /team makes one: a support invite to the presser's own team (MANAGE_TEAM above).
     return False
 
 
