@@ -43,7 +43,7 @@ def make_limiter(settings: Settings, engine: AsyncEngine | None = None) -> SendL
     """The send limiter; on PostgreSQL (several instances may share the database) its
     slots are reserved in the database, so the limits hold for the bot as a whole."""
     limits = settings.send_limits
-    global_rate = Rate(limits.global_per_second)
+    global_rate = Rate(limits.global_per_second, burst=limits.reply_burst)
     private_rate = Rate(limits.private_per_second, burst=limits.private_burst)
     group_rate = Rate(limits.group_per_minute / 60.0, burst=limits.private_burst)
     # Paid broadcasting (announcements only) gets its own rate, and only when enabled.

@@ -98,10 +98,17 @@ class SendLimits:
     private_per_second: float = 1.0
     private_burst: int = 3
     group_per_minute: float = 20.0
+    # Messages the bot may send at once above its steady global rate; replies and
+    # cards only: announcements keep to the steady rate, so this stays free for them.
+    reply_burst: int = 4
     # Telegram Stars paid broadcasting (issue #19): only announcements use the higher
     # rate, and only when the operator has enabled it on the bot.
     allow_paid_broadcast: bool = False
     paid_per_second: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.reply_burst <= 30:
+            raise ConfigError(f"send_limits.reply_burst must be 1-30, not {self.reply_burst}")
 
 
 @dataclass(frozen=True)
@@ -364,6 +371,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "SEND_PRIVATE_PER_SECOND": ("send_limits", "private_per_second"),
     "SEND_PRIVATE_BURST": ("send_limits", "private_burst"),
     "SEND_GROUP_PER_MINUTE": ("send_limits", "group_per_minute"),
+    "SEND_REPLY_BURST": ("send_limits", "reply_burst"),
     "SEND_ALLOW_PAID_BROADCAST": ("send_limits", "allow_paid_broadcast"),
     "SEND_PAID_PER_SECOND": ("send_limits", "paid_per_second"),
     "NUDGES_ENABLED": ("nudges", "enabled"),

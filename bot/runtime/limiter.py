@@ -4,6 +4,8 @@ Each chat gets a GCRA bucket (about one message a second in a private chat with 
 small burst, twenty a minute in a group); the bot as a whole is held to its global
 rate by a single pump that hands out send slots in priority order, so a reply to
 the person typing goes ahead of queued notifications, digests and announcements.
+The global rate's small burst (``send_limits.reply_burst``) is never used by bulk
+messages, so during a long announcement a reply still finds a slot free at once.
 
 With Telegram Stars paid broadcasting enabled (``send_limits.allow_paid_broadcast``),
 announcements sent with ``allow_paid_broadcast`` take their bot-wide slot from a
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handlers.context import PRIORITY_BULK
 from storage.instances import chat_wait, forget_idle_slots, reserve_slot, take_slot
 
 log = logging.getLogger(__name__)
@@ -177,11 +180,18 @@ class SendLimiter:
                 self._wakeup.clear()
                 await self._wakeup.wait()
             now = self._clock()
-            delay = self._global_tat - self._global.tolerance - now
+            # Bulk messages (announcements) go at the steady rate only and never use the
+            # burst: it stays free for a reply that comes meanwhile, which then goes at
+            # once instead of waiting for the next slot (docs/BENCHMARKS.md).
+            bulk = self._waiters[0][0] >= PRIORITY_BULK
+            delay = self._global_tat - (0.0 if bulk else self._global.tolerance) - now
             if delay > 0:
                 self._wakeup.clear()
-                # Sleep, but wake early if a pause moves the slot (it only moves later).
-                await asyncio.sleep(delay)
+                # Wait, but look again when a message arrives (a reply may go now where
+                # the bulk message at the head of the queue may not) or a pause moves
+                # the slot.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), delay)
                 continue
             _, _, future = heapq.heappop(self._waiters)
             if future.cancelled():
