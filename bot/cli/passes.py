@@ -16,8 +16,6 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from handlers.nudges import NudgePolicy
-
     Pass = Callable[[async_sessionmaker[AsyncSession]], Awaitable[str]]
 
 
@@ -90,6 +88,7 @@ def nudges(
     """Queue this week's nudges for support teams behind their pro-rata quota, and their
     officials' lists, if not sent yet; the bot sends them."""
     settings = settings_or_exit()
+    from bot.runtime.periodic import nudge_policy
     from handlers.i18n import Catalogue
     from handlers.nudges import run_nudges
 
@@ -109,13 +108,6 @@ def nudges(
         )
 
     _run_once(settings, work)
-
-
-def nudge_policy(settings: Settings) -> NudgePolicy:
-    """The nudge moment from ``nudges:`` in config.yaml (the periodic loop uses the same)."""
-    from handlers.nudges import NudgePolicy
-
-    return NudgePolicy(weekday=settings.nudges.weekday_number, hour=settings.nudges.hour)
 
 
 def prune(

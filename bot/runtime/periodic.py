@@ -1,9 +1,9 @@
 """The periodic passes beside the channels: reminders, reports and digests, retention,
-announcements.
+announcements, the weekly nudges.
 
 Each loops until the bot's stop event, sleeping between passes; :func:`stop_periodic`
 lets the pass in hand finish at a stop. The command line runs single passes with the
-same policies (``python -m bot reminders | digest | prune``).
+same policies (``python -m bot reminders | digest | nudges | prune``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from handlers.announcements import run_announcements
 from handlers.digest import DigestPolicy, run_digest
 from handlers.dispatch import utc_now
 from handlers.i18n import Catalogue
+from handlers.nudges import NudgePolicy, run_nudges
 from handlers.reminders import ReminderPolicy, run_reminders
 from handlers.reports.jobs import ReportSettings, run_report_jobs
 from storage.retention import prune
@@ -52,6 +53,11 @@ def digest_policy(settings: Settings) -> DigestPolicy:
     return DigestPolicy(weekday=settings.digest.weekday_number, hour=settings.digest.hour)
 
 
+def nudge_policy(settings: Settings) -> NudgePolicy:
+    """The nudge moment from ``nudges:`` in config.yaml (``python -m bot nudges`` too)."""
+    return NudgePolicy(weekday=settings.nudges.weekday_number, hour=settings.nudges.hour)
+
+
 def report_settings(settings: Settings) -> ReportSettings:
     return ReportSettings(
         directory=Path(settings.reports.directory),
@@ -66,7 +72,7 @@ def start_periodic(
     sender: OutboxSender,
     stop: asyncio.Event,
 ) -> list[asyncio.Task[None]]:
-    """Start the four loops; :func:`stop_periodic` them once ``stop`` is set."""
+    """Start the loops; :func:`stop_periodic` them once ``stop`` is set."""
     return [
         asyncio.create_task(
             remind_periodically(settings, sessionmaker, catalogue, sender, stop),
@@ -81,7 +87,34 @@ def start_periodic(
             announce_periodically(settings, sessionmaker, catalogue, sender, stop),
             name="announcements",
         ),
+        asyncio.create_task(
+            nudge_periodically(settings, sessionmaker, catalogue, sender, stop),
+            name="nudges",
+        ),
     ]
+
+
+async def nudge_periodically(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    catalogue: Catalogue,
+    sender: OutboxSender,
+    stop: asyncio.Event,
+) -> None:
+    """Queue each week's nudges once they are due (a pass at any time sends a week's
+    nudges once, also after the bot was down at that hour), until ``stop``."""
+    if not settings.nudges.enabled:
+        return
+    policy = nudge_policy(settings)
+    while not stop.is_set():
+        try:
+            result = await run_nudges(sessionmaker, catalogue, utc_now(), policy)
+            if result.teams or result.officials:
+                sender.wake()
+        except Exception:
+            log.exception("the nudge pass failed; trying again at the next one")
+        if await sleep_unless(stop, settings.nudges.check_minutes * 60):
+            return
 
 
 async def stop_periodic(tasks: Sequence[asyncio.Task[None]]) -> None:
