@@ -374,8 +374,11 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
     viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
     if not visibility.may_see_unit(viewer, Action.QUEUE, None):
         return t("queue.not_support"), []
-    # The ideas held by the person's own teams: exactly the ones they may decide.
-    units = [r.unit_id for r in viewer.roles_of(RoleKind.SUPPORT.value)]
+    # The ideas held by the person's own teams, and by units below that their teams
+    # serve (an empty or idle team's): exactly the ones they may decide.
+    supports = viewer.roles_of(RoleKind.SUPPORT.value)
+    units = [r.unit_id for r in supports]
+    units += await _served_below(ctx, supports)
     ideas = await ctx.uow.ideas.open_in_units(units, limit=500)
     if not ideas:
         return t("queue.empty"), []
@@ -407,6 +410,22 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
 
 
 # ---------------------------------------------------------------- helpers
+
+
+SERVED_HOLDERS = 200  # units below looked at for /queue (each walks up to its team)
+
+
+async def _served_below(ctx: Context, supports: list[visibility.RoleAt]) -> list[int]:
+    """Units below the person's teams whose ideas those teams decide now."""
+    own = {r.unit_id for r in supports}
+    served = []
+    paths = [r.path for r in supports]
+    for holder_id in await ctx.uow.ideas.open_holders_below(paths, limit=SERVED_HOLDERS):
+        holder = await ctx.uow.units.get(holder_id)
+        serving = await visibility.serving_unit(ctx.uow, holder) if holder else None
+        if serving is not None and serving.id in own:
+            served.append(holder_id)
+    return served
 
 
 async def _card_for(ctx: Context, idea: Idea, holder: Unit) -> OutMessage:

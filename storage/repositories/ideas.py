@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus
+from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
 from storage.repositories.base import Repository
 
 OPEN_STATUSES = (
@@ -108,6 +108,21 @@ class IdeaRepository(Repository):
             select(Idea)
             .where(Idea.holder_unit_id.in_(unit_ids), Idea.status.in_(OPEN_STATUSES))
             .order_by(Idea.waiting_since, Idea.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def open_holders_below(self, paths: Sequence[str], *, limit: int) -> list[int]:
+        """The units strictly below these paths that hold ideas waiting for a decision
+        (a team above may be serving them: their own team is empty or idle)."""
+        if not paths:
+            return []
+        below = or_(*(Unit.path.startswith(p, autoescape=True) & (Unit.path != p) for p in paths))
+        query = (
+            select(Idea.holder_unit_id)
+            .join(Unit, Unit.id == Idea.holder_unit_id)
+            .where(below, Idea.status.in_(OPEN_STATUSES))
+            .distinct()
             .limit(limit)
         )
         return list((await self.session.execute(query)).scalars())

@@ -98,3 +98,26 @@ async def test_an_idle_team_with_nobody_active_above_still_gets_its_ideas(
     await h.click(ANH, r.last, "Đúng, duyệt")
     assert (await idea_now(h, idea.id)).status == "approved"
     assert not told(h, ANH, idea.ref_code)
+
+
+async def test_the_team_above_finds_the_ideas_it_serves_in_its_queue(
+    harness: Harness, units: dict[str, Unit]
+) -> None:
+    """/queue of the district's team lists the ideas of a unit below without a team (it
+    decides them), never those of a unit below whose own team serves them."""
+    h = harness
+    q7, dien, may = units["HCM-Q7"], units["HCM-Q7-DIEN"], units["HCM-Q7-MAY"]
+    await support(h, DUNG, q7, "Dũng")
+    await support(h, ANH, may, "Anh")
+    served = await submit(h, dien, "Thay bóng đèn sợi đốt ở kho bằng đèn LED cảm biến")
+    own = await submit(h, may, "Gom vải vụn để tái chế làm giẻ lau máy")
+    queue = (await h.send(DUNG, "/queue")).last
+    assert served.ref_code in queue.text and own.ref_code not in queue.text
+    anh_queue = (await h.send(ANH, "/queue")).last
+    assert own.ref_code in anh_queue.text and served.ref_code not in anh_queue.text
+    # Opened from the list, the card decides: the district's team is the deciding one.
+    await h.click(DUNG, queue, served.ref_code)
+    await h.deliver()
+    r = await h.click(DUNG, card_of(h, DUNG, served.ref_code), "Duyệt")
+    await h.click(DUNG, r.last, "Đúng, duyệt")
+    assert (await idea_now(h, served.id)).status == "approved"
