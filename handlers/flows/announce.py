@@ -24,7 +24,7 @@ from handlers.announcements import limit_exceeded, render
 from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.events import AttachmentKind
-from handlers.flows.common import Step, parse_id, press_in, unit_label
+from handlers.flows.common import Step, message_in, parse_id, press_in, unit_label
 from handlers.limits import MAX_SEARCH_QUERY_CHARS, UNIT_SEARCH_RESULTS
 from handlers.textnorm import clean_user_text, fold, truncate
 from handlers.typed_dates import parse_day
@@ -74,11 +74,7 @@ async def reprompt(ctx: Context) -> None:
 
 
 async def on_message(ctx: Context) -> None:
-    step = STEPS.get(ctx.state.step or "")
-    if step is None or step.on_message is None:
-        await reprompt(ctx)
-        return
-    await step.on_message(ctx)
+    await message_in(ctx, STEPS, reprompt)
 
 
 async def on_button(ctx: Context, press: FlowPress) -> None:
@@ -350,4 +346,3 @@ async def unmute_command(ctx: Context) -> None:
     already = not ctx.person.muted
     ctx.person.muted = False
     ctx.reply(ctx.t("announce.already_unmuted" if already else "announce.unmuted"))
-

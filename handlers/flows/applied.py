@@ -40,7 +40,7 @@ from handlers.flows.applied_access import (
     start,
     today,
 )
-from handlers.flows.common import Step, press_in, store_attachments
+from handlers.flows.common import Step, message_in, press_in, store_attachments
 from handlers.i18n import Translator
 from handlers.limits import MAX_IDEA_FILES
 from handlers.team import refresh_cards, tell_author
@@ -134,11 +134,7 @@ async def reprompt(ctx: Context) -> None:
 
 
 async def on_message(ctx: Context) -> None:
-    step = STEPS.get(ctx.state.step or "")
-    if step is None or step.on_message is None:
-        await reprompt(ctx)
-        return
-    await step.on_message(ctx)
+    await message_in(ctx, STEPS, reprompt)
 
 
 async def on_button(ctx: Context, press: FlowPress) -> None:

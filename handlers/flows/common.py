@@ -43,6 +43,17 @@ async def press_in(ctx: Context, steps: Mapping[str, Step], press: FlowPress) ->
     await handler(ctx, press.value)
 
 
+async def message_in(
+    ctx: Context, steps: Mapping[str, Step], otherwise: Callable[[Context], Awaitable[None]]
+) -> None:
+    """The current step's handler of a typed message, else ``otherwise`` (a reprompt)."""
+    step = steps.get(ctx.state.step or "")
+    if step is None or step.on_message is None:
+        await otherwise(ctx)
+        return
+    await step.on_message(ctx)
+
+
 async def unit_label(ctx: Context, unit: Unit) -> str:
     """A unit's name with its parent's, so two "CĐCS Công ty May" can be told apart."""
     if unit.parent_id is None:

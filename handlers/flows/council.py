@@ -27,7 +27,7 @@ from handlers.cards import local_time, since_text, title_as_seen
 from handlers.context import Context, Scope
 from handlers.events import Button, OutMessage
 from handlers.flows import council_card, council_outcome
-from handlers.flows.common import Step, page_buttons, parse_id, press_in, stale
+from handlers.flows.common import Step, message_in, page_buttons, parse_id, press_in, stale
 from handlers.flows.council_card import (
     COMMENT,
     CONFIRM,
@@ -268,11 +268,7 @@ async def _take_comment(ctx: Context, text: str) -> None:
 
 
 async def on_message(ctx: Context) -> None:
-    step = STEPS.get(ctx.state.step or "")
-    if step is None or step.on_message is None:
-        await reprompt(ctx)
-        return
-    await step.on_message(ctx)
+    await message_in(ctx, STEPS, reprompt)
 
 
 def _typed(

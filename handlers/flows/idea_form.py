@@ -24,7 +24,7 @@ from handlers.buttons import FlowPress
 from handlers.context import Context
 from handlers.events import FileRef, OtherContent
 from handlers.flows import idea_held, join
-from handlers.flows.common import OnButton, Step, parse_id, stale, store_attachments
+from handlers.flows.common import OnButton, Step, message_in, parse_id, stale, store_attachments
 from handlers.flows.idea_draft import (
     AMOUNT,
     ANY_STEP,
@@ -137,11 +137,7 @@ def _ask_title(ctx: Context) -> None:
 async def on_message(ctx: Context) -> None:
     if await idea_held.hold_for_question(ctx):
         return
-    step = STEPS.get(ctx.state.step or "")
-    if step is None or step.on_message is None:
-        await _use_buttons(ctx)
-        return
-    await step.on_message(ctx)
+    await message_in(ctx, STEPS, _use_buttons)
 
 
 async def _use_buttons(ctx: Context) -> None:
