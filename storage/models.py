@@ -273,6 +273,8 @@ class IdeaEvent(Base):
     """Append-only audit of every step an idea goes through."""
 
     __tablename__ = "idea_events"
+    # A person's latest steps (a support team's last activity in /team and the idle rule).
+    __table_args__ = (Index("ix_idea_events_actor_at", "actor_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), index=True)

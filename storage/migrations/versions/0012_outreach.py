@@ -7,8 +7,8 @@ Create Date: 2026-12-06
 Issue #19: announcements to the shop floor (``announcements``; their messages are
 outbox rows), ``people.muted`` for /mute, ``nudges_sent`` (at most one nudge a week
 per unit), ``roles.lead`` (the team's lead, handed over in /team) and ``team_events``
-(who changed a team in /team, whom, when). Nobody is muted and nobody is a lead after
-the upgrade.
+(who changed a team in /team, whom, when), and an index on a person's idea events by
+time (a team's last activity). Nobody is muted and nobody is a lead after the upgrade.
 """
 
 from collections.abc import Sequence
@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_team_events")),
     )
     op.create_index(op.f("ix_team_events_unit_id"), "team_events", ["unit_id"])
+    op.create_index("ix_idea_events_actor_at", "idea_events", ["actor_id", "at"])
     with op.batch_alter_table("people") as batch:
         batch.add_column(
             sa.Column("muted", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -96,6 +97,7 @@ def downgrade() -> None:
         batch.drop_column("lead")
     with op.batch_alter_table("people") as batch:
         batch.drop_column("muted")
+    op.drop_index("ix_idea_events_actor_at", table_name="idea_events")
     op.drop_index(op.f("ix_team_events_unit_id"), table_name="team_events")
     op.drop_table("team_events")
     op.drop_table("nudges_sent")
