@@ -158,8 +158,10 @@ def is_nudge(message: JSON) -> bool:
 def next_monday_nine(now: datetime) -> datetime:
     """The next Monday 09:00 in Vietnam (the default nudge moment) after ``now``."""
     local = now.astimezone(VIETNAM)
-    monday = local.date() + timedelta(days=(7 - local.weekday()) % 7 or 7)
-    return datetime(monday.year, monday.month, monday.day, 9, 0, tzinfo=VIETNAM)
+    # Early on a Monday (before 09:00 in Vietnam) the next one is today's.
+    monday = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+    moment = datetime(monday.year, monday.month, monday.day, 9, 0, tzinfo=VIETNAM)
+    return moment if moment > local else moment + timedelta(days=7)
 
 
 async def test_a_nudge_reaches_exactly_the_lagging_teams(world: World) -> None:

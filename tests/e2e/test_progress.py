@@ -291,8 +291,10 @@ def png_size(data: bytes) -> tuple[int, int]:
 def next_slot(now: datetime) -> datetime:
     """The next Monday 08:00 in Vietnam (the default digest time) after ``now``."""
     local = now.astimezone(VIETNAM)
-    monday = local.date() + timedelta(days=(7 - local.weekday()) % 7 or 7)
-    return datetime(monday.year, monday.month, monday.day, 8, 0, tzinfo=VIETNAM)
+    # Early on a Monday (before 08:00 in Vietnam) the next one is today's.
+    monday = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+    moment = datetime(monday.year, monday.month, monday.day, 8, 0, tzinfo=VIETNAM)
+    return moment if moment > local else moment + timedelta(days=7)
 
 
 async def test_an_official_steers_a_province_by_numbers(world: World) -> None:
