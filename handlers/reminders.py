@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import visibility
 from handlers.buttons import CardPress, LifecyclePress, Press
 from handlers.cards import VIETNAM, card_message, title_as_seen
-from handlers.context import Scope, language_of
+from handlers.context import Scope
 from handlers.council_policy import CouncilPolicy
 from handlers.events import Button, OutMessage
 from handlers.i18n import Catalogue, Translator
@@ -42,6 +42,7 @@ from handlers.team import (
     audience,
     card_purpose,
     fallback_note,
+    private_targets,
     queue_for,
     targets,
     team_for,
@@ -355,7 +356,7 @@ async def _remind_council(scope: Scope, idea: Idea, policy: ReminderPolicy) -> T
     if len(scored) >= quorum:
         told |= {chair: "wait.council_outcome" for chair in chairs}
     reached = 0
-    for target in await _private_targets(scope, sorted(told)):
+    for target in await private_targets(scope, sorted(told)):
         assert target.person_id is not None
         viewer = await visibility.load_viewer(scope.uow, target.person_id)
         reached += await _tell_council(
@@ -420,7 +421,7 @@ async def _escalate_council(scope: Scope, idea: Idea, policy: ReminderPolicy) ->
         target = Target(group.channel, group.chat_id, None, group.language or "vi")
         chats.append((target, Viewer.bound_group("council", above)))
     else:
-        for target in await _private_targets(scope, await _council_members(scope, above)):
+        for target in await private_targets(scope, await _council_members(scope, above)):
             assert target.person_id is not None
             chats.append((target, await visibility.load_viewer(scope.uow, target.person_id)))
     told = 0
@@ -476,7 +477,7 @@ async def _tell_officials(
         return False
     key = "wait.no_council" if none else "wait.council_escalated_officials"
     told = 0
-    for target in await _private_targets(scope, officials):
+    for target in await private_targets(scope, officials):
         assert target.person_id is not None
         viewer = await visibility.load_viewer(scope.uow, target.person_id)
         seen = [i for i, p in zip(ideas, places, strict=True) if visibility.sight(viewer, p)]
@@ -500,16 +501,6 @@ async def _council_members(scope: Scope, unit: Unit) -> list[int]:
     for role in COUNCIL_ROLES:
         members.update(await scope.uow.roles.members_with_role(unit.id, role))
     return sorted(members)
-
-
-async def _private_targets(scope: Scope, person_ids: list[int]) -> list[Target]:
-    """Each person's reachable private chats, in their own language."""
-    found = []
-    for person_id, channel, chat_id in await scope.uow.people.private_chats(person_ids):
-        person = await scope.uow.people.get(person_id)
-        if person is not None:
-            found.append(Target(channel, chat_id, person_id, language_of(person)))
-    return found
 
 
 async def _grassroots(scope: Scope, unit: Unit) -> Unit:

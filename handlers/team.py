@@ -106,11 +106,20 @@ def fallback_note(t: Translator, idea: Idea, fallback: Fallback) -> OutMessage:
 
 
 async def targets(scope: Scope, team: Team) -> list[Target]:
-    if team.group is not None:
-        lang = team.group.language or GROUP_LANGUAGE
-        return [Target(team.group.channel, team.group.chat_id, None, lang)]
+    return await chat_targets(scope, team.group, team.members)
+
+
+async def chat_targets(scope: Scope, group: TeamChat | None, members: list[int]) -> list[Target]:
+    """A body's chats: its bound group if it has one, else each member's private chats."""
+    if group is not None:
+        return [Target(group.channel, group.chat_id, None, group.language or GROUP_LANGUAGE)]
+    return await private_targets(scope, members)
+
+
+async def private_targets(scope: Scope, person_ids: list[int]) -> list[Target]:
+    """Each person's reachable private chats, in their own language."""
     result = []
-    for person_id, channel, chat_id in await scope.uow.people.private_chats(team.members):
+    for person_id, channel, chat_id in await scope.uow.people.private_chats(person_ids):
         person = await scope.uow.people.get(person_id)
         if person is not None:
             result.append(Target(channel, chat_id, person_id, language_of(person)))

@@ -26,8 +26,8 @@ from handlers.i18n import Translator
 from handlers.safe_html import Html, html_join
 from handlers.team import (
     CARD_EDIT,
-    GROUP_LANGUAGE,
     Target,
+    chat_targets,
     group_language,
     queue_for,
     remember_shown,
@@ -261,15 +261,7 @@ def private_only(ctx: Context) -> bool:
 
 async def targets(scope: Scope, council: Council) -> list[Target]:
     """The council's group if it bound one, else each member's private chats."""
-    if council.group is not None:
-        lang = council.group.language or GROUP_LANGUAGE
-        return [Target(council.group.channel, council.group.chat_id, None, lang)]
-    found = []
-    for person_id, channel, chat_id in await scope.uow.people.private_chats(council.members):
-        person = await scope.uow.people.get(person_id)
-        if person is not None:
-            found.append(Target(channel, chat_id, person_id, language_of(person)))
-    return found
+    return await chat_targets(scope, council.group, council.members)
 
 
 async def audience(scope: Scope, person_id: int | None, council_unit: Unit | None) -> Viewer:
