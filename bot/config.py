@@ -230,6 +230,47 @@ class TeamSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The dashboard (docs/DASHBOARD.md): a web page served by the bot process itself,
+    opened as a Telegram Mini App or, from a one-time /dashboard link, in a browser."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = 8090
+    # The address people open (Telegram opens Mini Apps over https only), usually a
+    # reverse proxy in front of the listener. Empty: http://listen:port, for a local try.
+    public_url: str = ""
+    # A Mini App's initData is accepted for this long after Telegram signed it.
+    init_data_max_age_minutes: int = 60
+    # A /dashboard sign-in link works once, within this many minutes.
+    sign_in_minutes: int = 10
+    # A browser signed in by such a link stays signed in this long.
+    session_hours: int = 8
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"web.port must be 0-65535, not {self.port}")
+        if not 1 <= self.init_data_max_age_minutes <= 24 * 60:
+            raise ConfigError(
+                "web.init_data_max_age_minutes must be 1-1440, "
+                f"not {self.init_data_max_age_minutes}"
+            )
+        if not 1 <= self.sign_in_minutes <= 60:
+            raise ConfigError(f"web.sign_in_minutes must be 1-60, not {self.sign_in_minutes}")
+        if not 1 <= self.session_hours <= 24 * 7:
+            raise ConfigError(f"web.session_hours must be 1-168, not {self.session_hours}")
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ConfigError("web.public_url must start with https:// (or http:// for a test)")
+
+    @property
+    def base_url(self) -> str:
+        """Where the page is reached: the public address, else the listener's."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.listen}:{self.port}"
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -352,6 +393,7 @@ class Settings:
     zalo: ZaloSettings = field(default_factory=ZaloSettings)
     invites: InvitesSettings = field(default_factory=InvitesSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -420,6 +462,13 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "INVITES_ROLE_DAYS": ("invites", "role_days"),
     "RETENTION_DAYS": ("retention", "days"),
     "RETENTION_CHECK_MINUTES": ("retention", "check_minutes"),
+    "WEB_ENABLED": ("web", "enabled"),
+    "WEB_LISTEN": ("web", "listen"),
+    "WEB_PORT": ("web", "port"),
+    "WEB_PUBLIC_URL": ("web", "public_url"),
+    "WEB_INIT_DATA_MAX_AGE_MINUTES": ("web", "init_data_max_age_minutes"),
+    "WEB_SIGN_IN_MINUTES": ("web", "sign_in_minutes"),
+    "WEB_SESSION_HOURS": ("web", "session_hours"),
 }
 
 FRAMEWORKS = ("aiogram", "ptb")

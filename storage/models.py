@@ -237,6 +237,7 @@ class Idea(Base):
     __table_args__ = (
         Index("ix_ideas_unit_status", "unit_id", "status"),
         Index("ix_ideas_author_created", "author_id", "created_at"),
+        Index("ix_ideas_created", "created_at", "id"),  # the dashboard: newest first
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

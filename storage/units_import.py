@@ -31,6 +31,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.csv_reader import CsvImportError, Record, RowError, records
+from storage.folding import fold_name
 from storage.models import Base, UnitKind
 
 __all__ = [
@@ -53,32 +54,6 @@ CHUNK_SIZE: Final = 5000
 _KINDS: Final = tuple(kind.value for kind in UnitKind)
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class _FoldTable(dict[int, str]):
-    """Code point -> folded text, computed on first use (for str.translate)."""
-
-    def __missing__(self, codepoint: int) -> str:
-        char = chr(codepoint)
-        if char in "đĐ":
-            folded = "d"
-        else:
-            decomposed = unicodedata.normalize("NFD", char)
-            folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-        self[codepoint] = folded
-        return folded
-
-
-_FOLD: Final = _FoldTable()
-
-
-def fold_name(name: str) -> str:
-    """Lower-case ``name`` without diacritics ("Đà Nẵng" -> "da nang") for search.
-
-    Runs of whitespace become single spaces. Search input must be folded the same
-    way before it is compared with ``Unit.name_folded``.
-    """
-    return " ".join(unicodedata.normalize("NFC", name.translate(_FOLD)).split())
 
 
 class UnitsImportError(CsvImportError):

@@ -24,6 +24,7 @@ from storage.repositories.roles import RoleRepository
 from storage.repositories.teams import TeamChatRepository
 from storage.repositories.units import UnitRepository
 from storage.repositories.updates import UpdateLog
+from storage.repositories.web import WebRepository
 
 # SQLite lets one writer in at a time, and its busy handler is not fair: under a
 # steady crowd of writers one transaction can wait past the busy timeout. Queueing
@@ -82,6 +83,7 @@ class UnitOfWork:
         self.council = CouncilRepository(self.session)
         self.announcements = AnnouncementRepository(self.session)
         self.nudges = NudgeRepository(self.session)
+        self.web = WebRepository(self.session)
         return self
 
     async def __aexit__(

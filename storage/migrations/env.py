@@ -24,7 +24,8 @@ from sqlalchemy.engine import Connection
 
 import storage.channel_models
 import storage.lifecycle_models
-import storage.outreach_models  # noqa: F401
+import storage.outreach_models
+import storage.web_models  # noqa: F401
 from storage.db import create_engine, normalise_url
 from storage.models import Base
 

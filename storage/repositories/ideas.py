@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from storage.folding import fold_name
 from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
 from storage.repositories.base import Repository
+from storage.web_models import IdeaSearch
 
 OPEN_STATUSES = (
     IdeaStatus.SUBMITTED.value,
@@ -33,6 +35,12 @@ class IdeaRepository(Repository):
     async def add(self, idea: Idea) -> Idea:
         self.session.add(idea)
         await self.session.flush()
+        # Folded for the dashboard's search, which ignores diacritics (web_models).
+        self.session.add(
+            IdeaSearch(
+                idea_id=idea.id, title=fold_name(idea.title)[:200], text=fold_name(idea.body)
+            )
+        )
         return idea
 
     async def add_event(
