@@ -1,4 +1,5 @@
-"""Pruning handled update ids (``processed_updates``) and inbox rows past the retention window.
+"""Pruning handled update ids (``processed_updates``) and inbox rows past the retention window,
+and the dashboard's expired sessions and sign-in links.
 
 An update's id is what makes its redelivery harmless, so it must outlive every
 redelivery: Telegram keeps an unconfirmed update (long polling or webhook) at most
@@ -36,6 +37,7 @@ class Pruned:
     inbox: int = 0  # inbox rows
     never_handled: int = 0  # of which the update was never handled
     processed: int = 0  # handled update ids
+    web: int = 0  # expired dashboard sessions and sign-in links
     chunks: int = 0  # transactions that deleted something or found the end
 
 
@@ -71,7 +73,17 @@ async def prune(
         processed, chunks = processed + deleted, chunks + 1
         if deleted < chunk:
             break
-    return Pruned(inbox, never_handled, processed, chunks)
+    web = await _web_credentials(sessionmaker, now) if keep_going() else 0
+    return Pruned(inbox, never_handled, processed, web, chunks)
+
+
+async def _web_credentials(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """Delete the dashboard's expired sessions and sign-in links (useless once expired:
+    nothing keeps them for redelivery), in one short transaction."""
+    async with UnitOfWork(sessionmaker) as uow:
+        deleted = await uow.web.prune(now=now)
+        await uow.commit()
+    return deleted
 
 
 def _skip_locked(query: Select[str, int], session: AsyncSession) -> Select[str, int]:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_sessionmaker
 from storage.inbox import Inbox
-from storage.models import InboxUpdate, ProcessedUpdate
+from storage.models import InboxUpdate, Person, ProcessedUpdate
 from storage.retention import MIN_KEEP, prune
 from storage.uow import UnitOfWork
 
@@ -179,3 +179,22 @@ async def _upgrade(db_url: str) -> None:
     from storage.schema import upgrade
 
     await upgrade(db_url)
+
+
+async def test_expired_dashboard_sessions_and_links_go_and_live_ones_stay(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        person = Person(display_name="Chị Lan", created_at=NOW)
+        uow.session.add(person)
+        await uow.flush()
+        for n, expires in enumerate((NOW - timedelta(minutes=1), NOW + timedelta(hours=1))):
+            await uow.web.add_session(bytes([n]) * 32, person.id, now=NOW, expires_at=expires)
+            await uow.web.add_sign_in(bytes([n + 8]) * 32, person.id, now=NOW, expires_at=expires)
+        await uow.commit()
+    result = await prune(sessionmaker, NOW, keep=KEEP)
+    assert result.web == 2
+    async with UnitOfWork(sessionmaker) as uow:
+        assert await uow.web.session_person(bytes([1]) * 32, now=NOW) == person.id
+        assert await uow.web.session_person(bytes([0]) * 32, now=NOW - timedelta(hours=1)) is None
+        assert await uow.web.redeem_sign_in(bytes([9]) * 32, now=NOW) == person.id
