@@ -1,11 +1,12 @@
-"""What the dashboard's parts share: its settings, its requests, its two refusals.
+"""What the dashboard's parts share: its settings, its requests, its refusals.
 
 Every method takes the person already authenticated by ``bot/web/auth.py`` (by a
 Telegram Mini App's signed initData, or a session from a one-time sign-in link),
 opens its own unit of work, asks the visibility policy, and returns plain data
 (JSON-ready dicts and lists). :class:`Denied` is the one refusal (HTTP 403): the same
 whether the thing asked for does not exist or may not be seen, so a refusal never
-tells an outsider what exists. :class:`BadRequest` (HTTP 400) is a malformed request.
+tells an outsider what exists. :class:`BadRequest` (HTTP 400) is a malformed request;
+:class:`Decided` (HTTP 409) a decision on an idea that no longer waits for one.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ class BadRequest(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
+
+
+class Decided(Exception):
+    """The idea no longer waits for a decision (taken meanwhile, in the chat or on the
+    page): HTTP 409. ``message`` says what became of it, in the person's language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("decided")
+        self.message = message
 
 
 def utc_now() -> datetime:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.dashboard import act, export, ideas, me, queue, tree
-from handlers.dashboard.base import JSON, ActRequest, BadRequest, Denied, Deps, IdeaQuery
+from handlers.dashboard.base import JSON, ActRequest, BadRequest, Decided, Denied, Deps, IdeaQuery
 
-__all__ = ["JSON", "ActRequest", "BadRequest", "Dashboard", "Denied", "IdeaQuery"]
+__all__ = ["JSON", "ActRequest", "BadRequest", "Dashboard", "Decided", "Denied", "IdeaQuery"]
 
 
 @dataclass(kw_only=True)

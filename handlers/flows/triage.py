@@ -73,7 +73,7 @@ async def on_card_button(ctx: Context, press: CardPress) -> None:
         await _open_card(ctx, idea, holder, place, viewer)
         return
     if idea.status not in OPEN:
-        ctx.answer(html.unescape(await _already_decided(ctx, idea)), alert=True)
+        ctx.answer(html.unescape(await already_decided(ctx, idea)), alert=True)
         await _show_card(ctx, idea, holder, buttons=False)
         return
     handler = _ACTIONS.get(action)
@@ -292,29 +292,51 @@ _ACTIONS = {
 
 async def on_message(ctx: Context) -> None:
     """The member's question for the worker, or a decline reason, typed as a reply."""
-    text = clean_user_text(ctx.incoming.text or "")
-    if not text:
+    text, problem = typed_note(ctx.incoming.text or "")
+    if problem == EMPTY:
         ctx.reply(ctx.t("triage.need_text"), force_reply=True)
         return
-    if len(text) > MAX_NOTE_CHARS:
+    if problem == TOO_LONG:
         ctx.reply(ctx.t("triage.note_too_long", limit=MAX_NOTE_CHARS), force_reply=True)
         return
-    step = ctx.state.step
+    step = ctx.state.step or REASON
     idea_id = int(ctx.state.data.get("idea_id", 0))
     ctx.state.clear()
+    await decide_in_words(ctx, idea_id, step, text)
+
+
+EMPTY, TOO_LONG = "empty", "too_long"
+
+
+def typed_note(raw: str) -> tuple[str, str | None]:
+    """A typed question or decline reason, cleaned, and what is wrong with it (EMPTY,
+    TOO_LONG) or None. The chat's replies and the dashboard's page share it."""
+    text = clean_user_text(raw)
+    if not text:
+        return text, EMPTY
+    return text, TOO_LONG if len(text) > MAX_NOTE_CHARS else None
+
+
+async def decide_in_words(ctx: Context, idea_id: int, step: str, text: str) -> str | None:
+    """Send the typed question (``step`` QUESTION) or decline with the typed reason
+    (REASON), re-authorised here. Replies to the member; returns that confirmation, or
+    None when it may not happen (the reply says why)."""
     idea = await ctx.uow.ideas.get_for_update(idea_id)
     holder = await ctx.uow.units.get(idea.holder_unit_id) if idea else None
     if idea is None or holder is None or not await _may_triage(ctx, idea):
         ctx.reply(ctx.t("triage.not_allowed"))
-        return
+        return None
     if idea.status not in OPEN:
-        ctx.reply(await _already_decided(ctx, idea))
-        return
+        ctx.reply(await already_decided(ctx, idea))
+        return None
     if step == QUESTION:
         await _send_question(ctx, idea, text)
+        done = ctx.t("triage.question_sent", ref=idea.ref_code)
     else:
         await decline(ctx, idea, holder, reason=None, note=text)
-        ctx.reply(ctx.t("triage.declined_done", ref=idea.ref_code))
+        done = ctx.t("triage.declined_done", ref=idea.ref_code)
+    ctx.reply(done)
+    return done
 
 
 async def _send_question(ctx: Context, idea: Idea, question: str) -> None:
@@ -339,7 +361,6 @@ async def _send_question(ctx: Context, idea: Idea, question: str) -> None:
         )
 
     await tell_author(ctx, idea, render)
-    ctx.reply(ctx.t("triage.question_sent", ref=idea.ref_code))
 
 
 async def on_button(ctx: Context, press: FlowPress) -> None:
@@ -501,7 +522,7 @@ async def _open_card(
     await send_card(ctx, idea, team, only=here, place=place, edit_message_id=pressed)
 
 
-async def _already_decided(ctx: Context, idea: Idea) -> str:
+async def already_decided(ctx: Context, idea: Idea) -> str:
     events = await ctx.uow.ideas.events(idea.id)
     last = next((e for e in reversed(events) if e.kind in ("approved", "declined")), None)
     who = await ctx.uow.people.get(last.actor_id) if last and last.actor_id else None
