@@ -173,23 +173,30 @@ async def status_line(
     )
 
 
-async def history(uow: UnitOfWork, t: Translator, events: list[IdeaEvent]) -> str:
-    lines: list[str] = []
+async def history_lines(
+    uow: UnitOfWork, t: Translator, events: list[IdeaEvent]
+) -> list[tuple[IdeaEvent, str]]:
+    """Each event a card's history shows, with its line (also the dashboard's history)."""
+    lines: list[tuple[IdeaEvent, str]] = []
     for event in events:
         if event.kind not in HISTORY:
             continue
         actor = await uow.people.get(event.actor_id) if event.actor_id else None
         data = event.data or {}
         note = event.note or (t(f"decline.{data['reason']}") if data.get("reason") else "")
-        lines.append(
-            t(
-                f"history.{event.kind}",
-                who=actor.display_name if actor else "?",
-                when=local_time(event.at),
-                note=truncate(note, NOTE_CHARS),
-                to=str(data.get("to_name", "")),
-            )
+        line = t(
+            f"history.{event.kind}",
+            who=actor.display_name if actor else "?",
+            when=local_time(event.at),
+            note=truncate(note, NOTE_CHARS),
+            to=str(data.get("to_name", "")),
         )
+        lines.append((event, line))
+    return lines
+
+
+async def history(uow: UnitOfWork, t: Translator, events: list[IdeaEvent]) -> str:
+    lines = [line for _, line in await history_lines(uow, t, events)]
     if not lines:
         return ""
     kept: list[str] = []

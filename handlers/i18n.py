@@ -262,6 +262,18 @@ class Catalogue:
         """Every key present in any language, sorted."""
         return tuple(sorted({key for lang in self._languages.values() for key in lang.messages}))
 
+    def templates(self, lang: str | None, prefix: str) -> dict[str, str]:
+        """Every text whose key starts with ``prefix``, unformatted (its ``{placeholders}``
+        kept), in ``lang`` or else the default language; a counted text's last form.
+        For a page that fills the placeholders itself (the dashboard's ``web.*``)."""
+        resolved = self.resolve_language(lang)
+        found: dict[str, str] = {}
+        for language in (self._languages[self._default], self._languages[resolved]):
+            for key, message in language.messages.items():
+                if key.startswith(prefix) and message.forms and message.forms[-1]:
+                    found[key] = message.forms[-1]
+        return dict(sorted(found.items()))
+
     def __contains__(self, key: object) -> bool:
         return any(key in lang.messages for lang in self._languages.values())
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import weakref
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import SQLITE_BEGIN_OPTION
 from storage.repositories.announcements import AnnouncementRepository
 from storage.repositories.channels import ChannelRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.council import CouncilRepository
+from storage.repositories.dashboard import DashboardRepository
 from storage.repositories.ideas import IdeaRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.links import LinkRepository
@@ -51,23 +54,38 @@ def _writer_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncio.Lock
     return lock
 
 
+def _reading(sessionmaker: async_sessionmaker[AsyncSession], read_only: bool) -> dict[str, Any]:
+    """The session's bind for a read-only unit of work: SQLite begins DEFERRED."""
+    bind = sessionmaker.kw.get("bind")
+    if not read_only or bind is None or bind.dialect.name != "sqlite":
+        return {}
+    return {"bind": bind.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})}
+
+
 class UnitOfWork:
     """Opens a session, exposes the repositories, and commits once.
 
     Leaving the ``async with`` block without :meth:`commit` rolls everything back,
     so a failure half-way through an update leaves no trace.
+
+    ``read_only=True`` (the dashboard's views): no place in the writers' line and, on
+    SQLite, a plain ``BEGIN DEFERRED`` that WAL lets run beside the writer, so a long
+    read never holds up an update; :meth:`commit` is refused.
     """
 
     session: AsyncSession
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._read_only = read_only
 
     async def __aenter__(self) -> UnitOfWork:
-        self._lock = _writer_lock(self._sessionmaker)
+        self._lock = None if self._read_only else _writer_lock(self._sessionmaker)
         if self._lock is not None:
             await self._lock.acquire()
-        self.session = self._sessionmaker()
+        self.session = self._sessionmaker(**_reading(self._sessionmaker, self._read_only))
         self.units = UnitRepository(self.session)
         self.people = PersonRepository(self.session)
         self.roles = RoleRepository(self.session)
@@ -84,6 +102,7 @@ class UnitOfWork:
         self.announcements = AnnouncementRepository(self.session)
         self.nudges = NudgeRepository(self.session)
         self.web = WebRepository(self.session)
+        self.dashboard = DashboardRepository(self.session)
         return self
 
     async def __aexit__(
@@ -114,6 +133,8 @@ class UnitOfWork:
             )
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work commits nothing")
         await self.session.commit()
 
     async def flush(self) -> None:

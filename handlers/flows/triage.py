@@ -39,6 +39,7 @@ from handlers.team import (
 from handlers.textnorm import clean_user_text, truncate
 from handlers.visibility import Action, Sight, Viewer
 from storage.models import Idea, IdeaStatus, RoleKind, Unit
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -395,12 +396,7 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
     viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
     if not visibility.may_see_unit(viewer, Action.QUEUE, None):
         return t("queue.not_support"), []
-    # The ideas held by the person's own teams, and by units below that their teams
-    # serve (an empty or idle team's): exactly the ones they may decide.
-    supports = viewer.roles_of(RoleKind.SUPPORT.value)
-    units = [r.unit_id for r in supports]
-    units += await _served_below(ctx, supports)
-    ideas = await ctx.uow.ideas.open_in_units(units, limit=500)
+    ideas = await waiting_for(ctx.uow, viewer)
     if not ideas:
         return t("queue.empty"), []
     page = ideas[offset : offset + QUEUE_PAGE]
@@ -434,16 +430,27 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
 
 
 SERVED_HOLDERS = 200  # units below looked at for /queue (each walks up to its team)
+QUEUE_LIMIT = 500
 
 
-async def _served_below(ctx: Context, supports: list[visibility.RoleAt]) -> list[int]:
+async def waiting_for(uow: UnitOfWork, viewer: Viewer) -> list[Idea]:
+    """What /queue (and the dashboard's queue) lists, longest waiting first: the ideas
+    held by the viewer's own teams, and by units below that their teams serve (an empty
+    or idle team's): exactly the ones they may decide."""
+    supports = viewer.roles_of(RoleKind.SUPPORT.value)
+    units = [r.unit_id for r in supports]
+    units += await _served_below(uow, supports)
+    return await uow.ideas.open_in_units(units, limit=QUEUE_LIMIT)
+
+
+async def _served_below(uow: UnitOfWork, supports: list[visibility.RoleAt]) -> list[int]:
     """Units below the person's teams whose ideas those teams decide now."""
     own = {r.unit_id for r in supports}
     served = []
     paths = [r.path for r in supports]
-    for holder_id in await ctx.uow.ideas.open_holders_below(paths, limit=SERVED_HOLDERS):
-        holder = await ctx.uow.units.get(holder_id)
-        serving = await visibility.serving_unit(ctx.uow, holder) if holder else None
+    for holder_id in await uow.ideas.open_holders_below(paths, limit=SERVED_HOLDERS):
+        holder = await uow.units.get(holder_id)
+        serving = await visibility.serving_unit(uow, holder) if holder else None
         if serving is not None and serving.id in own:
             served.append(holder_id)
     return served
