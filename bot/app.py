@@ -120,13 +120,20 @@ async def run_bot(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
         core = Core(settings, sessionmaker, catalogue, sender, transports, stop, started_at)
+        reader = create_sessionmaker(background)
         channels = channels_for(settings, webhook=webhook)
+        if settings.web.enabled:
+            # aiohttp's server, imported only when the dashboard is on; it starts first,
+            # so the flows' /dashboard links know the address it listens on.
+            from bot.web.channel import WebChannel
+
+            channels.insert(0, WebChannel(settings, reader))
         opened: list[Channel] = []
         try:
             for channel in channels:
                 opened.append(channel)
                 await channel.start(core)
-            await _run(core, channels, create_sessionmaker(background))
+            await _run(core, channels, reader)
         finally:
             for channel in reversed(opened):
                 await channel.close()

@@ -29,6 +29,21 @@ class BotInfo:
     """Facts about the bot itself the flows need to word their answers."""
 
     username: str
+    # The dashboard's page (docs/DASHBOARD.md), "<web.base_url>/app/"; empty: the bot
+    # serves no dashboard (no /dashboard links, no Mini App buttons).
+    dashboard_url: str = ""
+    # How long a /dashboard sign-in link works (web.sign_in_minutes).
+    sign_in_minutes: int = 10
+
+    @property
+    def mini_app_url(self) -> str:
+        return mini_app_url(self.dashboard_url)
+
+
+def mini_app_url(dashboard_url: str) -> str:
+    """The dashboard as a Telegram Mini App ("" for none): Telegram opens those over
+    https only, so a local http address gets sign-in links but no Mini App buttons."""
+    return dashboard_url if dashboard_url.startswith("https://") else ""
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ Zalo.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -158,14 +159,31 @@ class Incoming:
 
 @dataclass(frozen=True, slots=True)
 class Button:
+    """A button under a message: callback data the bot gets back when it is pressed, or
+    (``web_app``, with empty data) the https address of a Telegram Mini App it opens.
+    A messenger without Mini Apps leaves such a button out."""
+
     text: str
-    data: str
+    data: str = ""
+    web_app: str = ""
 
     def __post_init__(self) -> None:
         if not self.text:
             raise ValueError("a button needs a label")
+        if self.web_app:
+            # Telegram opens Mini Apps over https only, and a button does one thing.
+            if not self.web_app.startswith("https://") or self.data:
+                raise ValueError("a Mini App button needs an https address and no data")
+            return
         if not 1 <= len(self.data.encode()) <= MAX_CALLBACK_DATA_BYTES:
             raise ValueError(f"callback data must be 1-{MAX_CALLBACK_DATA_BYTES} bytes")
+
+    def to_json(self) -> list[str]:
+        return [self.text, self.data, self.web_app] if self.web_app else [self.text, self.data]
+
+    @classmethod
+    def from_json(cls, data: Sequence[str]) -> Button:
+        return cls(*data)
 
 
 Keyboard = tuple[tuple[Button, ...], ...]
@@ -181,6 +199,10 @@ class CommandMenu:
     """
 
     commands: tuple[tuple[str, str], ...]
+    # The label of the chat's menu button when it opens the dashboard's Mini App (a
+    # person with an official or support role); empty: the messenger's default button.
+    # Where the bot has no Mini App, the adapter leaves the menu button alone.
+    app_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +226,7 @@ class OutMessage:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
         if self.buttons:
-            data["buttons"] = [[[b.text, b.data] for b in row] for row in self.buttons]
+            data["buttons"] = [[b.to_json() for b in row] for row in self.buttons]
         if self.file is not None:
             data["file"] = self.file.to_json()
         if self.edit_message_id is not None:
@@ -215,6 +237,8 @@ class OutMessage:
             data["upload"] = self.upload.to_json()
         if self.menu is not None:
             data["menu"] = [list(pair) for pair in self.menu.commands]
+            if self.menu.app_label:
+                data["app"] = self.menu.app_label
         if self.paid_broadcast:
             data["paid"] = True
         return data
@@ -224,14 +248,14 @@ class OutMessage:
         return cls(
             text=data["text"],
             buttons=tuple(
-                tuple(Button(text=t, data=d) for t, d in row) for row in data.get("buttons", ())
+                tuple(Button.from_json(b) for b in row) for row in data.get("buttons", ())
             ),
             file=FileRef.from_json(data["file"]) if data.get("file") else None,
             edit_message_id=data.get("edit"),
             force_reply=bool(data.get("force_reply", False)),
             upload=Upload.from_json(data["upload"]) if data.get("upload") else None,
             menu=(
-                CommandMenu(tuple((name, text) for name, text in data["menu"]))
+                CommandMenu(tuple((name, text) for name, text in data["menu"]), data.get("app", ""))
                 if data.get("menu")
                 else None
             ),

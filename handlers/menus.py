@@ -26,9 +26,9 @@ COUNCIL = RoleKind.COUNCIL.value
 #: first, then support's, then officials').
 COMMANDS: dict[str, tuple[str, ...]] = {
     WORKER: ("idea", "myideas", "help", "lang", "cancel", "join"),
-    SUPPORT: ("queue", "team", "announce"),
+    SUPPORT: ("queue", "team", "announce", "dashboard"),
     COUNCIL: ("council",),
-    OFFICIAL: ("progress", "export", "announce", "subscribe", "unsubscribe"),
+    OFFICIAL: ("progress", "export", "announce", "subscribe", "unsubscribe", "dashboard"),
 }
 ROLE_ORDER = (WORKER, SUPPORT, COUNCIL, OFFICIAL)
 
@@ -49,8 +49,12 @@ def commands_for(roles: Sequence[str]) -> tuple[str, ...]:
 
 
 def menu_message(t: Translator, roles: Sequence[str]) -> OutMessage:
-    """The outbox entry that sets a chat's command menu for these roles, in ``t``'s language."""
-    menu = CommandMenu(tuple((name, t(f"commands.{name}")) for name in commands_for(roles)))
+    """The outbox entry that sets a chat's command menu for these roles, in ``t``'s language;
+    an official or a support member's menu button opens the dashboard (where the bot
+    has its Mini App: the messenger's adapter knows)."""
+    commands = commands_for(roles)
+    app_label = t("dashboard.menu_button") if "dashboard" in commands else ""
+    menu = CommandMenu(tuple((name, t(f"commands.{name}")) for name in commands), app_label)
     return OutMessage(text="", menu=menu)
 
 

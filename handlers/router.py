@@ -20,6 +20,7 @@ from handlers.flows import (
     applied,
     basics,
     council,
+    dashboard,
     group,
     idea_form,
     join,
@@ -68,6 +69,7 @@ COMMANDS: dict[str, Command] = {
     "subscribe": progress.subscribe_command,
     "unsubscribe": progress.unsubscribe_command,
     "link": link.command,
+    "dashboard": dashboard.dashboard_command,
 }
 
 # Buttons that do not belong to a flow instance, by name; each gets the press's value.

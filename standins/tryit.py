@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import sys
 import tempfile
 import threading
@@ -63,7 +64,7 @@ HELP = "\n".join(
         "  [cyan]/as worker[/cyan], [cyan]/as support[/cyan] (the unit's initiative support "
         "team), [cyan]/as council[/cyan] (the chair of its initiative council: scores and "
         "recognises approved ideas) or [cyan]/as official[/cyan] (the district's official: "
-        "/progress, /export) switches who you are;",
+        "/progress, /export, /dashboard) switches who you are;",
         "  [cyan]/link[/cyan] opens your union's invite link; [cyan]/quit[/cyan] leaves.",
     ]
 )
@@ -418,6 +419,36 @@ async def issue_invites(settings: Settings) -> dict[str, str]:
     return tokens
 
 
+def free_port(host: str, wanted: int) -> int:
+    """``wanted`` if nothing listens there, else any free port (another try-it-out, say)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, wanted))
+        except OSError:
+            probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+async def dashboard_link(settings: Settings, user_id: int) -> str:
+    """A one-time sign-in link to the dashboard for the Telegram user (who has joined)."""
+    from handlers.flows.dashboard import create_sign_in, sign_in_link
+    from storage.db import create_sessionmaker
+    from storage.uow import UnitOfWork
+
+    engine = create_engine(settings.database.url)
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            person = await uow.people.by_private_chat("telegram", str(user_id))
+            assert person is not None, "the official has not joined"
+            token = await create_sign_in(
+                uow, person.id, now=datetime.now(UTC), minutes=settings.web.sign_in_minutes
+            )
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    return sign_in_link(f"{settings.web.base_url}/app/", token)
+
+
 def read_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
     """Feed typed lines to the chat from a daemon thread: the event loop stays free to
     print what arrives, and leaving never waits for one more line."""
@@ -458,6 +489,7 @@ async def run_tryit(settings: Settings) -> None:
             telegram=replace(
                 settings.telegram, token=TRYIT_TOKEN, api_base=server.base_url, polling_timeout=1
             ),
+            web=replace(settings.web, port=free_port(settings.web.listen, settings.web.port)),
         )
         stop = asyncio.Event()
         bot = asyncio.create_task(run_bot(settings, stop=stop), name="bot")
@@ -489,6 +521,13 @@ async def run_tryit(settings: Settings) -> None:
             for persona in joining:
                 chat.mark_seen(persona, await client.messages(persona.user_id))
             console.print(HELP)
+            if settings.web.enabled:
+                link = await dashboard_link(settings, chat.personas["official"].user_id)
+                console.print(
+                    f"The dashboard, as the district's official: {link} (works once; "
+                    "/dashboard in the chat makes a new one)",
+                    soft_wrap=True,
+                )
             console.print(
                 f"Your union's invite link would be t.me/sangkien_bot?start={tokens['worker']} "
                 "(type /link to open it), or type /start to find your unit by name."

@@ -41,6 +41,8 @@ class Core:
     stop: asyncio.Event
     started_at: float  # time.monotonic() when the command began, for "started in X s"
     dispatcher: Dispatcher | None = None
+    # The dashboard's page, once its web server listens (bot.web.channel; empty: none).
+    dashboard_url: str = ""
     workers: list[UpdateWorker] = field(default_factory=list)
 
     def dispatcher_for(self, bot_name: str) -> Dispatcher:
@@ -50,7 +52,11 @@ class Core:
             self.dispatcher = Dispatcher(
                 self.sessionmaker,
                 self.catalogue,
-                BotInfo(username=bot_name),
+                BotInfo(
+                    username=bot_name,
+                    dashboard_url=self.dashboard_url,
+                    sign_in_minutes=self.settings.web.sign_in_minutes,
+                ),
                 instance=self.sender.instance,
                 council=self.settings.council.policy,
                 team=TeamPolicy(

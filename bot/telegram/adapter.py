@@ -60,6 +60,8 @@ class TelegramAdapterBase(ABC):
         self._api = api
         self._classes = classes
         self.username = ""
+        # The dashboard's Mini App (https), for the menu buttons; empty: none.
+        self.mini_app = ""
         self._on_incoming: OnIncoming | None = None
 
     # ------------------------------------------------------------ start
@@ -206,7 +208,9 @@ class TelegramAdapterBase(ABC):
         )
 
     async def _send(self, chat_id: str, message: OutMessage) -> str:
-        return await sending.send(self._api, self._classes, chat_id, message)
+        return await sending.send(
+            self._api, self._classes, chat_id, message, mini_app=self.mini_app
+        )
 
     @abstractmethod
     def _failure(self, exc: Exception) -> ApiFailure | None:

@@ -211,6 +211,8 @@ class TgBotApi(Protocol):
         self, *, commands: Any, scope: Any, language_code: str | None
     ) -> object: ...
 
+    async def set_chat_menu_button(self, *, chat_id: int, menu_button: Any) -> object: ...
+
     async def set_webhook(
         self,
         *,
@@ -237,6 +239,9 @@ class TgClasses:
     bot_command_scope_default: Callable[..., object]
     bot_command_scope_chat: Callable[..., object]
     input_file: Callable[..., object]  # (bytes, filename=...): a file to upload
+    web_app_info: Callable[..., object]
+    menu_button_web_app: Callable[..., object]
+    menu_button_default: Callable[..., object]
 
     @classmethod
     def of(cls, types: Any, *, input_file: Callable[..., object]) -> TgClasses:
@@ -251,4 +256,7 @@ class TgClasses:
             bot_command_scope_default=types.BotCommandScopeDefault,
             bot_command_scope_chat=types.BotCommandScopeChat,
             input_file=input_file,
+            web_app_info=types.WebAppInfo,
+            menu_button_web_app=types.MenuButtonWebApp,
+            menu_button_default=types.MenuButtonDefault,
         )

@@ -19,6 +19,7 @@ from bot.runtime.polling import Inboxed, RawUpdate, poll
 from bot.runtime.transport import Transport
 from bot.runtime.worker import UpdateWorker
 from bot.telegram.constants import CHANNEL, MENU_COMMANDS, MENU_LANGUAGES, WEBHOOK_SECRET_HEADER
+from handlers.context import mini_app_url
 from handlers.events import Incoming
 from handlers.i18n import Catalogue
 from storage.inbox import Inbox
@@ -34,6 +35,8 @@ class WebhookNotSet(RuntimeError):
 
 
 class TelegramAdapter(Transport, Protocol):
+    mini_app: str  # the dashboard's Mini App address for the menu buttons ("" for none)
+
     async def start(self, on_incoming: Callable[[Incoming], Awaitable[None]]) -> str: ...
 
     async def fetch(
@@ -161,6 +164,7 @@ class TelegramChannel:
         self._core = core
         telegram = self.telegram = make_telegram(self.settings)
         core.transports[telegram.channel] = telegram
+        telegram.mini_app = mini_app_url(core.dashboard_url)
         self.username = await telegram.start(self._on_incoming)
         self._worker = core.worker(self.username, telegram)
         await set_command_menus(telegram, core.catalogue)

@@ -14,15 +14,18 @@ from typing import Any
 
 from bot.runtime.errors import PermanentSendError
 from bot.telegram.botapi import TgBotApi, TgClasses
-from handlers.events import AttachmentKind, CommandMenu, OutMessage, Upload
+from handlers.events import AttachmentKind, Button, CommandMenu, OutMessage, Upload
 
 PARSE_MODE = "HTML"
 
 
-async def send(api: TgBotApi, classes: TgClasses, chat_id: str, message: OutMessage) -> str:
-    """Send (or edit) ``message``; returns its message id."""
+async def send(
+    api: TgBotApi, classes: TgClasses, chat_id: str, message: OutMessage, *, mini_app: str = ""
+) -> str:
+    """Send (or edit) ``message``; returns its message id. ``mini_app``: the dashboard's
+    https address, which the menu button of a chat whose menu offers it opens."""
     if message.menu is not None:
-        return await set_chat_menu(api, classes, chat_id, message.menu)
+        return await set_chat_menu(api, classes, chat_id, message.menu, mini_app=mini_app)
     if message.upload is not None:
         return await send_upload(api, classes, chat_id, message, message.upload)
     file = message.file
@@ -92,15 +95,27 @@ def _with_file(chat_id: str, message: OutMessage, classes: TgClasses) -> dict[st
     }
 
 
-async def set_chat_menu(api: TgBotApi, classes: TgClasses, chat_id: str, menu: CommandMenu) -> str:
+async def set_chat_menu(
+    api: TgBotApi, classes: TgClasses, chat_id: str, menu: CommandMenu, *, mini_app: str = ""
+) -> str:
     """This chat's own command menu (a person's roles), shown whatever their app's
-    language; the default menu (set at start) stays for every other chat. Not a
-    message: no message id."""
+    language; the default menu (set at start) stays for every other chat. Where the bot
+    has a Mini App, the chat's menu button opens it for an official or a support member
+    and is Telegram's default for everyone else. Not a message: no message id."""
     await api.set_my_commands(
         commands=bot_commands(classes, menu.commands),
         scope=classes.bot_command_scope_chat(chat_id=int(chat_id)),
         language_code=None,
     )
+    if mini_app:
+        button = (
+            classes.menu_button_web_app(
+                text=menu.app_label, web_app=classes.web_app_info(url=mini_app)
+            )
+            if menu.app_label
+            else classes.menu_button_default()
+        )
+        await api.set_chat_menu_button(chat_id=int(chat_id), menu_button=button)
     return ""
 
 
@@ -117,8 +132,13 @@ def reply_markup(message: OutMessage, classes: TgClasses) -> object | None:
     if not message.buttons:
         return None
     return classes.inline_keyboard_markup(
-        inline_keyboard=[
-            [classes.inline_keyboard_button(text=b.text, callback_data=b.data) for b in row]
-            for row in message.buttons
-        ]
+        inline_keyboard=[[_inline_button(b, classes) for b in row] for row in message.buttons]
     )
+
+
+def _inline_button(button: Button, classes: TgClasses) -> object:
+    if button.web_app:  # a Mini App (the dashboard); Telegram allows them in private chats
+        return classes.inline_keyboard_button(
+            text=button.text, web_app=classes.web_app_info(url=button.web_app)
+        )
+    return classes.inline_keyboard_button(text=button.text, callback_data=button.data)

@@ -78,7 +78,8 @@ def choice_list(choices: Sequence[Choice]) -> str:
 
 
 def flatten(buttons: Keyboard) -> list[Choice]:
-    return [(button.text, button.data) for row in buttons for button in row]
+    # Zalo has no Mini Apps: a button that would open one is left out.
+    return [(b.text, b.data) for row in buttons for b in row if not b.web_app]
 
 
 def render(message: OutMessage, *, limit: int = MAX_TEXT_CHARS) -> Rendered:

@@ -39,6 +39,8 @@ def _help(ctx: Context, page: int, roles: tuple[str, ...]) -> tuple[str, list[li
     if page == 2:
         return t("help.page2"), [[global_button(t("help.back"), "help", 1)]]
     sections = [t("help.page1"), *(t(ROLE_HELP[r]) for r in roles if r in ROLE_HELP)]
+    if ctx.bot.dashboard_url and any(r in roles for r in (menus.OFFICIAL, menus.SUPPORT)):
+        sections.append(t("dashboard.help"))
     return "\n\n".join(sections), [[global_button(t("help.next"), "help", 2)]]
 
 

@@ -15,7 +15,7 @@ from handlers import buttons, visibility
 from handlers.buttons import CardPress, GroupLanguagePress, LifecyclePress
 from handlers.context import Context
 from handlers.events import Button
-from handlers.flows import join, lifecycle, triage
+from handlers.flows import dashboard, join, lifecycle, triage
 from handlers.flows.common import stale
 from storage.models import RoleKind
 
@@ -44,6 +44,9 @@ async def route(ctx: Context) -> None:
         return
     if incoming.command == "queue":
         await triage.queue_command(ctx)
+        return
+    if incoming.command == "dashboard":  # the link is personal: refused here, politely
+        await dashboard.dashboard_command(ctx)
         return
     if incoming.command == "cancel" and ctx.state.flow == triage.FLOW:
         ctx.state.clear()

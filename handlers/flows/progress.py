@@ -17,6 +17,7 @@ import logging
 from handlers import visibility
 from handlers.buttons import ProgressPress
 from handlers.context import Context
+from handlers.flows import dashboard
 from handlers.reports.view import default_campaign, load_view, render
 from handlers.visibility import Action
 from storage.models import Campaign, ReportJob, ReportKind, ReportStatus, RoleKind, Unit
@@ -82,7 +83,7 @@ async def progress_command(ctx: Context) -> None:
         return
     view = await load_view(ctx.uow, unit, campaign, vietnam_day(ctx.now))
     text, buttons = render(ctx.t, view, up=await unit_above(ctx, unit))
-    ctx.reply(text, buttons)
+    ctx.reply(text, buttons + dashboard.app_buttons(ctx))
 
 
 async def export_command(ctx: Context) -> None:
@@ -111,7 +112,7 @@ async def on_button(ctx: Context, press: ProgressPress) -> None:
         ctx.answer()
         view = await load_view(ctx.uow, unit, campaign, vietnam_day(ctx.now))
         text, buttons = render(ctx.t, view, page=page, up=await unit_above(ctx, unit))
-        ctx.show(text, buttons)
+        ctx.show(text, buttons + dashboard.app_buttons(ctx))
         return
     kind = ReportKind.CHART if action == "c" else ReportKind.SPREADSHEET
     await _queue_report(ctx, kind, unit, campaign, reply=False)

@@ -22,7 +22,7 @@ from handlers.buttons import AnswerPress, CardPress, FlowPress
 from handlers.cards import OPEN, card_message, local_time, since_text, title_as_seen
 from handlers.context import Context
 from handlers.events import Button, OutMessage
-from handlers.flows import council
+from handlers.flows import council, dashboard
 from handlers.flows.common import page_buttons, parse_id
 from handlers.i18n import Translator
 from handlers.safe_html import Html, escape, html_join
@@ -398,7 +398,7 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
         return t("queue.not_support"), []
     ideas = await waiting_for(ctx.uow, viewer)
     if not ideas:
-        return t("queue.empty"), []
+        return t("queue.empty"), dashboard.app_buttons(ctx)
     page = ideas[offset : offset + QUEUE_PAGE]
     lines = []
     rows: list[list[Button]] = []
@@ -422,6 +422,7 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
     nav = page_buttons(t, "queue", offset, QUEUE_PAGE, len(ideas))
     if nav:
         rows.append(nav)
+    rows += dashboard.app_buttons(ctx)  # the same queue, on the dashboard's page
     header = t("queue.header", total=len(ideas), first=offset + 1, last=offset + len(page))
     return header + "\n\n" + html_join(lines, "\n\n"), rows
 

@@ -23,6 +23,7 @@ SAMPLE_TREE = ROOT / "storage" / "sample" / "union_tree.csv"
 TOKEN = "123456789:AAHe2eTestTokenForTheStandInServer01"
 BOT_USERNAME = "sangkien_bot"
 READY_LINE = "polling ("
+DASHBOARD_LINE = re.compile(r"dashboard at (http\S+/app/)")
 
 JSON = dict[str, Any]
 
@@ -89,6 +90,13 @@ class BotProcess:
         with self.log_path.open("rb") as f:
             f.seek(self._log_offset)
             return f.read().decode("utf-8", "replace")
+
+    def dashboard_url(self) -> str:
+        """The dashboard's page this run listens on ("http://127.0.0.1:PORT/app/"): the
+        harness gives it any free port (WEB_PORT=0) and the bot logs where it is."""
+        found = DASHBOARD_LINE.findall(self.new_log())
+        assert found, f"the bot logged no dashboard address:\n{self.new_log()}"
+        return str(found[-1])
 
     def full_log(self) -> str:
         return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
@@ -174,13 +182,17 @@ def link_token(cli_output: str) -> str:
 
 
 def base_env(tmp: Path, api_base: str, framework: str = "aiogram") -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+    prefixes = ("TELEGRAM_", "DATABASE_", "WEB_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE=api_base,
         TELEGRAM_FRAMEWORK=framework,
         TELEGRAM_POLLING_TIMEOUT="2",
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'bot.db'}",
+        # The dashboard on any free port (BotProcess.dashboard_url): bot processes of
+        # tests running at once never fight over one.
+        WEB_PORT="0",
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

@@ -49,10 +49,16 @@ async def test_each_role_gets_its_commands_in_its_private_chat(world: World) -> 
     assert "tổ hỗ trợ" in text_of(joined)
     await Person(c, OFFICIAL).start(link_token(world.invite("HCM", "official")))
 
-    assert await chat_menu(world, SUPPORT) == [*WORKER_MENU, "queue", "team", "announce"]
+    assert await chat_menu(world, SUPPORT) == [
+        *WORKER_MENU,
+        "queue",
+        "team",
+        "announce",
+        "dashboard",
+    ]
     assert await chat_menu(world, OFFICIAL) == [
         *WORKER_MENU,
-        *("progress", "export", "announce", "subscribe", "unsubscribe"),
+        *("progress", "export", "announce", "subscribe", "unsubscribe", "dashboard"),
     ]
     english = next(m for m in await menus(world) if m["scope"].get("chat_id") == OFFICIAL)
     assert {"command": "export", "description": "Export the ideas (Excel)"} in english["commands"]

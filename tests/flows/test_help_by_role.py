@@ -53,7 +53,7 @@ async def test_a_support_member_is_told_of_queue_and_gets_its_menu(
     token = await invite(h, units["HCM-Q7-MAY"], RoleKind.SUPPORT)
     joined = await h.send(ANH, f"/start {token}")
     [menu] = menus_in(joined)
-    assert menu_of(menu) == [*WORKER_MENU, "queue", "team", "announce"]
+    assert menu_of(menu) == [*WORKER_MENU, "queue", "team", "announce", "dashboard"]
     assert ("queue", "Sáng kiến chờ xử lý (tổ hỗ trợ)") in pairs_of(menu)
 
     text = text_of(await h.send(ANH, "/help"))
@@ -72,7 +72,7 @@ async def test_an_official_in_english_sees_every_command_of_their_roles(
     [menu] = menus_in(joined)
     official_menu = [c[1:] for c in OFFICIAL_COMMANDS if c != "/announce"]
     # /announce is both roles' command: once, where the support team's commands put it.
-    assert menu_of(menu) == [*WORKER_MENU, "queue", "team", "announce", *official_menu]
+    assert menu_of(menu) == [*WORKER_MENU, "queue", "team", "announce", "dashboard", *official_menu]
     assert ("progress", "Progress (officials)") in pairs_of(menu)
 
     r = await h.send(CUONG, "/help", lang="en")
@@ -101,7 +101,7 @@ async def test_binding_a_group_sets_the_binders_private_menu_not_the_groups(
     r = await h.feed(h.incoming(DUNG, text=f"/start@sangkien_bot {token}", chat=group))
     assert menus_in(r) == []
     [menu] = [m for m in await h.notifications(str(DUNG)) if m.menu is not None]
-    assert menu_of(menu) == [*WORKER_MENU, "queue", "team", "announce"]
+    assert menu_of(menu) == [*WORKER_MENU, "queue", "team", "announce", "dashboard"]
     assert not [m for m in await h.notifications("-100500") if m.menu is not None]
 
 

@@ -1,0 +1,1 @@
+"""The dashboard's web server (docs/DASHBOARD.md): credentials, routes, the channel."""
