@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.runtime.channel import Core
 from bot.web.auth import Auth
-from bot.web.server import RUNNER_OPTIONS, DashboardServer, create_app
+from bot.web.server import RUNNER_OPTIONS, DashboardServer, create_app, origin_of
 from handlers.dashboard.service import Dashboard
 from handlers.team_policy import TeamPolicy
 
@@ -74,6 +74,7 @@ class WebChannel:
             reports_dir=Path(settings.reports.directory),
             on_change=core.sender.wake,
             secure_cookie=web_settings.base_url.startswith("https://"),
+            public_origin=origin_of(web_settings.base_url),
         )
         self.auth = auth
         runner = web.AppRunner(create_app(server), **RUNNER_OPTIONS)

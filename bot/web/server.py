@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import re
 import secrets
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -75,6 +76,21 @@ Send /dashboard to the bot for a new one.</p>
 </body></html>
 """
 
+SIGN_IN_PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sáng kiến</title></head><body>
+<form method="post" action="/app/sign-in">
+<input type="hidden" name="t" value="{token}">
+<p lang="vi">Đường dẫn này chỉ dùng được một lần. <span lang="en">This link works once.</span></p>
+<button type="submit" id="sign-in">Mở bảng điều khiển · Open the dashboard</button>
+</form>
+</body></html>
+"""
+# A sign-in token as /dashboard makes it (secrets.token_urlsafe(32)): anything else is
+# refused before it is echoed into the page or looked up.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The request's signed-in person, for the access log.
 VISITOR: web.RequestKey[Visitor] = web.RequestKey("visitor", Visitor)
@@ -124,6 +140,23 @@ def _json(status: int, body: JSON) -> web.Response:
     return response
 
 
+def origin_of(url: str) -> str:
+    """ "https://host:port" of an address (its scheme and authority)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _signed_out() -> web.Response:
+    return web.Response(status=401, text=SIGNED_OUT_PAGE, content_type="text/html", charset="utf-8")
+
+
+def _same_origin(request: web.Request, public_origin: str) -> bool:
+    """A browser's POST names the page it came from; another site's form is refused.
+    (No Origin header at all: not a browser's cross-site request.)"""
+    origin = request.headers.get("Origin")
+    return origin is None or origin in (f"{request.scheme}://{request.host}", public_origin)
+
+
 def unauthorized() -> web.Response:
     return _json(401, {"error": "unauthorized"})
 
@@ -151,6 +184,8 @@ class DashboardServer:
     on_change: Callable[[], None] = lambda: None  # a decision was taken: wake the sender
     static_dir: Path = STATIC
     secure_cookie: bool = False
+    # The public address's origin ("https://host"), which a browser names behind a proxy.
+    public_origin: str = ""
     flood: FloodGate = field(default_factory=FloodGate)
 
     # ------------------------------------------------------------ plumbing
@@ -244,19 +279,34 @@ class DashboardServer:
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    async def sign_in(self, request: web.Request) -> web.StreamResponse:
-        """Redeem a one-time link: the session cookie, and on to the page."""
+    async def sign_in_page(self, request: web.Request) -> web.StreamResponse:
+        """The link's page: one button that signs in. Opening the link (GET) spends
+        nothing, so a messenger fetching a preview of it cannot use it up; the button's
+        POST does (:meth:`sign_in`)."""
         if not self.flood.allow(f"ip:{request.remote}"):
             return _json(429, {"error": "too_many_requests"})
         tokens = request.query.getall("t", [])
+        if len(tokens) != 1 or not TOKEN_SHAPE.fullmatch(tokens[0]):
+            return _signed_out()
+        page = SIGN_IN_PAGE.replace("{token}", html.escape(tokens[0], quote=True))
+        response = web.Response(text=page, content_type="text/html", charset="utf-8")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def sign_in(self, request: web.Request) -> web.StreamResponse:
+        """Redeem a one-time link (the button's POST): the session cookie, and on to the page."""
+        if not self.flood.allow(f"ip:{request.remote}"):
+            return _json(429, {"error": "too_many_requests"})
+        if not _same_origin(request, self.public_origin):
+            return _signed_out()
+        form = await request.post()
+        tokens = form.getall("t", [])
         try:
-            if len(tokens) != 1:
+            if len(tokens) != 1 or not isinstance(tokens[0], str):
                 raise Unauthorized
             session = await self.auth.redeem(tokens[0])
         except Unauthorized:
-            return web.Response(
-                status=401, text=SIGNED_OUT_PAGE, content_type="text/html", charset="utf-8"
-            )
+            return _signed_out()
         response = web.Response(status=303, headers={"Location": "/app/"})
         response.set_cookie(
             SESSION_COOKIE,
@@ -411,7 +461,8 @@ def create_app(server: DashboardServer) -> web.Application:
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/app", _to_app)
     app.router.add_get("/app/", server.index)
-    app.router.add_get("/app/sign-in", server.sign_in)
+    app.router.add_get("/app/sign-in", server.sign_in_page)
+    app.router.add_post("/app/sign-in", server.sign_in)
     app.router.add_get("/app/static/{name}", server.static)
     app.router.add_get("/api/me", server._api(server.me))
     app.router.add_get("/api/tree", server._api(server.tree))

@@ -86,6 +86,12 @@ class Web:
     def tma(self, user: int | None, *, age: timedelta = timedelta(minutes=1), **kw: Any) -> str:
         return "tma " + init_data(user, signed_at=self.clock.now - age, **kw)
 
+    async def redeem(self, token: str, **headers: str) -> Any:
+        """Press the sign-in page's button: POST the link's token."""
+        return await self.client.post(
+            "/app/sign-in", data={"t": token}, headers=headers, allow_redirects=False
+        )
+
     async def sign_in_token(self, user: int) -> str:
         person = await person_id(self.h, user)
         return await self.auth.create_sign_in(person, minutes=10)
@@ -161,7 +167,7 @@ async def test_a_stranger_and_a_worker_with_genuine_init_data_are_403(web: Web) 
 
 async def test_a_sign_in_link_works_once_and_its_session_expires(web: Web) -> None:
     token = await web.sign_in_token(OFFICIAL)
-    first = await web.client.get(f"/app/sign-in?t={token}", allow_redirects=False)
+    first = await web.redeem(token)
     assert first.status == 303 and first.headers["Location"] == "/app/"
     cookie = first.cookies["sk_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
@@ -170,7 +176,7 @@ async def test_a_sign_in_link_works_once_and_its_session_expires(web: Web) -> No
     status, me = await web.me(**session)
     assert status == 200 and me["person_id"] == await person_id(web.h, OFFICIAL)
 
-    again = await web.client.get(f"/app/sign-in?t={token}", allow_redirects=False)
+    again = await web.redeem(token)
     assert again.status == 401 and "/dashboard" in await again.text()
     assert "sk_session" not in again.cookies
 
@@ -181,23 +187,38 @@ async def test_a_sign_in_link_works_once_and_its_session_expires(web: Web) -> No
 async def test_expired_unknown_and_missing_links_are_401(web: Web) -> None:
     token = await web.sign_in_token(OFFICIAL)
     web.clock.now += timedelta(minutes=10, seconds=1)
-    for query in (f"t={token}", "t=" + "A" * 43, "", f"t={token}&t={token}"):
+    for form in ({"t": token}, {"t": "A" * 43}, {}, {"t": "x"}):
+        response = await web.client.post("/app/sign-in", data=form, allow_redirects=False)
+        assert response.status == 401, form
+        assert "sk_session" not in response.cookies
+    for query in ("t=" + "A" * 5, "", "t=<script>" + "A" * 30, "t=a&t=b"):
         response = await web.client.get(f"/app/sign-in?{query}", allow_redirects=False)
         assert response.status == 401, query
-        assert "sk_session" not in response.cookies
+        assert "<script>" not in await response.text()
+
+
+async def test_opening_the_link_spends_nothing_only_the_button_signs_in(web: Web) -> None:
+    """A messenger fetching the link for a preview (a GET) cannot use it up."""
+    token = await web.sign_in_token(OFFICIAL)
+    for _ in range(3):
+        page = await web.client.get(f"/app/sign-in?t={token}", allow_redirects=False)
+        assert page.status == 200 and "sk_session" not in page.cookies
+        assert f'name="t" value="{token}"' in await page.text()
+    # Another site's form cannot sign a browser in (nor spend the link).
+    foreign = await web.redeem(token, Origin="https://evil.example")
+    assert foreign.status == 401 and "sk_session" not in foreign.cookies
+    assert (await web.redeem(token)).status == 303
 
 
 async def test_two_redemptions_at_once_make_one_session(web: Web) -> None:
     token = await web.sign_in_token(OFFICIAL)
-    responses = await asyncio.gather(
-        *(web.client.get(f"/app/sign-in?t={token}", allow_redirects=False) for _ in range(2))
-    )
+    responses = await asyncio.gather(*(web.redeem(token) for _ in range(2)))
     assert sorted(r.status for r in responses) == [303, 401]
 
 
 async def test_a_cookie_post_needs_the_csrf_header(web: Web) -> None:
     token = await web.sign_in_token(OFFICIAL)
-    signed_in = await web.client.get(f"/app/sign-in?t={token}", allow_redirects=False)
+    signed_in = await web.redeem(token)
     cookie = {"Cookie": f"sk_session={signed_in.cookies['sk_session'].value}"}
     body = {"action": "approve", "request_id": "not a number"}
     refused = await web.client.post("/api/ideas/1/action", json=body, headers=cookie)
@@ -255,16 +276,18 @@ async def test_logs_carry_no_token_init_data_or_name(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token = await web.sign_in_token(OFFICIAL)
-    signed_in = await web.client.get(f"/app/sign-in?t={token}", allow_redirects=False)
+    signed_in = await web.redeem(token)
     session = signed_in.cookies["sk_session"].value
     init = web.tma(OFFICIAL)
     await web.me(Authorization=init)
     await web.me(Cookie=f"sk_session={session}")
     await web.client.get(f"/app/sign-in?t={token}")
+    await web.redeem(token)
     logged = caplog.text
     person = await person_id(web.h, OFFICIAL)
     assert f"GET /api/me 200 person {person}" in logged
-    assert "GET /app/sign-in 303" in logged and "GET /app/sign-in 401" in logged
+    assert "POST /app/sign-in 303" in logged and "POST /app/sign-in 401" in logged
+    assert "GET /app/sign-in 200" in logged
     hash_of_init = init.rsplit("hash=", 1)[1]
     for secret in (token, session, hash_of_init, NAME, "Trịnh", "auth_date", "?t="):
         assert secret not in logged, secret
