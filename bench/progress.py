@@ -236,6 +236,27 @@ def _insert_ideas(db: sqlite3.Connection, chunk: list[tuple[Any, ...]]) -> None:
     )
 
 
+def fill_search(db: sqlite3.Connection, batch: int = 50_000) -> int:
+    """Fold every idea's title and text into ``idea_search`` (what the bot's
+    ``IdeaRepository.add`` does for each idea, migration 0013 for those stored before):
+    the dashboard's search reads it. Returns how many rows were added."""
+    from storage.folding import fold_name
+
+    added, after = 0, 0
+    while True:
+        rows = db.execute(
+            "SELECT id, title, body FROM ideas WHERE id > ? ORDER BY id LIMIT ?", (after, batch)
+        ).fetchall()
+        if not rows:
+            return added
+        db.executemany(
+            "INSERT INTO idea_search (idea_id, title, text) VALUES (?, ?, ?)",
+            ((i, fold_name(title)[:200], fold_name(body)) for i, title, body in rows),
+        )
+        added += len(rows)
+        after = rows[-1][0]
+
+
 def _remove(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -264,6 +285,7 @@ async def build(path: Path, units: int, ideas: int) -> float:
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous=OFF")
     grassroots = _build_rows(db, fanout_for(units), ideas)
+    fill_search(db)
     db.commit()
     db.close()
 

@@ -22,6 +22,8 @@ from storage.folding import fold_name
 from storage.models import Category, Idea, IdeaStatus, Unit, UnitKind
 from storage.progress import day_start
 from storage.repositories.dashboard import IdeaFilter, IdeaRow, Search
+from storage.repositories.units import unit_ids_on_path
+from storage.uow import UnitOfWork
 
 PAGE: Final = 50
 SEARCH_CHARS: Final = 100
@@ -141,10 +143,10 @@ async def ideas(deps: Deps, person_id: int, query: IdeaQuery) -> JSON:
             after=after,
         )
         rows = await r.uow.dashboard.ideas(wanted, limit=PAGE)
-        homes: dict[int, str] = {}
+        homes = await home_paths(r.uow, [row.unit for row in rows])
         shown = []
         for row in rows:
-            place = await _place(r, row.idea, row.unit, homes)
+            place = _place(row.idea, row.unit, homes[row.unit.id])
             seen = visibility.sight(r.viewer, place)
             if _found(row, place, seen):
                 shown.append(idea_row(r, row.idea, row.unit, place, seen))
@@ -152,11 +154,22 @@ async def ideas(deps: Deps, person_id: int, query: IdeaQuery) -> JSON:
     return {"ideas": shown, "next": cursor_of(rows[-1].idea) if more else None}
 
 
-async def _place(r: Reading, idea: Idea, unit: Unit, homes: dict[int, str]) -> Place:
+async def home_paths(uow: UnitOfWork, units: list[Unit]) -> dict[int, str]:
+    """Each unit's grassroots home path as ``visibility.home_path`` finds it (the
+    nearest grassroots unit at or above it, else itself), for a page of units in one
+    query instead of one per unit."""
+    on_paths = {i for unit in units for i in unit_ids_on_path(unit.path)}
+    known = await uow.dashboard.units(sorted(on_paths))
+    homes: dict[int, str] = {}
+    for unit in units:
+        line = [known[i] for i in reversed(unit_ids_on_path(unit.path)) if i in known]
+        home = next((u for u in line if u.kind == UnitKind.GRASSROOTS.value), unit)
+        homes[unit.id] = home.path
+    return homes
+
+
+def _place(idea: Idea, unit: Unit, home: str) -> Place:
     """The idea's place for seeing it (the list decides nothing, so no deciding unit)."""
-    home = homes.get(unit.id)
-    if home is None:
-        home = homes[unit.id] = await visibility.home_path(r.uow, unit)
     return Place(
         author_id=idea.author_id,
         confidential=idea.confidential,

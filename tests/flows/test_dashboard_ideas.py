@@ -8,12 +8,16 @@ from datetime import timedelta
 
 import pytest
 
+from handlers import visibility
+from handlers.dashboard import ideas as dashboard_ideas
 from handlers.dashboard.base import BadRequest, Denied, IdeaQuery
 from handlers.dashboard.service import Dashboard
 from handlers.i18n import Catalogue
-from storage.models import Idea, IdeaStatus
+from storage.models import Idea, IdeaStatus, RoleKind
+from storage.repositories import dashboard as dashboard_repository
 from storage.uow import UnitOfWork
 from tests.flows.harness import Harness
+from tests.flows.test_worker_idea import invite
 from tests.flows.trust import (
     AUTHOR,
     AUTHOR_NAME,
@@ -275,3 +279,42 @@ async def test_the_queue_is_the_chats_queue_oldest_first(
     for role, relation in (("official", "own"), ("member", "own"), ("outsider", "none")):
         with pytest.raises(Denied):
             await b.queue(await viewer(w, role, relation))
+
+
+async def test_search_and_paging_agree_whichever_way_the_ideas_are_found(
+    world: World, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A country's search walks the newest ideas first, then the matches; a district's
+    goes through its units. Small windows and pages make every way run here."""
+    w, b = world, board(world, catalogue)
+    made = []
+    for n in range(14):
+        body = "Thay bơm nước tiết kiệm điện" if n % 3 == 0 else f"Sắp xếp kho số {n}"
+        made.append(
+            await add_idea(w, body=body, minutes_ago=n, code=("HCM-Q7-MAY", "HCM-Q7-DIEN")[n % 2])
+        )
+    pumps = [i.id for i in made if "bơm" in i.body]  # newest first already
+    national = 8201
+    await w.h.send(national, f"/start {await invite(w.h, w.units['VN'], RoleKind.OFFICIAL)}")
+    officials = [await _person_id(w.h, national), await viewer(w, "official", "parent")]
+    monkeypatch.setattr(dashboard_repository, "SEARCH_WINDOWS", (2, 3))
+    monkeypatch.setattr(dashboard_ideas, "PAGE", 2)
+    for official in officials:
+        for text, expected in (("BOM NUOC", pumps), (None, [i.id for i in made])):
+            seen: list[object] = []
+            cursor = None
+            while True:
+                page = await b.ideas(official, IdeaQuery(text=text, cursor=cursor))
+                seen += [r["id"] for r in page["ideas"]]
+                cursor = page["next"]
+                if cursor is None:
+                    break
+            assert seen == expected
+
+
+async def test_a_pages_home_paths_are_the_policys(world: World) -> None:
+    units = list(world.units.values())
+    async with UnitOfWork(world.h.sessionmaker) as uow:
+        homes = await dashboard_ideas.home_paths(uow, units)
+        for unit in units:
+            assert homes[unit.id] == await visibility.home_path(uow, unit)
