@@ -291,6 +291,7 @@ class DashboardServer:
         page = SIGN_IN_PAGE.replace("{token}", html.escape(tokens[0], quote=True))
         response = web.Response(text=page, content_type="text/html", charset="utf-8")
         response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "same-origin"  # else the form's POST has Origin: null
         return response
 
     async def sign_in(self, request: web.Request) -> web.StreamResponse:

@@ -157,7 +157,14 @@ def seed_ideas(env: dict[str, str], start: date) -> tuple[list[Seeded], dict[str
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    tmp = tmp_path_factory.mktemp("dashboard")
+    async with running_site(tmp_path_factory.mktemp("dashboard")) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_site(tmp: Path) -> AsyncIterator[Site]:
+    """The bot with the dashboard on a free port, its world, and a browser (also used by
+    scripts/screenshots.py)."""
     async with StandinServer(port=0) as server, async_playwright() as playwright:
         env = base_env(tmp, server.base_url, "aiogram")
         env["REPORTS_DIRECTORY"] = str(tmp / "reports")
@@ -489,12 +496,18 @@ async def test_a_sign_in_link_opens_the_page_once(site: Site) -> None:
     link = match.group()
     assert link.startswith(site.url)
     async with browsing(site) as page:
+        preview = await page.context.request.get(link)  # a messenger's link preview
+        assert preview.status == 200
         await page.goto(link)
-        assert page.url == site.url  # redirected to the page, the token gone from the address
+        await page.locator("#sign-in").click()
+        await page.wait_for_url(site.url)  # on the page, the token gone from the address
         await viewing(page, world.names["HCM"])
         assert await figures_on(page, site) == expected(world, "HCM")
     async with browsing(site) as page:
-        response = await page.goto(link)
+        await page.goto(link)
+        async with page.expect_navigation() as used:
+            await page.locator("#sign-in").click()
+        response = await used.value
         assert response is not None and response.status == 401
         assert "/dashboard" in await page.locator("body").inner_text()
         await page.goto(site.url)  # no session in this browser
