@@ -493,18 +493,19 @@ def _rss_bytes() -> int:
 
 async def measure_exports(path: Path, *, levels: tuple[str, ...] = LEVELS) -> list[ExportTiming]:
     """``/export`` at each level, through the report job's own spreadsheet step
-    (:func:`handlers.reports.jobs._spreadsheet`: count, read up to ``export_max_rows``
-    ideas, name their units, write the workbook on a thread); the busiest unit of each
-    level among a sample, largest level last."""
+    (:func:`handlers.reports.export.write_export`: the figures, the count, up to
+    ``export_max_rows`` ideas streamed, their units named, the workbook written on a
+    thread); the busiest unit of each level among a sample, largest level last.
+    ``bench.export`` compares the writers at national size."""
     import tempfile
 
     from sqlalchemy import select
 
     from handlers.i18n import Catalogue
-    from handlers.reports.jobs import ReportSettings, _spreadsheet, read_only
-    from handlers.reports.view import load_view
+    from handlers.reports.export import write_export
+    from handlers.reports.jobs import ReportSettings, read_only
     from storage.db import create_engine, create_sessionmaker
-    from storage.models import ReportJob, Unit
+    from storage.models import Unit
     from storage.uow import UnitOfWork
 
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
@@ -530,25 +531,24 @@ async def measure_exports(path: Path, *, levels: tuple[str, ...] = LEVELS) -> li
                 if level not in levels:
                     continue
                 unit = picks[level]
-                job = ReportJob(id=0, kind="export", lang="vi")
+                made = Path(directory) / f"{level}.xlsx"
                 with RssPeak() as rss:
                     started = time.perf_counter()
-                    async with UnitOfWork(sessionmaker) as uow:
-                        view = await load_view(uow, unit, campaign, TODAY)
-                        total = await uow.progress.count_in_subtree(unit.path, campaign.id)
-                        message = await _spreadsheet(uow, t, settings, job, view)
+                    result = await write_export(
+                        sessionmaker,
+                        unit,
+                        campaign,
+                        made,
+                        t=t,
+                        today=TODAY,
+                        max_rows=settings.export_max_rows,
+                        page_rows=settings.export_page_rows,
+                    )
                     seconds = time.perf_counter() - started
-                assert message.upload is not None
-                made = Path(message.upload.path)
                 size = await asyncio.to_thread(os.path.getsize, made)
                 results.append(
                     ExportTiming(
-                        level,
-                        total,
-                        min(total, settings.export_max_rows),
-                        seconds,
-                        size / 1e6,
-                        rss.growth_mb,
+                        level, result.total, result.rows, seconds, size / 1e6, rss.growth_mb
                     )
                 )
                 os.remove(made)

@@ -13,7 +13,6 @@ day are removed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
@@ -30,11 +29,10 @@ from handlers.events import AttachmentKind, OutMessage, Upload
 from handlers.i18n import Catalogue, Translator
 from handlers.reports.certificate import certificate_data, certificate_upload
 from handlers.reports.chart import counts_only, nothing_to_chart, render_chart
-from handlers.reports.spreadsheet import PATH_SEPARATOR, ExportRow, WorkbookWriter
+from handlers.reports.export import write_export
 from handlers.reports.view import ProgressView, load_view
-from storage.models import ReportJob, ReportKind, RoleKind, Unit
+from storage.models import Campaign, ReportJob, ReportKind, RoleKind, Unit
 from storage.progress import vietnam_day
-from storage.repositories.units import unit_ids_on_path
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,6 @@ BATCH: Final = 5
 STALE_AFTER: Final = timedelta(minutes=10)  # a job started this long ago was lost in a crash
 KEEP_FILES_SECONDS: Final = 24 * 3600
 PNG_MIME: Final = "image/png"
-BODY_CHARS: Final = 2000  # of an idea's text in a spreadsheet cell (which holds 32,767)
 XLSX_MIME: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -51,8 +48,8 @@ XLSX_MIME: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 class ReportSettings:
     directory: Path
     export_max_rows: int = 100_000
-    # Ideas read and written at a time: what an export holds in memory besides the
-    # workbook's own tables (about 170 MB for 100,000 rows read at once).
+    # Ideas read and written at a time: what an export holds in memory (about 170 MB
+    # for 100,000 rows read at once).
     export_page_rows: int = 2_000
 
 
@@ -146,11 +143,12 @@ async def _make(
         if unit is None or campaign is None or not allowed:
             log.info("report %s dropped: the role or the unit is gone", job.id)
             return OutMessage(t("progress.not_allowed"))
-        view = await load_view(uow, unit, campaign, vietnam_day(utc_now()))
-        if job.kind == ReportKind.CHART.value:
+        chart = job.kind == ReportKind.CHART.value
+        if chart:
+            view = await load_view(uow, unit, campaign, vietnam_day(utc_now()))
             message = await _chart(t, settings, job, view)
-        else:
-            message = await _spreadsheet(uow, t, settings, job, view)
+    if not chart:  # the spreadsheet reads in a transaction of its own (write_export)
+        message = await _spreadsheet(sessionmaker, t, settings, job, unit, campaign)
     log.info("report %s (%s) made in %.2f s", job.id, job.kind, time.monotonic() - started)
     return message
 
@@ -182,45 +180,29 @@ async def _chart(
 
 
 async def _spreadsheet(
-    uow: UnitOfWork, t: Translator, settings: ReportSettings, job: ReportJob, view: ProgressView
+    sessionmaker: async_sessionmaker[AsyncSession],
+    t: Translator,
+    settings: ReportSettings,
+    job: ReportJob,
+    unit: Unit,
+    campaign: Campaign,
 ) -> OutMessage:
-
-    unit: Unit = view.unit
-    total = await uow.progress.count_in_subtree(unit.path, view.campaign.id)
-    skip = len(unit_ids_on_path(unit.path)) - 1  # the path starts at the exported unit
     path = _file_path(settings, job, ".xlsx")
-    writer = await asyncio.to_thread(WorkbookWriter, path, t, view)
-    names: dict[int, str] = {}
-    # A page of ideas at a time: read, name their units, write (on a thread).
-    pages = uow.progress.stream_ideas_in_subtree(
-        unit.path,
-        view.campaign.id,
-        limit=settings.export_max_rows,
-        body_chars=BODY_CHARS,
-        page=settings.export_page_rows,
+    made = await write_export(
+        sessionmaker,
+        unit,
+        campaign,
+        path,
+        t=t,
+        today=vietnam_day(utc_now()),
+        max_rows=settings.export_max_rows,
+        page_rows=settings.export_page_rows,
     )
-    async with contextlib.aclosing(pages):
-        async for page in pages:
-            paths = [unit_ids_on_path(idea.unit_path)[skip:] for idea in page]
-            unnamed = {i for ids in paths for i in ids if i not in names}
-            names.update(await uow.progress.unit_names(sorted(unnamed)))
-            rows = [
-                ExportRow(idea, PATH_SEPARATOR.join(names.get(i, "?") for i in ids))
-                for idea, ids in zip(page, paths, strict=True)
-            ]
-            await asyncio.to_thread(writer.add, rows)
-    await asyncio.to_thread(writer.finish, total=total)
-    caption = t(
-        "progress.export_caption",
-        unit=view.unit.name,
-        campaign=view.campaign.code,
-        count=writer.rows,
-    )
-    if total > writer.rows:
-        caption = caption + "\n" + t("progress.export_truncated", shown=writer.rows, total=total)
+    caption = t("progress.export_caption", unit=unit.name, campaign=campaign.code, count=made.rows)
+    if made.total > made.rows:
+        caption = caption + "\n" + t("progress.export_truncated", shown=made.rows, total=made.total)
     return OutMessage(
-        caption,
-        upload=Upload(AttachmentKind.DOCUMENT, _file_name(view, ".xlsx"), XLSX_MIME, str(path)),
+        caption, upload=Upload(AttachmentKind.DOCUMENT, made.file_name, XLSX_MIME, str(path))
     )
 
 

@@ -352,7 +352,10 @@ class ProgressRepository(Repository):
         are fetched as they are taken (a server-side cursor): the whole export is never
         in memory at once. Other statements may run on the session between pages.
         """
-        query = self._export_query(path, campaign_id, limit=limit, body_chars=body_chars)
+        newest_first = await self._walk_newest_first(path, campaign_id, limit)
+        query = self._export_query(
+            path, campaign_id, limit=limit, body_chars=body_chars, newest_first=newest_first
+        )
         result = await self.session.stream(query, execution_options={"yield_per": page})
         try:
             async for rows in result.partitions():
@@ -360,7 +363,49 @@ class ProgressRepository(Repository):
         finally:
             await result.close()
 
-    def _export_query(self, path: str, campaign_id: int, *, limit: int, body_chars: int) -> Any:
+    async def _walk_newest_first(self, path: str, campaign_id: int, limit: int) -> bool:
+        """Whether SQLite should read the export along the ideas' time index, newest first,
+        and stop at ``limit``, rather than find the subtree's ideas by unit and sort them.
+
+        Along the time index it passes every idea of every campaign newer than the last
+        one kept (about ``kept × everyone / subtree``); by unit it reads each idea of the
+        subtree and sorts them (about ``subtree``). A national export of 100,000 of
+        750,000 ideas takes 1.8 s the first way and 11 s the second; a province's 9,000
+        ideas 3.1 s and 0.1 s. SQLite's planner cannot weigh this (it has no statistics
+        of path ranges), so the counters decide. PostgreSQL's planner, which has, decides
+        for itself.
+        """
+        if self.session.get_bind().dialect.name != "sqlite":
+            return False
+        unit_id = int(path.strip("/").split("/")[-1])
+        subtree = (
+            await self.session.execute(
+                select(ProgressTotal.submitted).where(
+                    ProgressTotal.unit_id == unit_id, ProgressTotal.campaign_id == campaign_id
+                )
+            )
+        ).scalar()
+        everyone = (
+            await self.session.execute(
+                select(func.sum(ProgressTotal.submitted))
+                .join(Unit, Unit.id == ProgressTotal.unit_id)
+                .where(Unit.parent_id.is_(None))
+            )
+        ).scalar()
+        if not subtree or not everyone:
+            return False
+        return min(limit, subtree) * everyone <= subtree * subtree
+
+    def _export_query(
+        self, path: str, campaign_id: int, *, limit: int, body_chars: int, newest_first: bool
+    ) -> Any:
+        if newest_first:
+            # "|| ''" keeps SQLite from reading the subtree by ix_units_path, so it walks
+            # ix_ideas_created (created_at, id) from the newest idea and stops at the limit.
+            unit_path = Unit.path + ""
+            in_subtree = and_(unit_path >= path, unit_path < path[:-1] + "0")
+        else:
+            in_subtree = self._in_subtree(path)
         secret = Idea.confidential.is_(True)
         derived_title = and_(secret, Idea.title_given.is_(False))
         return (
@@ -386,7 +431,7 @@ class ProgressRepository(Repository):
             .join(Unit, Unit.id == Idea.unit_id)
             .outerjoin(Person, Person.id == Idea.author_id)
             .outerjoin(IdeaResult, IdeaResult.idea_id == Idea.id)
-            .where(self._in_subtree(path), Idea.campaign_id == campaign_id)
+            .where(in_subtree, Idea.campaign_id == campaign_id)
             .order_by(Idea.created_at.desc(), Idea.id.desc())
             .limit(limit)
         )
