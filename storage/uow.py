@@ -55,11 +55,19 @@ def _writer_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncio.Lock
 
 
 def _reading(sessionmaker: async_sessionmaker[AsyncSession], read_only: bool) -> dict[str, Any]:
-    """The session's bind for a read-only unit of work: SQLite begins DEFERRED."""
+    """The session's bind for a read-only unit of work: SQLite begins DEFERRED;
+    PostgreSQL a READ ONLY transaction at REPEATABLE READ, so that a view's queries
+    see one snapshot, as SQLite's reader does in WAL (at READ COMMITTED each saw the
+    writers' latest commits), and a write is refused before it can lock a row."""
     bind = sessionmaker.kw.get("bind")
-    if not read_only or bind is None or bind.dialect.name != "sqlite":
+    if not read_only or bind is None:
         return {}
-    return {"bind": bind.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})}
+    if bind.dialect.name == "sqlite":
+        return {"bind": bind.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})}
+    if bind.dialect.name == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        return {"bind": bind.execution_options(**options)}
+    return {}
 
 
 class UnitOfWork:
@@ -70,7 +78,8 @@ class UnitOfWork:
 
     ``read_only=True`` (the dashboard's views): no place in the writers' line and, on
     SQLite, a plain ``BEGIN DEFERRED`` that WAL lets run beside the writer, so a long
-    read never holds up an update; :meth:`commit` is refused.
+    read never holds up an update (on PostgreSQL a READ ONLY, REPEATABLE READ
+    transaction: one snapshot too); :meth:`commit` is refused.
     """
 
     session: AsyncSession
