@@ -9,7 +9,7 @@ author and its text are not in the file (the query does not even read them).
 
 xlsxwriter's constant-memory mode writes each row to a temporary file as soon as the
 next one starts, with its strings inline, so a national export of 100,000 ideas
-never holds them in memory; it wrote that export 2.6 times as fast as openpyxl's
+never holds them in memory; it wrote that export 2.4 times as fast as openpyxl's
 write-only mode (docs/BENCHMARKS.md, "/export").
 """
 
