@@ -306,7 +306,7 @@ def fresh_database(source: Template, directory: Path) -> Path:
 def bot_env(
     api_base: str, db: Path, framework: str, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    prefixes = ("TELEGRAM_", "DATABASE_", "SEND_", "RUNTIME_", "SANGKIEN_", "LOG_LEVEL")
+    prefixes = ("TELEGRAM_", "DATABASE_", "SEND_", "RUNTIME_", "SANGKIEN_", "LOG_LEVEL", "WEB_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -314,6 +314,9 @@ def bot_env(
         TELEGRAM_FRAMEWORK=framework,
         TELEGRAM_POLLING_TIMEOUT=POLLING_TIMEOUT,
         DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        # The dashboard is on, as by default, on any free port: bots measured side by side
+        # (several instances, a restarted one) never fight over web.port.
+        WEB_PORT="0",
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
         PYTHONDONTWRITEBYTECODE="1",
