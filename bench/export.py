@@ -6,15 +6,15 @@ first use), the national unit's export of the running campaign: 100,000 of its
 (:func:`handlers.reports.export.export_pages`: one streamed query, units named) and
 writes them, a page at a time on a thread, with
 
-* ``openpyxl``: openpyxl's write-only mode (the product's writer until issue #20,
-  kept here as it was, with today's ``safe``), and
-* ``xlsxwriter``: xlsxwriter's constant-memory mode (:class:`WorkbookWriter`);
+* ``xlsxwriter``: xlsxwriter's constant-memory mode (:class:`XlsxwriterWriter`, the
+  product's writer of commit 6e993d5, kept here as it was), and
+* ``xml rows``: the product's writer (:class:`handlers.reports.spreadsheet.WorkbookWriter`:
+  one string of SpreadsheetML per row, deflated at level 1), and the same at level 6;
 
 then ``read only`` (the rows read and dropped) and ``write_export`` (the product's
 whole export: figures, rows, the count of those left out, the writer) are timed too.
 Each run in a process of its own; prints medians of seconds and of the process's RSS
-growth (sampled every 10 ms).
-"""
+growth (sampled every 10 ms), and each design's median time against xlsxwriter's."""
 
 from __future__ import annotations
 
@@ -31,92 +31,140 @@ from typing import Any
 
 from bench.progress import RESULTS_DIR, TODAY, RssPeak, build, cached
 
-DESIGNS = ("read only", "openpyxl", "xlsxwriter", "write_export")
-OPENPYXL_WIDTHS = (16, 48, 48, 18, 22, 17, 17, 28, 16, 12, 24, 80, 14, 18, 14, 14, 18)
+DESIGNS = ("read only", "xlsxwriter", "xml rows", "xml rows, deflate 6", "write_export")
 
 
-class OpenpyxlWriter:
-    """The ideas sheet as the product wrote it with openpyxl (write-only) until issue #20;
-    the summary sheet left out (the same few rows for both writers)."""
+class XlsxwriterWriter:
+    """The ideas and summary sheets as the product wrote them with xlsxwriter's
+    constant-memory mode (commit 6e993d5) until the rows were written as XML by hand;
+    kept for the side-by-side figures and for tests that compare the two files."""
 
     def __init__(self, path: Path, t: Any, view: Any) -> None:
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Font
+        from xlsxwriter import Workbook
 
-        from handlers.reports.spreadsheet import IDEA_COLUMNS
+        from handlers.reports.spreadsheet import IDEA_COLUMNS, SHEET_NAME_CHARS
         from handlers.reports.view import plain
 
-        self.path, self.t, self.rows = path, t, 0
-        self._cell = WriteOnlyCell
-        self._workbook = Workbook(write_only=True)
-        self._wrap = Alignment(wrap_text=True, vertical="top")
-        self._ideas = self._workbook.create_sheet(plain(t("sheet.ideas"))[:31])
-        for index, width in enumerate(OPENPYXL_WIDTHS):
-            self._ideas.column_dimensions["ABCDEFGHIJKLMNOPQ"[index]].width = width
-        self._ideas.freeze_panes = "A2"
-        header = []
-        for key, _ in IDEA_COLUMNS:
-            cell = WriteOnlyCell(self._ideas, value=plain(t(key)))
-            cell.font = Font(bold=True)
-            header.append(cell)
-        self._ideas.append(header)
+        self.path, self.t, self.view, self.rows = path, t, view, 0
+        self._workbook = Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "tmpdir": str(path.parent),
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        add_format = self._workbook.add_format
+        self._bold = add_format({"bold": True})
+        self._wrap = add_format({"text_wrap": True, "valign": "top"})
+        self._moment = add_format({"num_format": "dd/mm/yyyy hh:mm"})
+        self._day = add_format({"num_format": "dd/mm/yyyy"})
+        self._money = add_format({"num_format": "#,##0"})
+        self._percent = add_format({"num_format": "0.0%"})
+        self._ideas = self._workbook.add_worksheet(plain(t("sheet.ideas"))[:SHEET_NAME_CHARS])
+        self._ideas.freeze_panes(1, 0)
+        self._header(self._ideas, 0, IDEA_COLUMNS)
+        self._next_row = 1
         self._redacted = plain(t("sheet.redacted"))
         self._yes, self._no = plain(t("sheet.yes")), plain(t("sheet.no"))
         self._labels: dict[str, str] = {}
 
+    def _header(self, sheet: Any, row: int, columns: Sequence[tuple[str, int]]) -> None:
+        from handlers.reports.view import plain
+
+        for index, (key, width) in enumerate(columns):
+            sheet.set_column(index, index, width)
+            sheet.write_string(row, index, plain(self.t(key)), self._bold)
+
     def _label(self, key: str) -> str:
         from handlers.reports.spreadsheet import _label
 
-        if key not in self._labels:
-            self._labels[key] = _label(self.t(key))
-        return self._labels[key]
+        label = self._labels.get(key)
+        if label is None:
+            label = self._labels[key] = _label(self.t(key))
+        return label
 
-    def _formatted(self, value: Any, number_format: str) -> Any:
-        cell = self._cell(self._ideas, value=value)
-        cell.number_format = number_format
-        return cell
+    def add(self, page: Any) -> None:
+        from handlers.reports.spreadsheet import safe
 
-    def add(self, rows: Sequence[Any]) -> None:
-        from handlers.reports.spreadsheet import _local, safe
-
-        cell = self._formatted
-        for row in rows:
-            idea = row.idea
+        text, number, moment = (
+            self._ideas.write_string,
+            self._ideas.write_number,
+            self._ideas.write_datetime,
+        )
+        label, redacted, yes, no = self._label, self._redacted, self._yes, self._no
+        r = self._next_row
+        for idea, unit_path in zip(page.ideas, page.unit_paths, strict=True):
+            text(r, 0, idea.ref_code)
+            text(r, 1, safe(unit_path))
+            title = safe(idea.title)
+            text(r, 2, redacted if title is None else title)
+            text(r, 3, label(f"category.{idea.category}"))
+            text(r, 4, label(f"status.{idea.status}"))
+            moment(r, 5, _local(idea.created_at), self._moment)
+            moment(r, 6, _local(idea.updated_at), self._moment)
+            text(r, 7, label(f"benefit.{idea.benefit}"))
+            if idea.benefit_amount is not None:
+                number(r, 8, idea.benefit_amount, self._money)
             if idea.confidential:
-                author, body = self._redacted, self._redacted
+                text(r, 9, yes)
+                text(r, 10, redacted)
+                text(r, 11, redacted, self._wrap)
             else:
-                author, body = safe(idea.author) or "", safe(idea.body) or ""
-            body_cell = self._cell(self._ideas, value=body)
-            body_cell.alignment = self._wrap
-            recognised = (
-                None if idea.recognised is None else self._yes if idea.recognised else self._no
-            )
-            self._ideas.append(
-                [
-                    idea.ref_code,
-                    safe(row.unit_path),
-                    safe(idea.title) if idea.title is not None else self._redacted,
-                    self._label(f"category.{idea.category}"),
-                    self._label(f"status.{idea.status}"),
-                    cell(_local(idea.created_at), "dd/mm/yyyy hh:mm"),
-                    cell(_local(idea.updated_at), "dd/mm/yyyy hh:mm"),
-                    self._label(f"benefit.{idea.benefit}"),
-                    cell(idea.benefit_amount, "#,##0"),
-                    self._yes if idea.confidential else self._no,
-                    author,
-                    body_cell,
-                    recognised,
-                    safe(idea.decision_no),
-                    cell(idea.decision_date, "dd/mm/yyyy"),
-                    cell(idea.applied_on, "dd/mm/yyyy"),
-                    cell(idea.benefit_vnd, "#,##0"),
-                ]
-            )
-        self.rows += len(rows)
+                text(r, 9, no)
+                text(r, 10, safe(idea.author) or "")
+                text(r, 11, safe(idea.body) or "", self._wrap)
+            if idea.recognised is not None:
+                text(r, 12, yes if idea.recognised else no)
+            if idea.decision_no is not None:
+                text(r, 13, safe(idea.decision_no))
+            for column, day in ((14, idea.decision_date), (15, idea.applied_on)):
+                if day is not None:
+                    moment(r, column, day, self._day)
+            if idea.benefit_vnd is not None:
+                number(r, 16, idea.benefit_vnd, self._money)
+            r += 1
+        self._next_row = r
+        self.rows += len(page.ideas)
 
     def finish(self, *, total: int) -> None:
-        self._workbook.save(str(self.path))
+        from handlers.reports.spreadsheet import SHEET_NAME_CHARS, SUMMARY_COLUMNS, safe
+        from handlers.reports.view import RECOGNISED, SUBMITTED, plain
+
+        t, view = self.t, self.view
+        if total > self.rows:
+            note = plain(t("sheet.truncated", shown=self.rows, total=total))
+            self._ideas.write_string(self._next_row + 1, 0, note)
+        summary = self._workbook.add_worksheet(plain(t("sheet.summary"))[:SHEET_NAME_CHARS])
+        campaign = t("sheet.campaign", code=view.campaign.code, name=view.campaign.name)
+        summary.write_string(0, 0, plain(campaign))
+        self._header(summary, 2, SUMMARY_COLUMNS)
+        for row, figures in enumerate([view.own, *view.children], start=3):
+            summary.write_string(row, 0, safe(figures.unit.name))
+            counts = (figures.submitted, figures.approved, figures.recognised, figures.applied)
+            for column, count in enumerate(counts, start=1):
+                summary.write_number(row, column, count)
+            summary.write_number(row, 5, figures.benefit, self._money)
+            column = 6
+            for measure in (SUBMITTED, RECOGNISED):
+                quota = figures.quota(measure)
+                if quota is not None:
+                    summary.write_number(row, column, quota.target)
+                    if quota.attainment is not None:
+                        summary.write_number(
+                            row, column + 1, round(quota.attainment / 100, 4), self._percent
+                        )
+                column += 2
+            summary.write_number(row, 10, figures.week_submitted)
+        self._workbook.close()
+
+
+def _local(moment: Any) -> Any:
+    from handlers.cards import VIETNAM
+
+    return moment.astimezone(VIETNAM).replace(tzinfo=None)
 
 
 async def _written(sessionmaker: Any, unit: Any, campaign: Any, make: Any, path: Path) -> int:
@@ -128,7 +176,7 @@ async def _written(sessionmaker: Any, unit: Any, campaign: Any, make: Any, path:
     async with UnitOfWork(sessionmaker, read_only=True) as uow:
         writer = None if make is None else await asyncio.to_thread(make, path)
         async for page in export_pages(uow, unit, campaign, max_rows=100_000):
-            rows += len(page)
+            rows += len(page.ideas)
             if writer is not None:
                 await asyncio.to_thread(writer.add, page)
         if writer is not None:
@@ -170,8 +218,9 @@ async def measure(
 
     designs = {
         "read only": run(None),
-        "openpyxl": run(lambda path: OpenpyxlWriter(path, t, view)),
-        "xlsxwriter": run(lambda path: WorkbookWriter(path, t, view)),
+        "xlsxwriter": run(lambda path: XlsxwriterWriter(path, t, view)),
+        "xml rows": run(lambda path: WorkbookWriter(path, t, view)),
+        "xml rows, deflate 6": run(lambda path: WorkbookWriter(path, t, view, compresslevel=6)),
         "write_export": product,
     }
     if only is not None:

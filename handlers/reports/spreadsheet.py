@@ -1,4 +1,4 @@
-"""The ideas of a subtree and campaign as an .xlsx workbook (xlsxwriter, constant memory).
+"""The ideas of a subtree and campaign as an .xlsx workbook, written as they come.
 
 Two sheets: the ideas (reference, unit path, title, category, status, dates,
 benefit, …, the council's recognition with its decision, the application and its
@@ -7,32 +7,43 @@ here as on the cards: a confidential idea leaves its grassroots union only as it
 summary (title if typed, status, benefit, the outcome's dates and figures); its
 author and its text are not in the file (the query does not even read them).
 
-xlsxwriter's constant-memory mode writes each row to a temporary file as soon as the
-next one starts, with its strings inline, so a national export of 100,000 ideas
-never holds them in memory; it wrote that export 2.4 times as fast as openpyxl's
-write-only mode (docs/BENCHMARKS.md, "/export").
+Each idea is one row of SpreadsheetML built by one formatted string and deflated into
+the file at once (:mod:`handlers.reports.xlsx_stream`), so a national export of
+100,000 ideas is never in memory; it is about twice as fast as xlsxwriter's
+constant-memory mode (docs/BENCHMARKS.md, "/export").
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from handlers.cards import VIETNAM
 from handlers.i18n import Translator
 from handlers.reports.view import RECOGNISED, SUBMITTED, Figures, ProgressView
 from handlers.reports.view import plain as _plain
+from handlers.reports.xlsx_stream import (
+    BOLD,
+    DAY,
+    MOMENT,
+    MONEY,
+    PERCENT,
+    PLAIN,
+    TEXT_CELL,
+    TEXT_END,
+    WRAP,
+    Cell,
+    XlsxStream,
+    clean,
+    day_serial,
+    moment_serial,
+    row_xml,
+    text_xml,
+)
 from storage.repositories.progress import ExportedIdea
 
 PATH_SEPARATOR: Final = " › "
-# Text that Excel would take for a formula is written with a leading apostrophe.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-# Control characters other than the tab and the line break: not allowed in the file's XML.
-_CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f]")
 SHEET_NAME_CHARS: Final = 31
 
 IDEA_COLUMNS: Final = (
@@ -70,17 +81,15 @@ SUMMARY_COLUMNS: Final = (
 
 
 @dataclass(frozen=True, slots=True)
-class ExportRow:
-    idea: ExportedIdea
-    unit_path: str  # unit names from the exported unit down to the idea's unit
+class ExportPage:
+    ideas: Sequence[ExportedIdea]
+    unit_paths: Sequence[str]  # of each idea: unit names from the exported unit down
 
 
 def safe(text: str | None) -> str | None:
-    """A string cell that no spreadsheet program runs as a formula."""
-    if text is None:
-        return None
-    cleaned = _CONTROL.sub("", text)
-    return "'" + cleaned if cleaned.startswith(_FORMULA_START) else cleaned
+    """A string cell's text as the file keeps it (:func:`xlsx_stream.clean`): no formula,
+    nothing XML cannot carry, at most 32,767 characters."""
+    return None if text is None else clean(text)
 
 
 def _label(text: str) -> str:
@@ -90,10 +99,8 @@ def _label(text: str) -> str:
     return plain[start:]
 
 
-def _local(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.astimezone(VIETNAM).replace(tzinfo=None)  # Excel has no time zones
+def _text(column: str, row: int, xml: str, style: str = "") -> str:
+    return f'<c r="{column}{row}"{style}{TEXT_CELL}{xml}{TEXT_END}'
 
 
 class WorkbookWriter:
@@ -101,92 +108,76 @@ class WorkbookWriter:
     then :meth:`finish` once (or :meth:`close` to give up); both do file work, so
     callers run them on a thread.
 
-    Every cell is written by its type (``write_string``, never ``write``), so no text
-    becomes a formula, a number or a link whatever it looks like.
+    Every cell is written with its type: text as an inline string (never a formula, a
+    number or a link whatever it looks like), numbers as numbers, dates as serial days
+    with a date format.
     """
 
-    def __init__(self, path: Path, t: Translator, view: ProgressView) -> None:
-        from xlsxwriter import Workbook  # only the report worker writes spreadsheets
-
+    def __init__(
+        self, path: Path, t: Translator, view: ProgressView, *, compresslevel: int | None = None
+    ) -> None:
         self.path, self.t, self.view = path, t, view
         self.rows = 0
-        self._workbook = Workbook(
-            str(path),
-            {
-                "constant_memory": True,
-                "tmpdir": str(path.parent),
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-            },
-        )
-        add_format = self._workbook.add_format
-        self._bold = add_format({"bold": True})
-        self._wrap = add_format({"text_wrap": True, "valign": "top"})
-        self._moment = add_format({"num_format": "dd/mm/yyyy hh:mm"})
-        self._day = add_format({"num_format": "dd/mm/yyyy"})
-        self._money = add_format({"num_format": "#,##0"})
-        self._percent = add_format({"num_format": "0.0%"})
-        self._ideas = self._workbook.add_worksheet(_plain(t("sheet.ideas"))[:SHEET_NAME_CHARS])
-        self._ideas.freeze_panes(1, 0)
-        self._header(self._ideas, 0, IDEA_COLUMNS)
-        self._next_row = 1
-        self._redacted = _plain(t("sheet.redacted"))
-        self._yes, self._no = _plain(t("sheet.yes")), _plain(t("sheet.no"))
+        names = [_plain(t(key))[:SHEET_NAME_CHARS] for key in ("sheet.ideas", "sheet.summary")]
+        options = {} if compresslevel is None else {"compresslevel": compresslevel}
+        self._file = XlsxStream(path, names, [w for _, w in IDEA_COLUMNS], frozen_rows=1, **options)
+        self._file.write([row_xml(1, [(_plain(t(key)), BOLD) for key, _ in IDEA_COLUMNS])])
+        self._next_row = 2
+        self._redacted = text_xml(_plain(t("sheet.redacted")))
+        self._yes, self._no = text_xml(_plain(t("sheet.yes"))), text_xml(_plain(t("sheet.no")))
         # Category, status and benefit labels: a handful of values, looked up once each.
         self._labels: dict[str, str] = {}
-
-    def _header(self, sheet: Any, row: int, columns: Sequence[tuple[str, int]]) -> None:
-        for index, (key, width) in enumerate(columns):
-            sheet.set_column(index, index, width)
-            sheet.write_string(row, index, _plain(self.t(key)), self._bold)
 
     def _label(self, key: str) -> str:
         label = self._labels.get(key)
         if label is None:
-            label = self._labels[key] = _label(self.t(key))
+            label = self._labels[key] = text_xml(_label(self.t(key)))
         return label
 
-    def add(self, rows: Sequence[ExportRow]) -> None:
-        text, number, moment = (
-            self._ideas.write_string,
-            self._ideas.write_number,
-            self._ideas.write_datetime,
-        )
+    def add(self, page: ExportPage) -> None:
+        """A page of ideas, one row each: one formatted string per row, the cells
+        that may be empty added only when they are not."""
         label, redacted, yes, no = self._label, self._redacted, self._yes, self._no
+        text, moment, day = text_xml, moment_serial, day_serial
+        t, w = TEXT_CELL, TEXT_END
         r = self._next_row
-        for row in rows:
-            idea = row.idea
-            text(r, 0, idea.ref_code)
-            text(r, 1, safe(row.unit_path))
-            title = safe(idea.title)
-            text(r, 2, redacted if title is None else title)
-            text(r, 3, label(f"category.{idea.category}"))
-            text(r, 4, label(f"status.{idea.status}"))
-            moment(r, 5, _local(idea.created_at), self._moment)
-            moment(r, 6, _local(idea.updated_at), self._moment)
-            text(r, 7, label(f"benefit.{idea.benefit}"))
-            if idea.benefit_amount is not None:
-                number(r, 8, idea.benefit_amount, self._money)
+        out = []
+        for idea, unit_path in zip(page.ideas, page.unit_paths, strict=True):
             if idea.confidential:
-                text(r, 9, yes)
-                text(r, 10, redacted)
-                text(r, 11, redacted, self._wrap)
+                author, body, secret = redacted, redacted, yes
             else:
-                text(r, 9, no)
-                text(r, 10, safe(idea.author) or "")
-                text(r, 11, safe(idea.body) or "", self._wrap)
+                author, body, secret = text(idea.author or ""), text(idea.body or ""), no
+            title = redacted if idea.title is None else text(idea.title)
+            out.append(
+                f'<row r="{r}"><c r="A{r}"{t}{text(idea.ref_code)}{w}'
+                f'<c r="B{r}"{t}{text(unit_path)}{w}<c r="C{r}"{t}{title}{w}'
+                f'<c r="D{r}"{t}{label("category." + idea.category)}{w}'
+                f'<c r="E{r}"{t}{label("status." + idea.status)}{w}'
+                f'<c r="F{r}" s="{MOMENT}"><v>{moment(idea.created_at)!r}</v></c>'
+                f'<c r="G{r}" s="{MOMENT}"><v>{moment(idea.updated_at)!r}</v></c>'
+                f'<c r="H{r}"{t}{label("benefit." + idea.benefit)}{w}'
+            )
+            if idea.benefit_amount is not None:
+                out.append(f'<c r="I{r}" s="{MONEY}"><v>{idea.benefit_amount}</v></c>')
+            out.append(
+                f'<c r="J{r}"{t}{secret}{w}<c r="K{r}"{t}{author}{w}'
+                f'<c r="L{r}" s="{WRAP}"{t}{body}{w}'
+            )
             if idea.recognised is not None:
-                text(r, 12, yes if idea.recognised else no)
+                out.append(_text("M", r, yes if idea.recognised else no))
             if idea.decision_no is not None:
-                text(r, 13, safe(idea.decision_no))
-            _day(moment, r, 14, idea.decision_date, self._day)
-            _day(moment, r, 15, idea.applied_on, self._day)
+                out.append(_text("N", r, text(idea.decision_no)))
+            if idea.decision_date is not None:
+                out.append(f'<c r="O{r}" s="{DAY}"><v>{day(idea.decision_date)}</v></c>')
+            if idea.applied_on is not None:
+                out.append(f'<c r="P{r}" s="{DAY}"><v>{day(idea.applied_on)}</v></c>')
             if idea.benefit_vnd is not None:
-                number(r, 16, idea.benefit_vnd, self._money)
+                out.append(f'<c r="Q{r}" s="{MONEY}"><v>{idea.benefit_vnd}</v></c>')
+            out.append("</row>")
             r += 1
+        self._file.write(out)
         self._next_row = r
-        self.rows += len(rows)
+        self.rows += len(page.ideas)
 
     def finish(self, *, total: int) -> None:
         """The note on rows left out (``total``: ideas before any limit), the summary
@@ -194,46 +185,30 @@ class WorkbookWriter:
         t, view = self.t, self.view
         if total > self.rows:  # a blank row, then the note
             note = _plain(t("sheet.truncated", shown=self.rows, total=total))
-            self._ideas.write_string(self._next_row + 1, 0, note)
-        summary = self._workbook.add_worksheet(_plain(t("sheet.summary"))[:SHEET_NAME_CHARS])
+            self._file.write([row_xml(self._next_row + 1, [(note, PLAIN)])])
         campaign = t("sheet.campaign", code=view.campaign.code, name=view.campaign.name)
-        summary.write_string(0, 0, _plain(campaign))
-        self._header(summary, 2, SUMMARY_COLUMNS)
+        rows: list[Sequence[Cell]] = [[(_plain(campaign), PLAIN)], []]
+        rows.append([(_plain(t(key)), BOLD) for key, _ in SUMMARY_COLUMNS])
         # The first row is the unit itself: the totals of its whole subtree.
-        for row, figures in enumerate([view.own, *view.children], start=3):
-            self._summary_row(summary, row, figures)
-        self._workbook.close()
+        rows.extend(_summary_row(figures) for figures in [view.own, *view.children])
+        self._file.finish([([w for _, w in SUMMARY_COLUMNS], rows)])
 
     def close(self) -> None:
-        """Give up: remove the temporary files and whatever was written of the file."""
-        for sheet in self._workbook.worksheets():
-            handle = getattr(sheet, "row_data_fh", None)
-            if handle is not None and not handle.closed:
-                handle.close()
-            name = getattr(sheet, "row_data_filename", None)
-            if name:
-                Path(name).unlink(missing_ok=True)
-        self.path.unlink(missing_ok=True)
-
-    def _summary_row(self, summary: Any, row: int, figures: Figures) -> None:
-        summary.write_string(row, 0, safe(figures.unit.name))
-        counts = (figures.submitted, figures.approved, figures.recognised, figures.applied)
-        for column, count in enumerate(counts, start=1):
-            summary.write_number(row, column, count)
-        summary.write_number(row, 5, figures.benefit, self._money)
-        column = 6
-        for measure in (SUBMITTED, RECOGNISED):
-            quota = figures.quota(measure)
-            if quota is not None:
-                summary.write_number(row, column, quota.target)
-                if quota.attainment is not None:
-                    summary.write_number(
-                        row, column + 1, round(quota.attainment / 100, 4), self._percent
-                    )
-            column += 2
-        summary.write_number(row, 10, figures.week_submitted)
+        """Give up: remove whatever was written of the file."""
+        self._file.close()
 
 
-def _day(write: Any, row: int, column: int, day: date | None, day_format: Any) -> None:
-    if day is not None:
-        write(row, column, day, day_format)
+def _summary_row(figures: Figures) -> list[Cell]:
+    cells: list[Cell] = [(figures.unit.name, PLAIN)]
+    counts = (figures.submitted, figures.approved, figures.recognised, figures.applied)
+    cells.extend((count, PLAIN) for count in counts)
+    cells.append((figures.benefit, MONEY))
+    for measure in (SUBMITTED, RECOGNISED):
+        quota = figures.quota(measure)
+        if quota is None:
+            cells += [(None, PLAIN), (None, PLAIN)]
+        else:
+            attainment = None if quota.attainment is None else round(quota.attainment / 100, 4)
+            cells += [(quota.target, PLAIN), (attainment, PERCENT)]
+    cells.append((figures.week_submitted, PLAIN))
+    return cells

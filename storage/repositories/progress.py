@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from storage.lifecycle_models import IdeaResult
 from storage.models import (
@@ -47,12 +48,17 @@ class Target(NamedTuple):
 
 
 class ExportedIdea(NamedTuple):
-    """One idea as an export shows it: ``author`` and ``body`` None when confidential, and
+    """One idea as an export shows it, with the names of its unit and the unit above
+    (the names higher up are few: the export looks them up by ``grandparent_id`` once).
+    ``author`` and ``body`` are None when confidential, and
     ``title`` None too when the worker did not type it (handlers/visibility.py). The
     council's outcome and the application come from ``idea_results`` (None: no such step)."""
 
     ref_code: str
-    unit_path: str
+    unit_name: str  # the idea's own unit,
+    parent_id: int | None  # the unit above it,
+    parent_name: str | None
+    grandparent_id: int | None  # and the one above that
     title: str | None
     category: str
     status: str
@@ -408,10 +414,14 @@ class ProgressRepository(Repository):
             in_subtree = self._in_subtree(path)
         secret = Idea.confidential.is_(True)
         derived_title = and_(secret, Idea.title_given.is_(False))
+        parent = aliased(Unit)
         return (
             select(
                 Idea.ref_code,
-                Unit.path,
+                Unit.name,
+                Unit.parent_id,
+                parent.name,
+                parent.parent_id,
                 case((derived_title, None), else_=Idea.title),
                 Idea.category,
                 Idea.status,
@@ -429,6 +439,7 @@ class ProgressRepository(Repository):
                 IdeaResult.benefit_vnd,
             )
             .join(Unit, Unit.id == Idea.unit_id)
+            .outerjoin(parent, parent.id == Unit.parent_id)
             .outerjoin(Person, Person.id == Idea.author_id)
             .outerjoin(IdeaResult, IdeaResult.idea_id == Idea.id)
             .where(in_subtree, Idea.campaign_id == campaign_id)
@@ -436,16 +447,17 @@ class ProgressRepository(Repository):
             .limit(limit)
         )
 
-    async def unit_names(self, unit_ids: Sequence[int]) -> dict[int, str]:
-        names: dict[int, str] = {}
+    async def unit_paths(self, unit_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Each unit's path and name."""
+        found: dict[int, tuple[str, str]] = {}
         ids = sorted(set(unit_ids))
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
             result = await self.session.execute(
-                select(Unit.id, Unit.name).where(Unit.id.in_(chunk))
+                select(Unit.id, Unit.path, Unit.name).where(Unit.id.in_(chunk))
             )
-            names.update((int(i), n) for i, n in result)
-        return names
+            found.update((int(i), (p, n)) for i, p, n in result)
+        return found
 
     async def finish_job(self, job_id: int, *, now: datetime, error: str | None = None) -> None:
         status = ReportStatus.FAILED if error else ReportStatus.DONE

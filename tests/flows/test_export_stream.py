@@ -1,4 +1,4 @@
-"""The export written by xlsxwriter (issue #20): the chat's /export and the dashboard's
+"""The export streamed (issue #20): the chat's /export and the dashboard's
 download are the same file, text that looks like a formula stays text, a confidential
 idea is only its summary, and only an official covering the unit gets one."""
 
