@@ -250,15 +250,17 @@ async def measure(
 
 def table(results: dict[str, list[tuple[float, float, float]]]) -> str:
     lines = [
-        "| national /export, 100,000 of 750,000 ideas | runs | median s | each run s "
-        "| RSS growth MB (median) | file MB |",
-        "| --- | ---: | ---: | --- | ---: | ---: |",
+        "| national /export, 100,000 of 750,000 ideas | runs | median s | × xlsxwriter "
+        "| each run s | RSS growth MB (median) | file MB |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
+    medians = {name: statistics.median(s for s, _, _ in runs) for name, runs in results.items()}
+    base = medians.get("xlsxwriter")
     for name, runs in results.items():
-        seconds = [s for s, _, _ in runs]
+        ratio = f"{medians[name] / base:.2f}" if base else ""
         lines.append(
-            f"| {name} | {len(runs)} | {statistics.median(seconds):.2f} "
-            f"| {', '.join(f'{s:.1f}' for s in seconds)} "
+            f"| {name} | {len(runs)} | {medians[name]:.2f} | {ratio} "
+            f"| {', '.join(f'{s:.1f}' for s, _, _ in runs)} "
             f"| {statistics.median(r for _, r, _ in runs):.0f} | {runs[0][2]:.1f} |"
         )
     return "\n".join(lines)
