@@ -65,16 +65,43 @@ class Report:
     sqlite: str = sqlite3.sqlite_version
 
 
+def _used_bytes(db: sqlite3.Connection) -> int:
+    pages = (
+        db.execute("PRAGMA page_count").fetchone()[0]
+        - db.execute("PRAGMA freelist_count").fetchone()[0]
+    )
+    return int(pages) * int(db.execute("PRAGMA page_size").fetchone()[0])
+
+
+def ensure_index(db: sqlite3.Connection) -> int | None:
+    """Build ``idea_fts`` (migration 0013's full-text index) where a cache made
+    before it lacks it; returns the bytes it took (None: it was there)."""
+    from storage.web_models import SQLITE_SEARCH_INDEX
+
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'idea_fts'").fetchone():
+        return None
+    print("building idea_fts …", file=sys.stderr)
+    before = _used_bytes(db)
+    for statement in SQLITE_SEARCH_INDEX:
+        db.execute(statement)
+    db.execute("INSERT INTO idea_fts (idea_fts) VALUES ('rebuild')")
+    db.execute("INSERT INTO idea_fts (idea_fts) VALUES ('optimize')")
+    db.commit()
+    return _used_bytes(db) - before
+
+
 def prepare(path: Path) -> tuple[int, int, int, int, int]:
-    """Fill ``idea_search`` if an older cache lacks it; an official of the country, one
-    of the busiest province and one of its busiest district. Returns (national
-    official, provincial official, province id, district official, district id)."""
+    """Fill ``idea_search`` and its index if an older cache lacks them; an official of
+    the country, one of the busiest province and one of its busiest district. Returns
+    (national official, provincial official, province id, district official, district
+    id)."""
     db = sqlite3.connect(path)
     try:
         if db.execute("SELECT count(*) FROM idea_search").fetchone()[0] == 0:
             print("filling idea_search …", file=sys.stderr)
             fill_search(db)
             db.execute("ANALYZE")
+        ensure_index(db)
         province = db.execute(
             "SELECT u.id FROM units u JOIN progress_totals t ON t.unit_id = u.id"
             " WHERE u.depth = 1 ORDER BY t.submitted DESC LIMIT 1"

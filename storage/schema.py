@@ -31,12 +31,14 @@ from storage.models import Base
 __all__ = [
     "FIX_COMMAND",
     "MIGRATIONS_DIR",
+    "UNMODELLED_TABLES",
     "SchemaState",
     "SchemaStatus",
     "alembic_config",
     "check_schema",
     "current_revision",
     "head_revision",
+    "modelled",
     "upgrade",
 ]
 
@@ -45,6 +47,18 @@ FIX_COMMAND: Final = "python -m bot migrate"
 VERSION_TABLE: Final = "alembic_version"
 #: Key of the PostgreSQL advisory lock held while migrating ("SángKiến" in a bigint).
 MIGRATION_LOCK_KEY: Final = 0x53_61_6E_67_4B_69_65_6E
+
+#: Tables the migrations make that the models do not describe: SQLite's full-text
+#: index over idea_search (migration 0013: an FTS5 table and its shadow tables).
+UNMODELLED_TABLES: Final = frozenset(
+    {"idea_fts", "idea_fts_config", "idea_fts_data", "idea_fts_docsize", "idea_fts_idx"}
+)
+
+
+def modelled(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name``: compare the database with the models but for those."""
+    return not (type_ == "table" and name in UNMODELLED_TABLES)
+
 
 _UPGRADE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()

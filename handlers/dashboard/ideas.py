@@ -184,11 +184,9 @@ def _found(row: IdeaRow, place: Place, seen: Sight) -> bool:
     """Seen at all, and (when searched) found in what the viewer may see of it."""
     if seen is Sight.NONE:
         return False
-    if row.title_found is None:  # no search
+    if row.title_found is None or seen is Sight.FULL:  # no search, or found in all of it
         return True
-    if seen is Sight.FULL:
-        return bool(row.title_found or row.text_found)
-    return bool(row.title_found) and visibility.summary_title(place, row.idea.title) is not None
+    return row.title_found and visibility.summary_title(place, row.idea.title) is not None
 
 
 # ---------------------------------------------------------------- one idea

@@ -28,6 +28,7 @@ import storage.outreach_models
 import storage.web_models  # noqa: F401
 from storage.db import create_engine, normalise_url
 from storage.models import Base
+from storage.schema import modelled
 
 config = context.config
 target_metadata = Base.metadata
@@ -76,6 +77,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,50 +7,110 @@ have let the query find.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, column, false, func, literal_column, or_, select, table
 from sqlalchemy.orm import aliased
 
 from storage.models import Idea, ProgressDaily, Unit
 from storage.repositories.base import Repository
 from storage.web_models import IdeaSearch
 
+#: SQLite's full-text index over idea_search (web_models.SQLITE_SEARCH_INDEX).
+_FTS = table("idea_fts", column("rowid"), column("idea_fts"))
+_SIMPLE: Any = literal_column("'simple'::regconfig")  # PostgreSQL: words as they are
 
-def like_pattern(folded: str) -> str:
-    """``folded`` as a LIKE pattern that finds it anywhere, its % and _ taken literally."""
-    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+
+def _in_word(char: str) -> bool:
+    """A letter or digit that every full-text index takes as part of a word: one
+    already in Unicode 3.2 (SQLite's ``unicode61`` knows no letter newer than its own
+    tables, and would split the word where FTS5 with detail='column' takes no phrase)."""
+    if char.isascii():
+        return char.isalnum()
+    return char.isalnum() and unicodedata.ucd_3_2_0.category(char)[0] in "LN"
+
+
+def search_words(folded: str) -> tuple[str, ...]:
+    """The words of a folded search, each to match the start of a word: letters and
+    digits, anything else only separating them (so neither database's full-text syntax
+    is ever read from the input). A word that starts a longer one of the search is
+    left out (the longer implies it)."""
+    found = "".join(c if _in_word(c) else " " for c in folded).split()
+    words = sorted(set(found), key=lambda w: (-len(w), w))
+    kept: list[str] = []
+    for word in words:
+        if not any(k.startswith(word) for k in kept):
+            kept.append(word)
+    return tuple(sorted(kept))
+
+
+def _fts_query(words: Sequence[str], *, title_only: bool) -> str:
+    """An FTS5 query: every word a quoted prefix (no operator of the input survives)."""
+    every = " AND ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return f"{{title}} : ({every})" if title_only else every
+
+
+def _ts_word(word: str) -> Any:
+    """A PostgreSQL prefix tsquery of one word, the word passed as a quoted literal."""
+    return func.to_tsquery(_SIMPLE, func.quote_literal(word).concat(":*"))
+
+
+def _all_of(queries: Sequence[Any]) -> Any:
+    """The tsqueries joined by && (every one must match)."""
+    joined = queries[0]
+    for query in queries[1:]:
+        joined = joined.op("&&")(query)
+    return joined
+
+
+#: Where to look for matches: everywhere (None), ids from one to another, these ids.
+Within = tuple[int, int] | Sequence[int] | None
+
+
+def _fts_ids(query: str, ids: Within) -> Any:
+    """The ids of idea_search rows the FTS5 ``query`` matches (within ``ids``)."""
+    matches = select(_FTS.c.rowid).where(_FTS.c.idea_fts.op("MATCH")(query))
+    if isinstance(ids, tuple):
+        matches = matches.where(_FTS.c.rowid.between(*ids))
+    elif ids is not None:  # each id looked up in the index (FTS5 takes rowid = ?)
+        matches = matches.where(_FTS.c.rowid.in_(ids))
+    return matches
+
+
+def _tsv(column_: Any) -> Any:
+    """The expression of the GIN index on ``column_`` (web_models.IdeaSearch)."""
+    return func.to_tsvector(_SIMPLE, column_)
 
 
 @dataclass(frozen=True, slots=True)
 class Search:
     """A search of the folded titles and texts, narrowed to what the viewer may see:
     a confidential idea's text only where the viewer may see it in full (their own,
-    or under a role inside its grassroots unit), its title also where it was typed."""
+    or under a role inside its grassroots unit), its title also where it was typed.
+
+    Every word must start a word of the idea ("cai tie" finds "cải tiến"), in the
+    title or the text where the text may be searched, in the title otherwise."""
 
     folded: str
     person_id: int
     inner_paths: Sequence[str] = ()  # roles at or below a grassroots unit: see inside
     role_unit_ids: Sequence[int] = ()  # an idea sent straight to a role's own unit
 
-    def where(self) -> ColumnElement[bool]:
-        pattern = like_pattern(self.folded)
-        full = or_(
+    @property
+    def words(self) -> tuple[str, ...]:
+        return search_words(self.folded)
+
+    def full(self) -> ColumnElement[bool]:
+        """The idea's text may be searched: the viewer sees it in full."""
+        return or_(
             Idea.confidential.is_(False),
             Idea.author_id == self.person_id,
             Idea.unit_id.in_(self.role_unit_ids) if self.role_unit_ids else false(),
             *(Unit.path.startswith(p, autoescape=True) for p in self.inner_paths),
-        )
-        return or_(
-            and_(IdeaSearch.text.like(pattern, escape="\\"), full),
-            and_(
-                IdeaSearch.title.like(pattern, escape="\\"),
-                or_(full, Idea.title_given.is_(True)),
-            ),
         )
 
 
@@ -71,8 +131,8 @@ class IdeaFilter:
 class IdeaRow:
     idea: Idea
     unit: Unit
-    title_found: bool | None = None  # with a search: which of the two matched
-    text_found: bool | None = None
+    # With a search: every word in the title (else in the title and text together).
+    title_found: bool | None = None
 
 
 def _before(key: tuple[datetime, int]) -> ColumnElement[bool]:
@@ -115,7 +175,9 @@ def _in(scope: Sequence[str]) -> ColumnElement[bool]:
 
 
 #: A search first walks this many of the newest ideas (a common word fills the page).
-SEARCH_WINDOWS = (2_000,)
+SEARCH_WINDOWS = (2_000, 20_000)
+#: A district's search looks at this many of its newest ideas one by one first.
+FEW_WINDOW = 500
 
 
 class DashboardRepository(Repository):
@@ -127,38 +189,55 @@ class DashboardRepository(Repository):
 
         A search walks the newest ideas first, in growing windows (a common word fills
         the page at once); what it has not found in them it finds from the matches
-        (a rare word: one pass over ``idea_search``, then only the few matches sorted).
+        (a rare word: a few entries of the full-text index, then only those sorted).
+        On SQLite a window asks the index for the matches among its ids only (the ids
+        from the window's lowest to its highest: ideas are numbered as they come, so
+        that is about the window).
         """
         if not wanted.scope:
             return []
         if wanted.search is None:
             query = self._page(wanted, wanted.after).limit(limit)
             return [IdeaRow(i, u) for i, u in await self.session.execute(query)]
+        if not wanted.search.words:  # nothing but signs: no idea has them as a word
+            return []
+        if not _shallow(wanted.scope):
+            return await self._searched_few(wanted, limit)
         found: list[IdeaRow] = []
         after = wanted.after
-        if not _shallow(wanted.scope):  # a district or below: its few ideas, searched
-            return await self._rows(self._searched(wanted, after).limit(limit))
         for size in SEARCH_WINDOWS:
             bound = await self._nth_newest(after, size)
-            query = self._searched(wanted, after)
+            query = self._searched(wanted, after, await self._id_range(after, bound))
             if bound is not None:  # this window: the ideas from the bound on
                 query = query.where(_from(bound))
             found += await self._rows(query.limit(limit - len(found)))
             if len(found) >= limit or bound is None:
                 return found
             after = bound
-        pattern = like_pattern(wanted.search.folded)
-        matches = select(IdeaSearch.idea_id).where(
-            or_(
-                IdeaSearch.title.like(pattern, escape="\\"),
-                IdeaSearch.text.like(pattern, escape="\\"),
-            )
-        )
-        query = self._searched(wanted, after).where(Idea.id.in_(matches))
+        query = self._searched(wanted, after, None)
+        return found + await self._rows(query.limit(limit - len(found)))
+
+    async def _searched_few(self, wanted: IdeaFilter, limit: int) -> list[IdeaRow]:
+        """A district's or a smaller scope's search: its newest ideas one by one (a
+        common word fills the page), then the rest from the matches (a rare word)."""
+        keys = select(Idea.created_at, Idea.id).where(_in(wanted.scope))
+        keys = self._filtered(keys, wanted, wanted.after).limit(FEW_WINDOW)
+        window = [(at, int(i)) for at, i in await self.session.execute(keys)]
+        ids = [i for _, i in window]
+        query = self._searched(wanted, wanted.after, ids).where(Idea.id.in_(ids))
+        found = await self._rows(query.limit(limit))
+        if len(found) >= limit or len(window) < FEW_WINDOW:
+            return found
+        query = self._searched(wanted, window[-1], None)
         return found + await self._rows(query.limit(limit - len(found)))
 
     def _page(self, wanted: IdeaFilter, after: tuple[datetime, int] | None) -> Any:
         query = select(Idea, Unit).join(Unit, Unit.id == Idea.unit_id).where(_in(wanted.scope))
+        return self._filtered(query, wanted, after)
+
+    @staticmethod
+    def _filtered(query: Any, wanted: IdeaFilter, after: tuple[datetime, int] | None) -> Any:
+        """``query`` narrowed by the filters, after the cursor, newest first."""
         if wanted.statuses:
             query = query.where(Idea.status.in_(wanted.statuses))
         if wanted.category is not None:
@@ -171,24 +250,48 @@ class DashboardRepository(Repository):
             query = query.where(_before(after))
         return query.order_by(Idea.created_at.desc(), Idea.id.desc())
 
-    def _searched(self, wanted: IdeaFilter, after: tuple[datetime, int] | None) -> Any:
-        assert wanted.search is not None
-        pattern = like_pattern(wanted.search.folded)
-        return (
-            self._page(wanted, after)
-            .join(IdeaSearch, IdeaSearch.idea_id == Idea.id)
-            .where(wanted.search.where())
-            .add_columns(
-                IdeaSearch.title.like(pattern, escape="\\"),
-                IdeaSearch.text.like(pattern, escape="\\"),
+    def _searched(self, wanted: IdeaFilter, after: tuple[datetime, int] | None, ids: Within) -> Any:
+        """The page's query narrowed to the search's matches (on SQLite the index is
+        asked for those with ids in ``ids``, when given: a range or a list), with
+        whether every word was in the title."""
+        search = wanted.search
+        assert search is not None
+        query = self._page(wanted, after)
+        words = search.words
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Each word in the title or the text, through the two GIN indexes.
+            query = query.join(IdeaSearch, IdeaSearch.idea_id == Idea.id)
+            title_words = _tsv(IdeaSearch.title).op("@@")(_all_of([_ts_word(w) for w in words]))
+            every = and_(
+                *(
+                    or_(
+                        _tsv(IdeaSearch.title).op("@@")(_ts_word(w)),
+                        _tsv(IdeaSearch.text).op("@@")(_ts_word(w)),
+                    )
+                    for w in words
+                )
             )
-        )
+        else:
+            title_words = Idea.id.in_(_fts_ids(_fts_query(words, title_only=True), ids))
+            every = Idea.id.in_(_fts_ids(_fts_query(words, title_only=False), ids))
+        return query.where(
+            every, or_(search.full(), and_(Idea.title_given.is_(True), title_words))
+        ).add_columns(title_words)
 
     async def _rows(self, query: Any) -> list[IdeaRow]:
-        return [
-            IdeaRow(i, u, bool(title), bool(text))
-            for i, u, title, text in await self.session.execute(query)
-        ]
+        return [IdeaRow(i, u, bool(title)) for i, u, title in await self.session.execute(query)]
+
+    async def _id_range(
+        self, after: tuple[datetime, int] | None, bound: tuple[datetime, int] | None
+    ) -> tuple[int, int] | None:
+        """The lowest and highest id of the ideas after ``after`` from ``bound`` on."""
+        query = select(func.min(Idea.id), func.max(Idea.id))
+        if after is not None:
+            query = query.where(_before(after))
+        if bound is not None:
+            query = query.where(_from(bound))
+        low, high = (await self.session.execute(query)).one()
+        return None if low is None else (int(low), int(high))
 
     async def _nth_newest(
         self, after: tuple[datetime, int] | None, n: int

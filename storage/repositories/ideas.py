@@ -35,7 +35,8 @@ class IdeaRepository(Repository):
     async def add(self, idea: Idea) -> Idea:
         self.session.add(idea)
         await self.session.flush()
-        # Folded for the dashboard's search, which ignores diacritics (web_models).
+        # Folded for the dashboard's search, which ignores diacritics (web_models); its
+        # full-text index follows: a trigger fills SQLite's, PostgreSQL's GIN its own.
         self.session.add(
             IdeaSearch(
                 idea_id=idea.id, title=fold_name(idea.title)[:200], text=fold_name(idea.body)

@@ -129,19 +129,73 @@ async def test_a_confidential_idea_above_its_union_is_its_summary_and_unsearchab
     assert (await b.idea(inside, derived.id))["idea"]["body"] == SECRET_TEXT
 
 
-async def test_search_ignores_diacritics_and_case_and_takes_percent_literally(
+async def test_search_ignores_diacritics_and_case_and_matches_word_beginnings(
     world: World, catalogue: Catalogue
 ) -> None:
     w, b = world, board(world, catalogue)
     accented = await add_idea(w, body="Cải tiến khâu đóng gói giảm 15% hao hụt")
+    lamp = await add_idea(w, body="Lắp đèn tiết kiệm điện cho xưởng")
+    official = await viewer(w, "official", "parent")
+    found = (
+        "cai tien",
+        "CẢI TIẾN",
+        "Cai  Tien",
+        "15%",
+        "đóng gói",
+        "cai tie",  # the beginnings of words
+        "ca ti dong g",
+        "tien cai",  # in any order
+        "giam 1",
+    )
+    for words in found:
+        assert [r["id"] for r in await listed(b, official, text=words)] == [accented.id], words
+    assert [r["id"] for r in await listed(b, official, text="tiet ki")] == [lamp.id]
+    assert [r["id"] for r in await listed(b, official, text="ti")] == [lamp.id, accented.id]
+    # Every word must start a word of the idea: not its middle, not one missing.
+    for words in ("ien", "oi", "5", "cai tien den", "50", "g_i", "15%x"):
+        assert await listed(b, official, text=words) == [], words
+    # No letter or digit to search: nothing found (not everything).
+    for words in ("%", "_", '"', "*", "-", "%%"):
+        assert await listed(b, official, text=words) == [], words
+    assert len(await listed(b, official, text="  ")) == 2  # blank: no search
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ('"cải tiến"', True),  # quotes are no phrase syntax
+        ('cai" tien', True),
+        ("cai*", True),
+        ("*cai", True),
+        ("-hao", True),  # no NOT
+        ("cai -hao", True),
+        ("^cai", True),
+        ("(cai) (tien)", True),
+        ("cai + tien", True),
+        ("{text}: cai", False),  # "text" is a word to find, no column filter
+        ("title: cai", False),
+        ("cai OR đèn", False),  # "or" is a word to find, no operator
+        ("cai AND tien", False),
+        ("NOT hao", False),
+        ("NEAR(cai tien)", False),
+        ("NEAR(", False),
+        ('"', False),
+        ("cai " * 25, True),  # 100 characters, the longest search taken
+        ("c a i t e n k h d o g 1 5 u", False),
+        ("a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9", False),
+    ],
+)
+async def test_search_takes_every_sign_typed_literally(
+    world: World, catalogue: Catalogue, typed: str, found: bool
+) -> None:
+    """Full-text syntax typed into the search box is no syntax: never an error, and
+    only letters and digits are searched, each as the beginning of a word."""
+    w, b = world, board(world, catalogue)
+    accented = await add_idea(w, body="Cải tiến khâu đóng gói giảm 15% hao hụt")
     await add_idea(w, body="Lắp đèn tiết kiệm điện cho xưởng")
     official = await viewer(w, "official", "parent")
-    for word in ("cai tien", "CẢI TIẾN", "Cai  Tien", "15%", "đóng gói"):
-        assert [r["id"] for r in await listed(b, official, text=word)] == [accented.id]
-    assert [r["id"] for r in await listed(b, official, text="%")] == [accented.id]
-    for word in ("_", "50%", "g_i"):  # % and _ are characters, not wildcards
-        assert await listed(b, official, text=word) == []
-    assert len(await listed(b, official, text="  ")) == 2  # blank: no search
+    rows = await listed(b, official, text=typed)
+    assert [r["id"] for r in rows] == ([accented.id] if found else [])
 
 
 async def test_filters_and_the_scope(world: World, catalogue: Catalogue) -> None:

@@ -5,13 +5,18 @@ On SQLite and on PostgreSQL (the ``db_url`` fixture)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.schema import current_revision, head_revision, upgrade
+from storage.db import create_engine, create_sessionmaker
+from storage.models import Base
+from storage.repositories.dashboard import IdeaFilter, Search
+from storage.schema import UNMODELLED_TABLES, current_revision, head_revision, upgrade
+from storage.uow import UnitOfWork
 from tests.storage.test_migration_0011 import _downgrade, _sync
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -107,8 +112,58 @@ async def test_0013_folds_the_stored_ideas_and_goes_back(db_url: str, engine: As
     assert search[3] == ("shared tool board", "a shadow board for the maintenance team's tools")
     assert {"web_sign_ins", "web_sessions"} <= await _sync(engine, _table_names)
     assert await _sync(engine, _ideas) == before
+    # The stored ideas are in the full-text index: found by their words' beginnings.
+    assert await _found(engine, "quat hut") == [1]
+    assert await _found(engine, "xuong doi") == [1]  # words of the title and the text
+    assert await _found(engine, "gia i") == [2]
+    assert await _found(engine, "tool boa") == [3]
+    assert await _found(engine, "board bui") == []
     await _downgrade(db_url, "0012")
     assert await current_revision(engine) == "0012"
     names = await _sync(engine, _table_names)
-    assert not names & {"idea_search", "web_sign_ins", "web_sessions"}
+    assert not names & {"idea_search", "web_sign_ins", "web_sessions", *UNMODELLED_TABLES}
     assert await _sync(engine, _ideas) == before
+    await upgrade(db_url)  # and forth again
+    assert await _found(engine, "quat hut") == [1]
+
+
+async def _found(engine: AsyncEngine, words: str) -> list[int]:
+    """The ideas the dashboard's search finds (the author's own: seen in full)."""
+    search = Search(words, person_id=1)
+    async with UnitOfWork(create_sessionmaker(engine), read_only=True) as uow:
+        rows = await uow.dashboard.ideas(IdeaFilter(scope=["/1/"], search=search), limit=50)
+    return [row.idea.id for row in rows]
+
+
+def _sqlite_search_index(sync_conn: Connection) -> list[tuple[str, str, str]]:
+    rows = sync_conn.exec_driver_sql(
+        "SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'idea_fts%' ORDER BY name"
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_sqlite_models_make_the_search_index_the_migration_makes(tmp_path: Path) -> None:
+    """Tests that build the schema from the models (create_all) get the same FTS5
+    table and triggers as a migrated database (web_models.SQLITE_SEARCH_INDEX)."""
+    migrated_url = f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+    await upgrade(migrated_url)
+    created = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'created.db'}")
+    migrated = create_engine(migrated_url)
+    try:
+        async with created.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        index = await _sync(created, _sqlite_search_index)
+        assert [name for _, name, _ in index] == [
+            "idea_fts",
+            "idea_fts_config",
+            "idea_fts_data",
+            "idea_fts_delete",
+            "idea_fts_docsize",
+            "idea_fts_idx",
+            "idea_fts_insert",
+            "idea_fts_update",
+        ]
+        assert index == await _sync(migrated, _sqlite_search_index)
+    finally:
+        await created.dispose()
+        await migrated.dispose()

@@ -6,8 +6,15 @@ Create Date: 2026-12-06
 
 Issue #20: ``web_sign_ins`` (one-time links from /dashboard, kept hashed),
 ``web_sessions`` (a browser's session, kept hashed), ``idea_search`` (each idea's title
-and text folded, filled here for the ideas already stored) and an index on ideas by
-time (the dashboard lists the newest first).
+and text folded, filled here for the ideas already stored) with its full-text index,
+and an index on ideas by time (the dashboard lists the newest first).
+
+The full-text index finds the ideas whose words begin with the searched ones. On
+SQLite: ``idea_fts``, an FTS5 table over idea_search's title and text (external
+content, so the text is not stored twice; the ``unicode61`` words of the folded text,
+with prefix indexes of 1-3 characters, so that a short prefix is one entry, not a
+merge of every word it begins), kept in step with idea_search by triggers. On
+PostgreSQL: a GIN index on each column's words (``to_tsvector('simple', …)``).
 """
 
 from collections.abc import Sequence
@@ -24,6 +31,20 @@ depends_on: str | Sequence[str] | None = None
 
 UTC_DATETIME = sa.DateTime(timezone=True)
 BATCH = 5000
+#: SQLite's full-text index over idea_search and the triggers that keep it in step.
+SQLITE_SEARCH_INDEX = (
+    "CREATE VIRTUAL TABLE idea_fts USING fts5(title, text, content='idea_search',"
+    " content_rowid='idea_id', prefix='1 2 3 4 5 6', detail='column')",
+    "CREATE TRIGGER idea_fts_insert AFTER INSERT ON idea_search BEGIN"
+    " INSERT INTO idea_fts (rowid, title, text) VALUES (new.idea_id, new.title, new.text); END",
+    "CREATE TRIGGER idea_fts_delete AFTER DELETE ON idea_search BEGIN"
+    " INSERT INTO idea_fts (idea_fts, rowid, title, text)"
+    " VALUES ('delete', old.idea_id, old.title, old.text); END",
+    "CREATE TRIGGER idea_fts_update AFTER UPDATE ON idea_search BEGIN"
+    " INSERT INTO idea_fts (idea_fts, rowid, title, text)"
+    " VALUES ('delete', old.idea_id, old.title, old.text);"
+    " INSERT INTO idea_fts (rowid, title, text) VALUES (new.idea_id, new.title, new.text); END",
+)
 
 
 def upgrade() -> None:
@@ -65,6 +86,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_ideas_created", "ideas", ["created_at", "id"])
     _fill(search)
+    if op.get_bind().dialect.name == "postgresql":
+        for column in ("title", "text"):
+            op.create_index(
+                f"ix_idea_search_{column}_words",
+                "idea_search",
+                [sa.text(f"to_tsvector('simple'::regconfig, {column})")],
+                postgresql_using="gin",
+            )
+    else:
+        for statement in SQLITE_SEARCH_INDEX:
+            op.execute(statement)
+        op.execute("INSERT INTO idea_fts (idea_fts) VALUES ('rebuild')")
 
 
 def _fill(search: sa.Table) -> None:
@@ -92,6 +125,13 @@ def _fill(search: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_idea_search_text_words", table_name="idea_search")
+        op.drop_index("ix_idea_search_title_words", table_name="idea_search")
+    else:
+        for trigger in ("idea_fts_update", "idea_fts_delete", "idea_fts_insert"):
+            op.execute(f"DROP TRIGGER {trigger}")
+        op.execute("DROP TABLE idea_fts")  # and its shadow tables
     op.drop_index("ix_ideas_created", table_name="ideas")
     op.drop_table("idea_search")
     op.drop_index(op.f("ix_web_sessions_expires_at"), table_name="web_sessions")
