@@ -23,7 +23,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bench.dashboard import ensure_index, prepare
@@ -154,7 +154,68 @@ SEARCHES: tuple[tuple[str, int, dict[str, str]], ...] = (
 )
 
 
-async def measure(path: Path, runs: int) -> list[tuple[str, float, float]]:
+async def load_postgres(path: Path, url: str) -> None:
+    """Copy the ideas of ``path`` (and their units, people, roles, campaigns and search
+    rows) into the empty PostgreSQL database at ``url``, migrated first; the GIN
+    indexes are built after the rows, as migration 0013 builds them after its fill."""
+    import asyncpg  # type: ignore[import-untyped]  # the bench's own connection, for COPY
+
+    from storage.schema import upgrade
+
+    await upgrade(url)
+    pg = await asyncpg.connect(url.replace("+asyncpg", ""))
+    lite = sqlite3.connect(path)
+    try:
+        if await pg.fetchval("SELECT count(*) FROM ideas"):
+            return
+        print("copying the ideas into PostgreSQL …", file=sys.stderr)
+        await pg.execute("DROP INDEX ix_idea_search_title_words, ix_idea_search_text_words")
+        for table in ("units", "people", "campaigns", "roles", "ideas", "idea_search"):
+            types = dict(
+                await pg.fetch(
+                    "SELECT column_name, data_type FROM information_schema.columns"
+                    " WHERE table_name = $1",
+                    table,
+                )
+            )
+            names = [r[1] for r in lite.execute(f"PRAGMA table_info({table})") if r[1] in types]
+            kinds = [types[n] for n in names]
+            rows = lite.execute(f"SELECT {', '.join(names)} FROM {table}")
+            await pg.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+            while batch := rows.fetchmany(50_000):
+                records = [tuple(_pg(k, v) for k, v in zip(kinds, r, strict=True)) for r in batch]
+                await pg.copy_records_to_table(table, records=records, columns=names)
+            await pg.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+            if "id" in names:
+                await pg.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+                )
+        await pg.execute("SET maintenance_work_mem = '512MB'")
+        for column in ("title", "text"):
+            await pg.execute(
+                f"CREATE INDEX ix_idea_search_{column}_words ON idea_search"
+                f" USING gin (to_tsvector('simple'::regconfig, {column}))"
+            )
+        await pg.execute("ANALYZE")
+    finally:
+        lite.close()
+        await pg.close()
+
+
+def _pg(kind: str, value: object) -> object:
+    """A SQLite value as PostgreSQL's COPY takes it."""
+    if value is None:
+        return None
+    if kind == "boolean":
+        return bool(value)
+    if kind.startswith("timestamp"):
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    if kind == "date":
+        return date.fromisoformat(str(value))
+    return value
+
+
+async def measure(path: Path, runs: int, url: str | None = None) -> list[tuple[str, float, float]]:
     from handlers.dashboard.base import IdeaQuery
     from handlers.dashboard.service import Dashboard
     from handlers.i18n import Catalogue
@@ -162,7 +223,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float, float]]:
 
     national, _, _, local, district = prepare(path)
     viewers = (national, None, local)
-    url = f"sqlite+aiosqlite:///{path}"
+    url = url or f"sqlite+aiosqlite:///{path}"
     writer_engine, reader_engine = create_engine(url), create_engine(url)
     board = Dashboard(
         sessionmaker=create_sessionmaker(writer_engine),
@@ -244,6 +305,11 @@ def submissions(path: Path, runs: int) -> list[tuple[str, float, float]]:
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.dashboard_search", description=__doc__)
     parser.add_argument("--runs", type=int, default=30, help="timed runs per view")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also on PostgreSQL: an empty database there, filled with the same ideas once",
+    )
     args = parser.parse_args(argv)
     source = RESULTS_DIR / "progress-132133u-1000000i.db"
     if not cached(source):
@@ -259,6 +325,11 @@ async def main(argv: list[str] | None = None) -> None:
     rows = await measure(path, args.runs)
     rows.append(scan(path, max(5, args.runs // 3)))
     rows += submissions(path, args.runs)
+    if args.postgres:
+        await load_postgres(path, args.postgres)
+        rows += [
+            (f"PostgreSQL: {n}", m, p) for n, m, p in await measure(path, args.runs, args.postgres)
+        ]
     print(
         f"{path.name}: texts of {texts_chars:.0f} characters on average,"
         f" idea_fts {int(index_bytes) / 1e6:.0f} MB (SQLite {sqlite3.sqlite_version})"

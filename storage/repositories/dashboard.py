@@ -67,17 +67,13 @@ def _all_of(queries: Sequence[Any]) -> Any:
     return joined
 
 
-#: Where to look for matches: everywhere (None), ids from one to another, these ids.
-Within = tuple[int, int] | Sequence[int] | None
-
-
-def _fts_ids(query: str, ids: Within) -> Any:
-    """The ids of idea_search rows the FTS5 ``query`` matches (within ``ids``)."""
+def _fts_ids(query: str, ids: tuple[int, int] | None) -> Any:
+    """The ids of idea_search rows the FTS5 ``query`` matches (from ``ids[0]`` to
+    ``ids[1]``: FTS5 reads only that part of each word's list, where looking ids up
+    one by one would cost a search of the index each)."""
     matches = select(_FTS.c.rowid).where(_FTS.c.idea_fts.op("MATCH")(query))
-    if isinstance(ids, tuple):
+    if ids is not None:
         matches = matches.where(_FTS.c.rowid.between(*ids))
-    elif ids is not None:  # each id looked up in the index (FTS5 takes rowid = ?)
-        matches = matches.where(_FTS.c.rowid.in_(ids))
     return matches
 
 
@@ -176,8 +172,8 @@ def _in(scope: Sequence[str]) -> ColumnElement[bool]:
 
 #: A search first walks this many of the newest ideas (a common word fills the page).
 SEARCH_WINDOWS = (2_000, 20_000)
-#: A district's search looks at this many of its newest ideas one by one first.
-FEW_WINDOW = 500
+#: A district's search (or a smaller scope's) first walks this many of its newest ideas.
+FEW_WINDOWS = (500, 5_000)
 
 
 class DashboardRepository(Repository):
@@ -190,9 +186,10 @@ class DashboardRepository(Repository):
         A search walks the newest ideas first, in growing windows (a common word fills
         the page at once); what it has not found in them it finds from the matches
         (a rare word: a few entries of the full-text index, then only those sorted).
-        On SQLite a window asks the index for the matches among its ids only (the ids
-        from the window's lowest to its highest: ideas are numbered as they come, so
-        that is about the window).
+        A country's or a province's windows are the newest ideas of all, a district's
+        (or a smaller scope's) its own. On SQLite a window asks the index for the
+        matches among its ids only (from the window's lowest to its highest: ideas are
+        numbered as they come, so that is about the window).
         """
         if not wanted.scope:
             return []
@@ -201,13 +198,16 @@ class DashboardRepository(Repository):
             return [IdeaRow(i, u) for i, u in await self.session.execute(query)]
         if not wanted.search.words:  # nothing but signs: no idea has them as a word
             return []
-        if not _shallow(wanted.scope):
-            return await self._searched_few(wanted, limit)
+        shallow = _shallow(wanted.scope)
         found: list[IdeaRow] = []
         after = wanted.after
-        for size in SEARCH_WINDOWS:
-            bound = await self._nth_newest(after, size)
-            query = self._searched(wanted, after, await self._id_range(after, bound))
+        for size in SEARCH_WINDOWS if shallow else FEW_WINDOWS:
+            if shallow:  # the newest ideas of all: most are in the scope
+                bound = await self._nth_newest(after, size)
+                ids = await self._id_range(after, bound)
+            else:  # the scope's own newest ideas
+                bound, ids = await self._scope_window(wanted, after, size)
+            query = self._searched(wanted, after, ids)
             if bound is not None:  # this window: the ideas from the bound on
                 query = query.where(_from(bound))
             found += await self._rows(query.limit(limit - len(found)))
@@ -217,19 +217,19 @@ class DashboardRepository(Repository):
         query = self._searched(wanted, after, None)
         return found + await self._rows(query.limit(limit - len(found)))
 
-    async def _searched_few(self, wanted: IdeaFilter, limit: int) -> list[IdeaRow]:
-        """A district's or a smaller scope's search: its newest ideas one by one (a
-        common word fills the page), then the rest from the matches (a rare word)."""
-        keys = select(Idea.created_at, Idea.id).where(_in(wanted.scope))
-        keys = self._filtered(keys, wanted, wanted.after).limit(FEW_WINDOW)
-        window = [(at, int(i)) for at, i in await self.session.execute(keys)]
+    async def _scope_window(
+        self, wanted: IdeaFilter, after: tuple[datetime, int] | None, size: int
+    ) -> tuple[tuple[datetime, int] | None, tuple[int, int] | None]:
+        """The key of the scope's ``size``-th newest idea after ``after`` (None: fewer)
+        and the range of the ids of those ideas (None: no idea)."""
+        keys = self._filtered(
+            select(Idea.created_at, Idea.id).where(_in(wanted.scope)), wanted, after
+        )
+        window = [(at, int(i)) for at, i in await self.session.execute(keys.limit(size))]
+        if not window:
+            return None, None
         ids = [i for _, i in window]
-        query = self._searched(wanted, wanted.after, ids).where(Idea.id.in_(ids))
-        found = await self._rows(query.limit(limit))
-        if len(found) >= limit or len(window) < FEW_WINDOW:
-            return found
-        query = self._searched(wanted, window[-1], None)
-        return found + await self._rows(query.limit(limit - len(found)))
+        return (window[-1] if len(window) == size else None), (min(ids), max(ids))
 
     def _page(self, wanted: IdeaFilter, after: tuple[datetime, int] | None) -> Any:
         query = select(Idea, Unit).join(Unit, Unit.id == Idea.unit_id).where(_in(wanted.scope))
@@ -250,10 +250,12 @@ class DashboardRepository(Repository):
             query = query.where(_before(after))
         return query.order_by(Idea.created_at.desc(), Idea.id.desc())
 
-    def _searched(self, wanted: IdeaFilter, after: tuple[datetime, int] | None, ids: Within) -> Any:
+    def _searched(
+        self, wanted: IdeaFilter, after: tuple[datetime, int] | None, ids: tuple[int, int] | None
+    ) -> Any:
         """The page's query narrowed to the search's matches (on SQLite the index is
-        asked for those with ids in ``ids``, when given: a range or a list), with
-        whether every word was in the title."""
+        asked only for ids from ``ids[0]`` to ``ids[1]``, when given), with whether
+        every word was in the title."""
         search = wanted.search
         assert search is not None
         query = self._page(wanted, after)

@@ -339,7 +339,7 @@ async def test_search_and_paging_agree_whichever_way_the_ideas_are_found(
     world: World, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A country's search walks the newest ideas first, then the matches; a district's
-    goes through its units. Small windows and pages make every way run here."""
+    walks its own newest ideas first. Small windows and pages make every way run here."""
     w, b = world, board(world, catalogue)
     made = []
     for n in range(14):
@@ -352,6 +352,7 @@ async def test_search_and_paging_agree_whichever_way_the_ideas_are_found(
     await w.h.send(national, f"/start {await invite(w.h, w.units['VN'], RoleKind.OFFICIAL)}")
     officials = [await _person_id(w.h, national), await viewer(w, "official", "parent")]
     monkeypatch.setattr(dashboard_repository, "SEARCH_WINDOWS", (2, 3))
+    monkeypatch.setattr(dashboard_repository, "FEW_WINDOWS", (2, 3))
     monkeypatch.setattr(dashboard_ideas, "PAGE", 2)
     for official in officials:
         for text, expected in (("BOM NUOC", pumps), (None, [i.id for i in made])):

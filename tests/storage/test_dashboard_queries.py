@@ -341,12 +341,14 @@ async def test_paging_returns_each_idea_once(
         {"text": "c"},
         {"unit_id": w.units["HN"].id},
         {"status": "submitted"},
+        {"unit_id": w.units["HCM-Q7"].id, "text": "c"},  # a district's own windows
     ]
     whole = [await ids(b, w.national, **query) for query in queries]  # one page of 50
     # "c": not the confidential ones (their titles: no word with c; their texts: unseen)
-    assert [len(ideas) for ideas in whole] == [6, 2, 4, 3, 4]
+    assert [len(ideas) for ideas in whole] == [6, 2, 4, 3, 4, 3]
     monkeypatch.setattr(dashboard_ideas, "PAGE", 2)
     monkeypatch.setattr(dashboard_repository, "SEARCH_WINDOWS", windows)
+    monkeypatch.setattr(dashboard_repository, "FEW_WINDOWS", windows)
     for query, expected in zip(queries, whole, strict=True):
         seen: list[int] = []
         cursor = None
