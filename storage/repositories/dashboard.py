@@ -77,6 +77,17 @@ def _fts_ids(query: str, ids: tuple[int, int] | None) -> Any:
     return matches
 
 
+def _pg_every(search: Any, words: Sequence[str]) -> ColumnElement[bool]:
+    """PostgreSQL: every word starts a word of the title or of the text (the two GIN
+    indexes: a BitmapOr per word, a BitmapAnd of the words)."""
+    return and_(
+        *(
+            or_(_tsv(search.title).op("@@")(_ts_word(w)), _tsv(search.text).op("@@")(_ts_word(w)))
+            for w in words
+        )
+    )
+
+
 def _tsv(column_: Any) -> Any:
     """The expression of the GIN index on ``column_`` (web_models.IdeaSearch)."""
     return func.to_tsvector(_SIMPLE, column_)
@@ -261,18 +272,19 @@ class DashboardRepository(Repository):
         query = self._page(wanted, after)
         words = search.words
         if self.session.get_bind().dialect.name == "postgresql":
-            # Each word in the title or the text, through the two GIN indexes.
             query = query.join(IdeaSearch, IdeaSearch.idea_id == Idea.id)
             title_words = _tsv(IdeaSearch.title).op("@@")(_all_of([_ts_word(w) for w in words]))
-            every = and_(
-                *(
-                    or_(
-                        _tsv(IdeaSearch.title).op("@@")(_ts_word(w)),
-                        _tsv(IdeaSearch.text).op("@@")(_ts_word(w)),
-                    )
-                    for w in words
-                )
-            )
+            every = _pg_every(IdeaSearch, words)
+            if ids is not None:
+                # A window: its few thousand rows by the primary key, each checked.
+                every = and_(Idea.id.between(*ids), every)
+            else:
+                # The matches first, through the GIN indexes (materialised: the planner
+                # would otherwise walk every idea newest first, checking each one's
+                # text, because it guesses that any prefix matches thousands).
+                matches = select(IdeaSearch.idea_id).where(_pg_every(IdeaSearch, words))
+                found = matches.cte("matches").prefix_with("MATERIALIZED")
+                every = Idea.id.in_(select(found.c.idea_id))
         else:
             title_words = Idea.id.in_(_fts_ids(_fts_query(words, title_only=True), ids))
             every = Idea.id.in_(_fts_ids(_fts_query(words, title_only=False), ids))
