@@ -185,6 +185,9 @@ def _in(scope: Sequence[str]) -> ColumnElement[bool]:
 SEARCH_WINDOWS = (2_000, 20_000)
 #: A district's search (or a smaller scope's) first walks this many of its newest ideas.
 FEW_WINDOWS = (500, 5_000)
+# PostgreSQL: a search with at most this many matches in all goes straight to them (a
+# window checks each of its ideas' texts; the GIN index answers a rare word at once).
+PG_FEW_MATCHES = 2_000
 
 
 class DashboardRepository(Repository):
@@ -212,7 +215,10 @@ class DashboardRepository(Repository):
         shallow = _shallow(wanted.scope)
         found: list[IdeaRow] = []
         after = wanted.after
-        for size in SEARCH_WINDOWS if shallow else FEW_WINDOWS:
+        windows: tuple[int, ...] = SEARCH_WINDOWS if shallow else FEW_WINDOWS
+        if await self._pg_few_matches(wanted.search.words):
+            windows = ()
+        for size in windows:
             if shallow:  # the newest ideas of all: most are in the scope
                 bound = await self._nth_newest(after, size)
                 ids = await self._id_range(after, bound)
@@ -227,6 +233,18 @@ class DashboardRepository(Repository):
             after = bound
         query = self._searched(wanted, after, None)
         return found + await self._rows(query.limit(limit - len(found)))
+
+    async def _pg_few_matches(self, words: Sequence[str]) -> bool:
+        """PostgreSQL: whether the words match at most PG_FEW_MATCHES ideas in all (the
+        GIN indexes count them, stopping past the limit). Always False on SQLite, whose
+        windows ask the full-text index for their own ids' range."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return False
+        matches = (
+            select(IdeaSearch.idea_id).where(_pg_every(IdeaSearch, words)).limit(PG_FEW_MATCHES + 1)
+        )
+        count = select(func.count()).select_from(matches.subquery())
+        return int((await self.session.execute(count)).scalar_one()) <= PG_FEW_MATCHES
 
     async def _scope_window(
         self, wanted: IdeaFilter, after: tuple[datetime, int] | None, size: int

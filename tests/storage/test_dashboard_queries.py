@@ -331,8 +331,9 @@ async def test_a_confidential_text_is_not_searchable_above_its_union(world: Worl
 
 
 @pytest.mark.parametrize("windows", [(2,), (2, 3), (1_000,)])
+@pytest.mark.parametrize("few", [0, 2_000])  # PostgreSQL: windows, or the matches at once
 async def test_paging_returns_each_idea_once(
-    world: World, monkeypatch: pytest.MonkeyPatch, windows: tuple[int, ...]
+    world: World, monkeypatch: pytest.MonkeyPatch, windows: tuple[int, ...], few: int
 ) -> None:
     w, b = world, world.board
     queries: list[dict[str, object]] = [
@@ -349,6 +350,7 @@ async def test_paging_returns_each_idea_once(
     monkeypatch.setattr(dashboard_ideas, "PAGE", 2)
     monkeypatch.setattr(dashboard_repository, "SEARCH_WINDOWS", windows)
     monkeypatch.setattr(dashboard_repository, "FEW_WINDOWS", windows)
+    monkeypatch.setattr(dashboard_repository, "PG_FEW_MATCHES", few)
     for query, expected in zip(queries, whole, strict=True):
         seen: list[int] = []
         cursor = None
