@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handlers import visibility
-from handlers.dashboard.base import JSON, BadRequest, Denied, Deps
-from handlers.dashboard.reading import reading
+from handlers.dashboard.base import JSON, BadRequest, Deps
+from handlers.dashboard.reading import official_unit, reading
 from handlers.reports.export import write_export
 from handlers.reports.view import default_campaign
 from handlers.visibility import Action
@@ -20,12 +19,7 @@ from storage.progress import vietnam_day
 
 async def export(deps: Deps, person_id: int, unit_id: int | None, path: Path) -> JSON:
     async with reading(deps, person_id) as r:
-        tops = await r.uow.progress.official_units(person_id)  # highest first
-        if not tops:
-            raise Denied
-        unit = tops[0] if unit_id is None else await r.uow.units.get(unit_id)
-        if unit is None or not visibility.may_see_unit(r.viewer, Action.EXPORT, unit):
-            raise Denied
+        unit, _ = await official_unit(r, unit_id, Action.EXPORT)
         today = vietnam_day(r.now)
         campaign = await default_campaign(r.uow, today)
         t = r.t

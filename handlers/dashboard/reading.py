@@ -55,6 +55,21 @@ async def reading(deps: Deps, person_id: int) -> AsyncIterator[Reading]:
         yield Reading(uow, person, viewer, deps.catalogue.for_lang(language_of(person)), now)
 
 
+async def official_unit(
+    r: Reading, unit_id: int | None, action: visibility.Action
+) -> tuple[Unit, list[Unit]]:
+    """The unit an official asks for (None: the highest of their official units), if
+    the policy lets them take ``action`` on it, with their official units, highest
+    first; else Denied (the same for a unit that does not exist)."""
+    tops = await r.uow.progress.official_units(r.person.id)  # highest first
+    if not tops:
+        raise Denied
+    unit = tops[0] if unit_id is None else await r.uow.units.get(unit_id)
+    if unit is None or not visibility.may_see_unit(r.viewer, action, unit):
+        raise Denied
+    return unit, tops
+
+
 def utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z, to the second."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

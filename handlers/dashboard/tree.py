@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from handlers import visibility
-from handlers.dashboard.base import JSON, Denied, Deps
-from handlers.dashboard.reading import reading
+from handlers.dashboard.base import JSON, Deps
+from handlers.dashboard.reading import official_unit, reading
 from handlers.reports.view import Figures, default_campaign, load_view, rank_key
 from handlers.visibility import Action
 from storage.models import Campaign, Unit
@@ -29,13 +29,8 @@ def mondays(today: date, weeks: int = TREND_WEEKS) -> list[date]:
 
 async def tree(deps: Deps, person_id: int, unit_id: int | None) -> JSON:
     async with reading(deps, person_id) as r:
-        uow, viewer = r.uow, r.viewer
-        tops = await uow.progress.official_units(person_id)  # highest first
-        if not tops:
-            raise Denied
-        unit = tops[0] if unit_id is None else await uow.units.get(unit_id)
-        if unit is None or not visibility.may_see_unit(viewer, Action.PROGRESS, unit):
-            raise Denied
+        uow = r.uow
+        unit, tops = await official_unit(r, unit_id, Action.PROGRESS)
         today = vietnam_day(r.now)
         campaign = await default_campaign(uow, today)
         if campaign is not None:
