@@ -31,6 +31,9 @@ The rules, in short:
 - ``/progress`` and ``/export`` of a unit take an official role covering it.
   ``/export`` is a file that leaves the chat: confidential ideas go into it as
   their summary, whoever asks.
+- Similar ideas (issue #21): a worker writing an idea is shown those like it that are
+  their own or shareable ideas of their unit (reference, title, status); a card's
+  reader is told an idea looks like another only when they see both in full.
 - An announcement (``/announce``) reaches a unit's subtree. An official may announce
   to any unit their role covers, to its members, its support teams or the officials
   of the units below it; a support team to its own unit's members only. A group
@@ -229,6 +232,22 @@ def may_announce(viewer: Viewer, unit: Unit | None, audience: str) -> bool:
         return True
     supports = viewer.roles_of(RoleKind.SUPPORT)
     return audience in SUPPORT_AUDIENCES and any(r.unit_id == unit.id for r in supports)
+
+
+def may_list_similar(viewer: Viewer, member_path: str, other: Place) -> bool:
+    """A worker writing an idea may be shown an idea like it (its reference, title and
+    status): their own, or a shareable one of the unit they belong to (``member_path``).
+    Never a confidential idea of anyone else, whatever roles the worker holds."""
+    if viewer.group:
+        return False
+    return is_author(viewer, other) or (not other.confidential and other.unit_path == member_path)
+
+
+def may_compare(viewer: Viewer, place: Place, other: Place) -> bool:
+    """A card's reader may be told that the idea at ``place`` looks like the one at
+    ``other`` (and decline it as its duplicate, if they decide it) only when they see
+    both in full: a likeness computed from a text they may not read would tell of it."""
+    return sight(viewer, place) is Sight.FULL and sight(viewer, other) is Sight.FULL
 
 
 def summary_title(place: Place, title: str) -> str | None:

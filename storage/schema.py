@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import storage.channel_models
 import storage.lifecycle_models
 import storage.outreach_models
+import storage.similar_models
 import storage.web_models  # noqa: F401
 from storage.db import SQLITE_BEGIN_OPTION, create_engine, normalise_url
 from storage.models import Base

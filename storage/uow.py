@@ -24,6 +24,7 @@ from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PersonRepository
 from storage.repositories.progress import ProgressRepository
 from storage.repositories.roles import RoleRepository
+from storage.repositories.similar import SimilarRepository
 from storage.repositories.teams import TeamChatRepository
 from storage.repositories.units import UnitRepository
 from storage.repositories.updates import UpdateLog
@@ -112,6 +113,7 @@ class UnitOfWork:
         self.nudges = NudgeRepository(self.session)
         self.web = WebRepository(self.session)
         self.dashboard = DashboardRepository(self.session)
+        self.similar = SimilarRepository(self.session)
         return self
 
     async def __aexit__(

@@ -11,6 +11,8 @@ from sqlalchemy import func, or_, select
 from storage.folding import fold_name
 from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
 from storage.repositories.base import Repository
+from storage.similar_models import SimilarText
+from storage.similar_words import idea_words
 from storage.web_models import IdeaSearch
 
 OPEN_STATUSES = (
@@ -42,6 +44,9 @@ class IdeaRepository(Repository):
                 idea_id=idea.id, title=fold_name(idea.title)[:200], text=fold_name(idea.body)
             )
         )
+        # Its words as similar-idea matching compares them (handlers.similar).
+        words = idea_words(idea.title, idea.body, idea.language)
+        self.session.add(SimilarText(idea_id=idea.id, unit_id=idea.unit_id, words=words))
         return idea
 
     async def add_event(
@@ -63,6 +68,9 @@ class IdeaRepository(Repository):
 
     def add_attachment(self, attachment: Attachment) -> None:
         self.session.add(attachment)
+
+    async def get(self, idea_id: int) -> Idea | None:
+        return await self.session.get(Idea, idea_id)
 
     async def by_ref(self, ref_code: str) -> Idea | None:
         result = await self.session.execute(select(Idea).where(Idea.ref_code == ref_code))

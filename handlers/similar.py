@@ -1,0 +1,107 @@
+"""Similar ideas (issue #21): shown to a worker before Submit and to the team on the card.
+
+A worker who reaches the review of an idea sees the ideas like it already sent: up to
+:data:`SHOWN_TO_WORKER`, each its reference, title and status, and only those the
+visibility policy lets a worker be shown (their own, and their unit's shareable ones).
+At the same moment the ideas like it in the unit and in the unit above are found for
+the support team; Submit records them (``idea_similar``), so the submission itself
+looks nothing up. The team's card then says "Possibly the same as SK-… (87 %)" for
+those its chat sees in full, with the idea itself, and offers to decline the idea as
+a duplicate of one of them (handlers.flows.duplicate).
+
+Scoring is handlers.similar_score's; the words are storage.similar_words'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers import similar_score, visibility
+from handlers.visibility import Place, Sight, Viewer
+from storage.models import Idea, Person, Unit
+from storage.similar_words import idea_words
+from storage.uow import UnitOfWork
+
+#: Ideas a worker is shown on the review.
+SHOWN_TO_WORKER = 3
+#: Ideas recorded for the team at a submission (the card shows what its chat may see).
+KEPT_FOR_TEAM = 5
+#: Ideas the team's card names.
+SHOWN_ON_CARD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An idea like the one looked at, and how alike (0-1)."""
+
+    idea: Idea
+    score: float
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class DraftMatches:
+    """What a draft's lookup found: for the worker (already filtered), and for the team
+    (idea id and score, in the unit and the unit above, to be recorded at Submit)."""
+
+    for_worker: list[Found]
+    for_team: list[tuple[int, float]]
+
+
+def scope_of(unit: Unit) -> list[int]:
+    """The units whose ideas are compared with one of ``unit``: itself and its parent."""
+    return [unit.id] if unit.parent_id is None else [unit.id, unit.parent_id]
+
+
+async def for_draft(
+    uow: UnitOfWork, person: Person, unit: Unit, title: str, text: str, lang: str
+) -> DraftMatches:
+    """The ideas like a worker's draft, in their unit and its parent and among their own."""
+    words = idea_words(title, text, lang)
+    if not words:
+        return DraftMatches([], [])
+    rows = await uow.similar.in_units(scope_of(unit))
+    in_scope = {idea_id for idea_id, _ in rows}
+    rows += [row for row in await uow.similar.of_author(person.id) if row[0] not in in_scope]
+    found = [(rows[i][0], s) for i, s in similar_score.best(words, [w for _, w in rows])]
+    team = [(i, round(s, 3)) for i, s in found if i in in_scope][:KEPT_FOR_TEAM]
+    viewer = await visibility.load_viewer(uow, person.id)
+    shown: list[Found] = []
+    for idea_id, score in found:
+        if len(shown) >= SHOWN_TO_WORKER:
+            break
+        idea = await uow.ideas.get(idea_id)
+        if idea is None:
+            continue
+        place = await visibility.place_of(uow, idea)
+        if visibility.may_list_similar(viewer, unit.path, place):
+            shown.append(Found(idea, score, place))
+    return DraftMatches(shown, team)
+
+
+async def on_card(uow: UnitOfWork, idea: Idea, place: Place, viewer: Viewer) -> list[Found]:
+    """The ideas recorded like ``idea`` that a card's reader may be told of: those the
+    policy lets them compare with it (both seen in full), the most alike first."""
+    if visibility.sight(viewer, place) is not Sight.FULL:
+        return []
+    shown: list[Found] = []
+    for other_id, score in await uow.similar.found_for(idea.id):
+        other = await uow.ideas.get(other_id)
+        if other is None:
+            continue
+        other_place = await visibility.place_of(uow, other)
+        if visibility.may_compare(viewer, place, other_place):
+            shown.append(Found(other, score, other_place))
+        if len(shown) >= SHOWN_ON_CARD:
+            break
+    return shown
+
+
+async def recorded(uow: UnitOfWork, idea: Idea, other_id: int, viewer: Viewer) -> Found | None:
+    """``other_id`` if it was recorded like ``idea`` and ``viewer`` may compare the two
+    (a button's value is a hint: the duplicate's original is checked here)."""
+    place = await visibility.place_of(uow, idea)
+    for found in await on_card(uow, idea, place, viewer):
+        if found.idea.id == other_id:
+            return found
+    return None

@@ -1,0 +1,94 @@
+"""similar: each idea's matching words, and the ideas found like one when submitted
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-07
+
+Issue #21: ``similar_texts`` (an idea's words as similar-idea matching compares them,
+keyed by its unit first; on SQLite without rowids, so one unit's rows lie together),
+filled here for the ideas already stored; ``idea_similar`` (the ideas found like one
+when it was submitted, with how alike).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.similar_words import idea_words
+
+revision: str = "0014"
+down_revision: str | Sequence[str] | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BATCH = 5000
+
+
+def upgrade() -> None:
+    texts = op.create_table(
+        "similar_texts",
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("words", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["idea_id"], ["ideas.id"], name=op.f("fk_similar_texts_idea_id_ideas")
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_similar_texts_unit_id_units")
+        ),
+        sa.PrimaryKeyConstraint("unit_id", "idea_id", name=op.f("pk_similar_texts")),
+        sqlite_with_rowid=False,
+    )
+    _fill(texts)
+    op.create_index("ix_similar_texts_idea_id", "similar_texts", ["idea_id"], unique=True)
+    op.create_table(
+        "idea_similar",
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("other_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["idea_id"], ["ideas.id"], name=op.f("fk_idea_similar_idea_id_ideas")
+        ),
+        sa.ForeignKeyConstraint(
+            ["other_id"], ["ideas.id"], name=op.f("fk_idea_similar_other_id_ideas")
+        ),
+        sa.PrimaryKeyConstraint("idea_id", "other_id", name=op.f("pk_idea_similar")),
+    )
+
+
+def _fill(texts: sa.Table) -> None:
+    """The stored ideas' words, a batch at a time, in id order."""
+    bind = op.get_bind()
+    ideas = sa.table(
+        "ideas",
+        sa.column("id"),
+        sa.column("unit_id"),
+        sa.column("title"),
+        sa.column("body"),
+        sa.column("language"),
+    )
+    after = 0
+    while True:
+        rows = bind.execute(
+            sa.select(ideas.c.id, ideas.c.unit_id, ideas.c.title, ideas.c.body, ideas.c.language)
+            .where(ideas.c.id > after)
+            .order_by(ideas.c.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        bind.execute(
+            texts.insert(),
+            [
+                {"idea_id": i, "unit_id": unit, "words": idea_words(title, body, lang)}
+                for i, unit, title, body, lang in rows
+            ],
+        )
+        after = rows[-1][0]
+
+
+def downgrade() -> None:
+    op.drop_table("idea_similar")
+    op.drop_index("ix_similar_texts_idea_id", table_name="similar_texts")
+    op.drop_table("similar_texts")

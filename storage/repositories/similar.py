@@ -1,0 +1,67 @@
+"""Similar ideas (issue #21): the words a lookup compares, and what a submission found.
+
+Only narrows: handlers.similar scores the words, and the visibility policy decides
+which of the ideas found anyone may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+
+from storage.models import Idea
+from storage.repositories.base import Repository
+from storage.similar_models import IdeaSimilar, SimilarText
+
+#: The most rows one lookup reads from its units, the newest first (the busiest
+#: grassroots unit of a national deployment sends about 8,000 ideas).
+SCOPE_LIMIT = 20_000
+#: A worker's own ideas looked at beside their unit's (the newest first).
+AUTHOR_LIMIT = 200
+
+
+class SimilarRepository(Repository):
+    def add_words(self, *, idea_id: int, unit_id: int, words: str) -> None:
+        self.session.add(SimilarText(idea_id=idea_id, unit_id=unit_id, words=words))
+
+    async def in_units(
+        self, unit_ids: Sequence[int], *, limit: int = SCOPE_LIMIT
+    ) -> list[tuple[int, str]]:
+        """(idea id, words) of the ideas of ``unit_ids``, the newest first."""
+        if not unit_ids:
+            return []
+        query = (
+            select(SimilarText.idea_id, SimilarText.words)
+            .where(SimilarText.unit_id.in_(unit_ids))
+            .order_by(SimilarText.idea_id.desc())
+            .limit(limit)
+        )
+        return [(i, w) for i, w in (await self.session.execute(query)).all()]
+
+    async def of_author(
+        self, author_id: int, *, limit: int = AUTHOR_LIMIT
+    ) -> list[tuple[int, str]]:
+        """(idea id, words) of the author's own ideas, the newest first."""
+        query = (
+            select(SimilarText.idea_id, SimilarText.words)
+            .join(Idea, Idea.id == SimilarText.idea_id)
+            .where(Idea.author_id == author_id)
+            .order_by(Idea.created_at.desc(), Idea.id.desc())
+            .limit(limit)
+        )
+        return [(i, w) for i, w in (await self.session.execute(query)).all()]
+
+    def record(self, idea_id: int, found: Iterable[tuple[int, float]]) -> None:
+        """The ideas found like ``idea_id`` at its submission, with their scores."""
+        for other_id, score in found:
+            self.session.add(IdeaSimilar(idea_id=idea_id, other_id=other_id, score=score))
+
+    async def found_for(self, idea_id: int) -> list[tuple[int, float]]:
+        """(other idea id, score) recorded for ``idea_id``, the most alike first."""
+        query = (
+            select(IdeaSimilar.other_id, IdeaSimilar.score)
+            .where(IdeaSimilar.idea_id == idea_id)
+            .order_by(IdeaSimilar.score.desc(), IdeaSimilar.other_id)
+        )
+        return [(i, s) for i, s in (await self.session.execute(query)).all()]
