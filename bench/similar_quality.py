@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     kinds = Counter(p.kind for p in pairs)
     print(f"{len(pairs)} pairs ({sum(p.same for p in pairs)} the same idea): {dict(kinds)}")
     print("threshold  precision  recall  (bot's threshold marked *)")
-    for step in range(30, 71, 5):
-        t = step / 100
+    for t in sorted({step / 100 for step in range(30, 71, 5)} | {similar_score.THRESHOLD}):
         q = quality(pairs, found, t)
         mark = "*" if abs(t - similar_score.THRESHOLD) < 1e-9 else " "
         print(f"{mark} {t:.2f}      {q.precision:.3f}      {q.recall:.3f}")

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 #: The score from which two ideas are shown as possibly the same.
-THRESHOLD = 0.45
+THRESHOLD = 0.47
 #: How many candidates the first pass keeps for the second.
 PRESELECT = 50
 
