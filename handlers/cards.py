@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.amounts import format_amount
@@ -11,6 +12,7 @@ from handlers.buttons import CardPress
 from handlers.events import Button, OutMessage
 from handlers.i18n import Translator
 from handlers.safe_html import Html, html_join
+from handlers.similar import Found
 from handlers.textnorm import ELLIPSIS, truncate
 from handlers.visibility import Place, Sight, summary_title
 from storage.models import Idea, IdeaEvent, IdeaStatus
@@ -24,6 +26,7 @@ NOTE_CHARS = 300
 # newest entries within HISTORY_CHARS (the audit keeps them all).
 CARD_TEXT_CHARS = 3600
 HISTORY_CHARS = 1000
+SIMILAR_TITLE_CHARS = 80  # a similar idea's title, on the card's "possibly the same" line
 _TAG = re.compile(r"<[^>]*>")
 OPEN = {IdeaStatus.SUBMITTED.value, IdeaStatus.INFO_REQUESTED.value, IdeaStatus.FORWARDED.value}
 # Events shown in a card's history; others (reminders) stay in the audit only.
@@ -75,7 +78,7 @@ def benefit_text(t: Translator, idea: Idea) -> str:
 
 
 def triage_buttons(
-    t: Translator, idea: Idea, *, open_privately: bool = False
+    t: Translator, idea: Idea, *, open_privately: bool = False, duplicate: bool = False
 ) -> tuple[tuple[Button, ...], ...]:
     def button(key: str, action: str) -> Button:
         return Button(t(key), CardPress(idea.id, action).pack())
@@ -85,6 +88,8 @@ def triage_buttons(
         (button("triage.approve", "okq"), button("triage.ask", "ask")),
         (button("triage.forward", "fwd"), button("triage.decline", "no")),
     ]
+    if duplicate:  # declines it as a duplicate of an idea the card names (flows.duplicate)
+        rows.append((button("similar_card.mark_duplicate", "dup"),))
     if open_privately:
         rows.append((button("triage.open_privately", "open"),))
     return tuple(rows)
@@ -99,13 +104,16 @@ async def card_message(
     seen: Sight,
     buttons: bool,
     open_privately: bool = False,
+    similar: Sequence[Found] = (),
 ) -> OutMessage:
     """The card as its reader may see it (``seen``, from the visibility policy).
 
     The whole card carries the text, author, files and history; the summary only
     what may leave a confidential idea's grassroots unit. Buttons only while the idea
     still waits for a decision; ``open_privately`` adds the button that brings the
-    whole card to the presser's private chat (a group's summary card).
+    whole card to the presser's private chat (a group's summary card). ``similar``:
+    the ideas it may repeat that the reader may be told of (handlers.similar.on_card),
+    one line each, and with the decision buttons one to mark it a duplicate.
     """
     if seen is Sight.NONE:
         raise ValueError("a card for a reader who may not see the idea")
@@ -120,6 +128,7 @@ async def card_message(
         "status": Html(await status_line(uow, t, idea, events, answer=seen is Sight.FULL)),
         "submitted": local_time(idea.created_at),
     }
+    alike = similar_lines(t, similar)
     if seen is Sight.FULL:
         author = await uow.people.get(idea.author_id)
         files = len(await uow.ideas.attachments(idea.id))
@@ -129,7 +138,8 @@ async def card_message(
             files=files,
             history=Html(await history(uow, t, events)),
         )
-        room = CARD_TEXT_CHARS - visible_length(t("card.full", **params, body="")) - 1
+        empty = t("card.full", **params, body="") + alike
+        room = CARD_TEXT_CHARS - visible_length(empty) - 1
         body = fit(idea.body, min(CARD_BODY_CHARS, max(room, 1)))
         # The body under the title, unless the title already is the whole body.
         text = t(
@@ -140,11 +150,32 @@ async def card_message(
     else:
         params["title"] = title_as_seen(t, idea, place, seen)
         text = t("card.redacted", **params)
+    text += alike
     open_now = buttons and idea.status in OPEN
-    keyboard = triage_buttons(t, idea, open_privately=open_privately) if open_now else ()
+    keyboard = (
+        triage_buttons(t, idea, open_privately=open_privately, duplicate=bool(alike))
+        if open_now
+        else ()
+    )
     if open_privately and not open_now:
         keyboard = (triage_buttons(t, idea, open_privately=True)[-1],)
     return OutMessage(text=text, buttons=keyboard)
+
+
+def similar_lines(t: Translator, similar: Sequence[Found]) -> str:
+    """The card's "possibly the same as SK-… «…» (87%) — status" lines, after a blank line;
+    empty when there are none."""
+    lines = [
+        t(
+            "similar_card.line",
+            ref=found.idea.ref_code,
+            title=truncate(found.idea.title or t("card.untitled"), SIMILAR_TITLE_CHARS),
+            score=round(found.score * 100),
+            status=t(f"status.{found.idea.status}"),
+        )
+        for found in similar
+    ]
+    return "\n\n" + html_join(lines, "\n") if lines else ""
 
 
 async def status_line(
@@ -184,6 +215,8 @@ async def history_lines(
         actor = await uow.people.get(event.actor_id) if event.actor_id else None
         data = event.data or {}
         note = event.note or (t(f"decline.{data['reason']}") if data.get("reason") else "")
+        if data.get("duplicate_of_ref"):  # declined as a duplicate: the original named
+            note = t("similar_card.history", ref=str(data["duplicate_of_ref"]))
         line = t(
             f"history.{event.kind}",
             who=actor.display_name if actor else "?",

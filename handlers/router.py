@@ -21,6 +21,7 @@ from handlers.flows import (
     basics,
     council,
     dashboard,
+    duplicate,
     group,
     idea_form,
     join,
@@ -49,6 +50,9 @@ FLOWS.update(
     }
 )
 BEGINS[idea_form.FLOW] = idea_form.begin
+# A card's "mark as duplicate" actions, pressed in a private chat or a team's group
+# (both reach triage.on_card_button, which authorises every press first).
+triage.ACTIONS.update(duplicate.ACTIONS)
 
 COMMANDS: dict[str, Command] = {
     "start": join.start_command,

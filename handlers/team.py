@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers import visibility
-from handlers.cards import VIETNAM, card_message
+from handlers import similar, visibility
+from handlers.cards import OPEN, VIETNAM, card_message
 from handlers.context import PRIORITY_NOTIFY, Context, Scope, language_of
 from handlers.events import AttachmentKind, FileRef, OutMessage
 from handlers.i18n import Translator
@@ -187,7 +187,9 @@ async def send_card(
 async def _card_as_seen(
     scope: Scope, t: Translator, idea: Idea, place: Place, viewer: Viewer, seen: Sight
 ) -> OutMessage:
-    """The card as ``viewer`` may see it (``seen``), with the buttons they may press."""
+    """The card as ``viewer`` may see it (``seen``), with the buttons they may press, and
+    while it waits for a decision the ideas it may repeat that ``viewer`` may be told of."""
+    alike = await similar.on_card(scope.uow, idea, place, viewer) if idea.status in OPEN else []
     return await card_message(
         scope.uow,
         t,
@@ -196,6 +198,7 @@ async def _card_as_seen(
         seen=seen,
         buttons=_decides(viewer, place),
         open_privately=viewer.group and seen is Sight.SUMMARY,
+        similar=alike,
     )
 
 

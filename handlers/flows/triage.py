@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from handlers import progress_counts, visibility
+from handlers import progress_counts, similar, visibility
 from handlers.buttons import AnswerPress, CardPress, FlowPress
 from handlers.cards import OPEN, card_message, local_time, since_text, title_as_seen
 from handlers.context import Context
@@ -54,34 +56,54 @@ MAX_NOTE_CHARS = 1000
 # ---------------------------------------------------------------- buttons on cards
 
 
-async def on_card_button(ctx: Context, press: CardPress) -> None:
-    """A decision on a card: re-authorised here, whatever the button said."""
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """A card press that may go ahead: the idea (locked), its holder, place and presser."""
+
+    idea: Idea
+    holder: Unit
+    place: visibility.Place
+    viewer: Viewer
+
+
+async def authorise(ctx: Context, press: CardPress) -> Pressed | None:
+    """Load the pressed idea under a lock and ask the policy again whether the presser may
+    open it (``open``) or decide it (every other action), and, for a decision, whether it
+    still waits for one. Answers the press and returns None when it may not go ahead."""
     idea = await ctx.uow.ideas.get_for_update(press.idea_id)
     holder = await ctx.uow.units.get(idea.holder_unit_id) if idea is not None else None
     if idea is None or holder is None:
         ctx.answer(ctx.t("common.stale_button"))
-        return
-    action, value = press.action, press.value
+        return None
     place = await visibility.place_of(ctx.uow, idea)
     viewer = await visibility.load_viewer(ctx.uow, ctx.person.id)
-    wanted = Action.OPEN if action == "open" else Action.APPROVE  # every other action decides
+    wanted = Action.OPEN if press.action == "open" else Action.APPROVE  # the rest decides
     if not visibility.may(viewer, wanted, place):
         # The same answer whether the idea exists or not, and whatever it is.
         log.info("triage refused: person %s, idea %s, %s", ctx.person.id, idea.id, wanted)
         ctx.answer(ctx.t("triage.not_allowed"), alert=True)
-        return
-    if action == "open":
-        await _open_card(ctx, idea, holder, place, viewer)
-        return
-    if idea.status not in OPEN:
+        return None
+    if press.action != "open" and idea.status not in OPEN:
         ctx.answer(html.unescape(await already_decided(ctx, idea)), alert=True)
         await _show_card(ctx, idea, holder, buttons=False)
+        return None
+    return Pressed(idea, holder, place, viewer)
+
+
+async def on_card_button(ctx: Context, press: CardPress) -> None:
+    """A decision on a card: re-authorised here (:func:`authorise`), whatever the button said."""
+    pressed = await authorise(ctx, press)
+    if pressed is None:
         return
-    handler = _ACTIONS.get(action)
+    idea, holder = pressed.idea, pressed.holder
+    if press.action == "open":
+        await _open_card(ctx, idea, holder, pressed.place, pressed.viewer)
+        return
+    handler = ACTIONS.get(press.action)
     if handler is None:
         ctx.answer(ctx.t("common.stale_button"))
         return
-    await handler(ctx, idea, holder, value)
+    await handler(ctx, idea, holder, press.value)
 
 
 async def _may_triage(ctx: Context, idea: Idea) -> bool:
@@ -90,12 +112,12 @@ async def _may_triage(ctx: Context, idea: Idea) -> bool:
     return visibility.may_decide(viewer, place)
 
 
-async def _confirm(
+async def confirm(
     ctx: Context, idea: Idea, holder: Unit, question: str, yes: str, action: str, value: str = ""
 ) -> None:
     """The card, asking whether the decision is meant: Yes does it, Back undoes the tap."""
     ctx.answer()
-    card = await _card_for(ctx, idea, holder)
+    card = await card_for(ctx, idea, holder)
     rows = (
         (Button(yes, CardPress(idea.id, action, value).pack()),),
         (Button(ctx.t("triage.back"), CardPress(idea.id, "back").pack()),),
@@ -105,7 +127,7 @@ async def _confirm(
 
 async def _confirm_approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
     question = ctx.t("triage.confirm_approve", ref=idea.ref_code)
-    await _confirm(ctx, idea, holder, question, ctx.t("triage.yes_approve"), "ok")
+    await confirm(ctx, idea, holder, question, ctx.t("triage.yes_approve"), "ok")
 
 
 async def _confirm_forward(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
@@ -116,7 +138,7 @@ async def _confirm_forward(ctx: Context, idea: Idea, holder: Unit, value: str) -
         return
     question = ctx.t("triage.confirm_forward", ref=idea.ref_code, unit=target.name)
     yes = ctx.t("triage.yes_forward")
-    await _confirm(ctx, idea, holder, question, yes, "fwdto", str(target.id))
+    await confirm(ctx, idea, holder, question, yes, "fwdto", str(target.id))
 
 
 async def _confirm_decline(ctx: Context, idea: Idea, holder: Unit, value: str) -> None:
@@ -125,12 +147,12 @@ async def _confirm_decline(ctx: Context, idea: Idea, holder: Unit, value: str) -
         return
     reason = ctx.t(f"decline.{value}")
     question = ctx.t("triage.confirm_decline", ref=idea.ref_code, reason=reason)
-    await _confirm(ctx, idea, holder, question, ctx.t("triage.yes_decline"), "nor", value)
+    await confirm(ctx, idea, holder, question, ctx.t("triage.yes_decline"), "nor", value)
 
 
 async def _approve(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
     ctx.answer(ctx.t("triage.approved_toast"))
-    await _decide(ctx, idea, holder, IdeaStatus.APPROVED, kind="approved")
+    await decide(ctx, idea, holder, IdeaStatus.APPROVED, kind="approved")
     await council.on_approved(ctx, idea)  # now it waits for the initiative council
     await tell_author(
         ctx, idea, lambda t: OutMessage(t("worker.approved", ref=idea.ref_code, title=idea.title))
@@ -162,7 +184,7 @@ async def _forward_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> No
         for unit in above
     ]
     rows.append([Button(ctx.t("triage.back"), CardPress(idea.id, "back").pack())])
-    card = await _card_for(ctx, idea, holder)
+    card = await card_for(ctx, idea, holder)
     text = card.text + "\n\n" + ctx.t("triage.pick_forward")
     await show_on_card(ctx, idea, OutMessage(text, tuple(tuple(r) for r in rows)))
 
@@ -207,7 +229,7 @@ async def _decline_options(ctx: Context, idea: Idea, holder: Unit, _: str) -> No
     ]
     rows.append([Button(ctx.t("triage.decline_other"), CardPress(idea.id, "nor", "other").pack())])
     rows.append([Button(ctx.t("triage.back"), CardPress(idea.id, "back").pack())])
-    card = await _card_for(ctx, idea, holder)
+    card = await card_for(ctx, idea, holder)
     text = card.text + "\n\n" + ctx.t("triage.pick_reason")
     await show_on_card(ctx, idea, OutMessage(text, tuple(tuple(r) for r in rows)))
 
@@ -235,7 +257,7 @@ async def _back(ctx: Context, idea: Idea, holder: Unit, _: str) -> None:
 async def decline(
     ctx: Context, idea: Idea, holder: Unit, *, reason: str | None, note: str | None
 ) -> None:
-    await _decide(
+    await decide(
         ctx,
         idea,
         holder,
@@ -252,7 +274,7 @@ async def decline(
     await tell_author(ctx, idea, render)
 
 
-async def _decide(
+async def decide(
     ctx: Context,
     idea: Idea,
     holder: Unit,
@@ -274,7 +296,10 @@ async def _decide(
     await refresh_cards(ctx, idea, skip=_pressed(ctx))
 
 
-_ACTIONS = {
+CardAction = Callable[[Context, Idea, Unit, str], Awaitable[None]]
+#: A card's actions, each called once the press is authorised; the router adds the
+#: duplicate's ("dup", "dupq", "dupto": handlers.flows.duplicate, which imports this).
+ACTIONS: dict[str, CardAction] = {
     "okq": _confirm_approve,
     "ok": _approve,
     "fwdq": _confirm_forward,
@@ -402,7 +427,7 @@ async def _queue_page(ctx: Context, offset: int) -> tuple[str, list[list[Button]
     page = ideas[offset : offset + QUEUE_PAGE]
     lines = []
     rows: list[list[Button]] = []
-    audience = await _chat_audience(ctx)
+    audience = await chat_audience(ctx)
     for idea in page:
         place = await visibility.place_of(ctx.uow, idea)
         seen = visibility.sight(audience, place)
@@ -457,20 +482,28 @@ async def _served_below(uow: UnitOfWork, supports: list[visibility.RoleAt]) -> l
     return served
 
 
-async def _card_for(ctx: Context, idea: Idea, holder: Unit) -> OutMessage:
+async def card_for(ctx: Context, idea: Idea, holder: Unit) -> OutMessage:
     """The card as the chat the button was pressed in may see it."""
     place = await visibility.place_of(ctx.uow, idea)
-    viewer = await _chat_audience(ctx)
+    viewer = await chat_audience(ctx)
     seen = visibility.sight(viewer, place)
     if seen is Sight.NONE:  # a chat that may not see it (cannot happen on a card it was sent)
         return OutMessage(text=ctx.t("card.withdrawn", ref=idea.ref_code))
     group_summary = viewer.group and seen is Sight.SUMMARY
+    alike = await similar.on_card(ctx.uow, idea, place, viewer) if idea.status in OPEN else []
     return await card_message(
-        ctx.uow, ctx.t, idea, place, seen=seen, buttons=True, open_privately=group_summary
+        ctx.uow,
+        ctx.t,
+        idea,
+        place,
+        seen=seen,
+        buttons=True,
+        open_privately=group_summary,
+        similar=alike,
     )
 
 
-async def _chat_audience(ctx: Context) -> Viewer:
+async def chat_audience(ctx: Context) -> Viewer:
     """Who reads the chat the update came from: the person, or the group's team."""
     if ctx.incoming.chat.kind == "private":
         return await visibility.load_viewer(ctx.uow, ctx.person.id)
@@ -482,7 +515,7 @@ async def _chat_audience(ctx: Context) -> Viewer:
 
 
 async def _show_card(ctx: Context, idea: Idea, holder: Unit, *, buttons: bool) -> None:
-    card = await _card_for(ctx, idea, holder)
+    card = await card_for(ctx, idea, holder)
     await show_on_card(ctx, idea, OutMessage(card.text, card.buttons if buttons else ()))
 
 
@@ -503,7 +536,7 @@ async def _open_card(
         ctx.lang,
     )
     if here.person_id is None:
-        group_sees = visibility.sight(await _chat_audience(ctx), place)
+        group_sees = visibility.sight(await chat_audience(ctx), place)
         if group_sees < visibility.sight(viewer, place):
             chats = await ctx.uow.people.private_chats([ctx.person.id])
             mine = [chat for _, channel, chat in chats if channel == ctx.incoming.channel]
