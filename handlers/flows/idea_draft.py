@@ -174,6 +174,35 @@ class Draft:
         return derive_title(self.text, MAX_IDEA_TITLE_CHARS) if self.body else "—"
 
     @property
+    def similar_known(self) -> bool:
+        """Whether the ideas like this draft were looked up (for its last review)."""
+        return isinstance(self.data.get("similar"), dict)
+
+    @property
+    def similar_shown(self) -> list[dict[str, Any]]:
+        """The ideas like this draft its review lists: ``id``, ``ref``, ``title``, ``status``."""
+        found = self.data.get("similar")
+        shown = found.get("worker") if isinstance(found, dict) else None
+        return [s for s in shown if isinstance(s, dict)] if isinstance(shown, list) else []
+
+    @property
+    def similar_team(self) -> list[tuple[int, float]]:
+        """(idea id, score) found like this draft for the team, recorded at Submit (a hint:
+        Submit checks each idea again)."""
+        found = self.data.get("similar")
+        pairs = found.get("team") if isinstance(found, dict) else None
+        kept: list[tuple[int, float]] = []
+        for pair in pairs if isinstance(pairs, list) else []:
+            if isinstance(pair, list) and len(pair) == 2:
+                other_id, score = pair
+                if isinstance(other_id, int) and isinstance(score, int | float):
+                    kept.append((other_id, float(score)))
+        return kept
+
+    def set_similar(self, shown: list[dict[str, Any]], team: list[tuple[int, float]]) -> None:
+        self.data["similar"] = {"worker": shown, "team": [[i, s] for i, s in team]}
+
+    @property
     def opened_at(self) -> str | None:
         return self.data.get("opened_at")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import progress_counts, team
+from handlers import progress_counts, similar, team
 from handlers.amounts import parse_amount
 from handlers.buttons import FlowPress
 from handlers.context import Context
@@ -38,6 +38,7 @@ from handlers.flows.idea_draft import (
     PARTS_SEPARATOR,
     REVIEW,
     TITLE,
+    Draft,
 )
 from handlers.flows.idea_questions import (
     View,
@@ -61,7 +62,7 @@ from handlers.limits import (
     MIN_IDEA_TITLE_CHARS,
 )
 from handlers.textnorm import clean_user_text, derive_title, fold
-from storage.models import Idea, IdeaStatus
+from storage.models import Idea, IdeaStatus, Unit
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,13 @@ async def begin_with_text(ctx: Context, text: str, *, edit: bool = False) -> Non
 
 
 async def reprompt(ctx: Context) -> None:
-    """Show the current step again (after a restart, a stray message or a stale button)."""
+    """Show the current step again (after a restart, a stray message or a stale button).
+
+    The review lists the similar ideas found when it was shown; only a form saved at the
+    review before they were looked up is looked up now.
+    """
+    if ctx.state.step == REVIEW and not draft_of(ctx).similar_known:
+        await _look_up_similar(ctx)
     ctx.reply(*step_view(ctx))
 
 
@@ -113,12 +120,35 @@ def step_view(ctx: Context) -> View:
     return (question or review_question)(ctx)
 
 
-def _advance(ctx: Context, step: str, *, edit: bool) -> None:
+async def _advance(ctx: Context, step: str, *, edit: bool) -> None:
     ctx.state.step = step
+    if step == REVIEW:
+        await _look_up_similar(ctx)
     if edit:
         ctx.show(*step_view(ctx))
     else:
         ctx.reply(*step_view(ctx))
+
+
+async def _look_up_similar(ctx: Context) -> None:
+    """The ideas like the draft, looked up as its review is shown and kept in the form's
+    data: those the worker may be shown (the review lists them) and those the team's card
+    may name (recorded at Submit, which looks nothing up). A draft without text (a voice
+    note only) has nothing to compare."""
+    draft = draft_of(ctx)
+    text = draft.text
+    unit = await ctx.uow.units.get(ctx.person.unit_id) if ctx.person.unit_id else None
+    if not text or unit is None:
+        draft.set_similar([], [])
+        return
+    lang = detect_language(text, default=ctx.lang)
+    found = await similar.for_draft(ctx.uow, ctx.person, unit, draft.shown_title(), text, lang)
+    shown = [
+        {"id": f.idea.id, "ref": f.idea.ref_code, "title": f.idea.title, "status": f.idea.status}
+        for f in found.for_worker
+    ]
+    draft.set_similar(shown, found.for_team)
+    log.debug("similar ideas: %d listed, %d for the team", len(shown), len(found.for_team))
 
 
 def _after(ctx: Context, natural_next: str) -> str:
@@ -194,7 +224,7 @@ async def _typed_category(ctx: Context) -> None:
         await _use_buttons(ctx)
         return
     draft_of(ctx).category = match
-    _advance(ctx, _after(ctx, BENEFIT), edit=False)
+    await _advance(ctx, _after(ctx, BENEFIT), edit=False)
 
 
 async def _typed_benefit(ctx: Context) -> None:
@@ -203,7 +233,7 @@ async def _typed_benefit(ctx: Context) -> None:
         await _use_buttons(ctx)
         return
     draft_of(ctx).benefit = match
-    _advance(ctx, _after(ctx, AMOUNT), edit=False)
+    await _advance(ctx, _after(ctx, AMOUNT), edit=False)
 
 
 async def _typed_amount(ctx: Context) -> None:
@@ -215,7 +245,7 @@ async def _typed_amount(ctx: Context) -> None:
         ctx.reply(ctx.t("idea.bad_amount"), amount_question(ctx)[1])
         return
     draft_of(ctx).amount = amount
-    _advance(ctx, CONFIDENTIAL, edit=False)
+    await _advance(ctx, CONFIDENTIAL, edit=False)
 
 
 async def _typed_title(ctx: Context) -> None:
@@ -238,7 +268,7 @@ async def _typed_title(ctx: Context) -> None:
         )
         return
     draft_of(ctx).set_title(title)
-    _advance(ctx, REVIEW, edit=False)
+    await _advance(ctx, REVIEW, edit=False)
 
 
 def _match_option(text: str, options: list[str]) -> str | None:
@@ -314,7 +344,7 @@ async def _done(ctx: Context, _: str) -> None:
         before = derive_title(PARTS_SEPARATOR.join(previous), MAX_IDEA_TITLE_CHARS)
         if before != draft.shown_title():
             draft.title_was = before
-    _advance(ctx, _after(ctx, CATEGORY), edit=True)
+    await _advance(ctx, _after(ctx, CATEGORY), edit=True)
 
 
 async def _pick_category(ctx: Context, value: str) -> None:
@@ -323,7 +353,7 @@ async def _pick_category(ctx: Context, value: str) -> None:
         return
     ctx.answer()
     draft_of(ctx).category = value
-    _advance(ctx, _after(ctx, BENEFIT), edit=True)
+    await _advance(ctx, _after(ctx, BENEFIT), edit=True)
 
 
 async def _pick_benefit(ctx: Context, value: str) -> None:
@@ -332,13 +362,13 @@ async def _pick_benefit(ctx: Context, value: str) -> None:
         return
     ctx.answer()
     draft_of(ctx).benefit = value
-    _advance(ctx, AMOUNT, edit=True)
+    await _advance(ctx, AMOUNT, edit=True)
 
 
 async def _skip_amount(ctx: Context, _: str) -> None:
     ctx.answer()
     draft_of(ctx).amount = None
-    _advance(ctx, _after(ctx, CONFIDENTIAL), edit=True)
+    await _advance(ctx, _after(ctx, CONFIDENTIAL), edit=True)
 
 
 async def _pick_confidential(ctx: Context, value: str) -> None:
@@ -350,20 +380,20 @@ async def _pick_confidential(ctx: Context, value: str) -> None:
     if draft_of(ctx).needs_title:
         _ask_title(ctx)
         return
-    _advance(ctx, REVIEW, edit=True)
+    await _advance(ctx, REVIEW, edit=True)
 
 
 async def _make_shareable(ctx: Context, _: str) -> None:
     """At the confidential title question the worker may rather share the idea."""
     ctx.answer()
     draft_of(ctx).confidential = False
-    _advance(ctx, REVIEW, edit=True)
+    await _advance(ctx, REVIEW, edit=True)
 
 
 async def _edit_menu(ctx: Context, _: str) -> None:
     ctx.answer()
     draft_of(ctx).start_editing()
-    _advance(ctx, EDIT, edit=True)
+    await _advance(ctx, EDIT, edit=True)
 
 
 async def _edit_choice(ctx: Context, value: str) -> None:
@@ -377,9 +407,9 @@ async def _edit_choice(ctx: Context, value: str) -> None:
         ctx.state.step = BODY
         ctx.show(ctx.t("idea.ask_new_body"), [body_buttons(ctx, done=False)])
     elif value in (CATEGORY, BENEFIT, CONFIDENTIAL):
-        _advance(ctx, value, edit=True)
+        await _advance(ctx, value, edit=True)
     else:
-        _advance(ctx, REVIEW, edit=True)
+        await _advance(ctx, REVIEW, edit=True)
 
 
 async def _back_to_review(ctx: Context, _: str) -> None:
@@ -393,7 +423,7 @@ async def _back_to_review(ctx: Context, _: str) -> None:
     ctx.answer()
     if ctx.state.step == BODY and not draft.body and draft.previous_body:
         draft.body = draft.previous_body
-    _advance(ctx, REVIEW, edit=True)
+    await _advance(ctx, REVIEW, edit=True)
 
 
 async def _submit(ctx: Context, _: str) -> None:
@@ -436,12 +466,29 @@ async def _submit(ctx: Context, _: str) -> None:
     store_attachments(ctx, files, idea_id=idea.id, event_id=event.id)
     idea.waiting_since = ctx.now
     await progress_counts.record_submitted(ctx, idea)
+    await _record_similar(ctx, idea, unit, draft)
     holder_team = await team.team_for(ctx, unit)
     reached = await team.send_card(ctx, idea, holder_team, files=files) if holder_team else 0
     ctx.state.clear()
     log.info("idea %s submitted (unit %s, team chats %d)", idea.ref_code, unit.code, reached)
     key = "idea.submitted" if reached else "idea.submitted_no_team"
     ctx.show(ctx.t(key, ref=idea.ref_code, title=idea.title))
+
+
+async def _record_similar(ctx: Context, idea: Idea, unit: Unit, draft: Draft) -> None:
+    """Record the ideas the review found like this one for the team's card. The ids come
+    from the form's data: only ideas that still exist in the unit or the unit above."""
+    scope = similar.scope_of(unit)
+    kept: list[tuple[int, float]] = []
+    for other_id, score in draft.similar_team:
+        if other_id == idea.id or any(other_id == k for k, _ in kept):
+            continue
+        other = await ctx.uow.ideas.get(other_id)
+        if other is not None and other.unit_id in scope:
+            kept.append((other_id, score))
+        if len(kept) >= similar.KEPT_FOR_TEAM:
+            break
+    ctx.uow.similar.record(idea.id, kept)
 
 
 # ---------------------------------------------------------------- the form

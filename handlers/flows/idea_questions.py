@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers.context import Context
 from handlers.events import Button
 from handlers.flows.idea_draft import (
@@ -19,8 +21,13 @@ from handlers.flows.idea_draft import (
     review_text,
 )
 from handlers.limits import MAX_IDEA_TITLE_CHARS
+from handlers.safe_html import Html, escape, html_join
+from handlers.textnorm import truncate
+from storage.models import IdeaStatus
 
 View = tuple[str, list[list[Button]]]
+STATUSES = frozenset(s.value for s in IdeaStatus)
+SIMILAR_TITLE_CHARS = 80  # a similar idea's title on the review
 
 
 def draft_of(ctx: Context) -> Draft:
@@ -59,14 +66,38 @@ def confidential_question(ctx: Context) -> View:
 
 
 def review_question(ctx: Context) -> View:
-    t = ctx.t
-    return review_text(t, draft_of(ctx), ctx.lang), [
+    """The review, with the similar ideas found when it was shown (from the form's data:
+    a re-prompt looks nothing up); Submit stays the first button."""
+    t, draft = ctx.t, draft_of(ctx)
+    text = review_text(t, draft, ctx.lang)
+    if draft.similar_shown:
+        text = escape(text) + Html("\n\n") + similar_lines(ctx, draft.similar_shown)
+    return text, [
         [ctx.button(t("idea.submit"), REVIEW, "submit")],
         [
             ctx.button(t("idea.edit"), REVIEW, "edit"),
             ctx.button(t("idea.cancel"), REVIEW, "cancel"),
         ],
     ]
+
+
+def similar_lines(ctx: Context, shown: list[dict[str, Any]]) -> Html:
+    """ "Ideas like yours already sent in your unit:", a line for each (reference, title as
+    typed, escaped, and status), and that a different idea is still sent with Submit."""
+    t = ctx.t
+    lines = [t("similar_review.heading")]
+    for found in shown:
+        status = str(found.get("status"))
+        lines.append(
+            t(
+                "similar_review.line",
+                ref=str(found.get("ref", "")),
+                title=truncate(str(found.get("title", "")), SIMILAR_TITLE_CHARS),
+                status=t(f"status.{status}" if status in STATUSES else "status.submitted"),
+            )
+        )
+    lines.append(t("similar_review.different"))
+    return html_join(lines)
 
 
 def edit_question(ctx: Context) -> View:
