@@ -42,11 +42,11 @@ from typing import Any
 
 from bench.progress import LAST_MOMENT, RESULTS_DIR, RssPeak, _rss_bytes, build, cached
 from bot.runtime import heap
-from storage.similar_words import idea_words
+from storage.similar_words import idea_hashes
 
 #: Bump when the cached copy's similar_texts change (the words' own changes are caught by
 #: :func:`version`).
-SIMILAR_VERSION = "1"
+SIMILAR_VERSION = "2"  # 2: the words stored as their hashes
 #: The tables and index migration 0014 creates.
 SCHEMA_NAMES = ("similar_texts", "idea_similar", "ix_similar_texts_idea_id")
 #: Ideas worked at a time while filling similar_texts.
@@ -78,16 +78,16 @@ async def schema_0014() -> list[str]:
 
 
 def version() -> str:
-    """SIMILAR_VERSION and a fingerprint of ``idea_words`` on sample texts: a cache built
+    """SIMILAR_VERSION and a fingerprint of ``idea_hashes`` on sample texts: a cache built
     before the words changed is built again."""
     from bench.dashboard_search import texts
 
-    sample = "\n".join(idea_words(f"Sáng kiến số {n}", t, "vi") for n, t in enumerate(texts(200)))
-    return f"{SIMILAR_VERSION}:{hashlib.sha256(sample.encode()).hexdigest()[:16]}"
+    sample = b"\n".join(idea_hashes(f"Sáng kiến số {n}", t, "vi") for n, t in enumerate(texts(200)))
+    return f"{SIMILAR_VERSION}:{hashlib.sha256(sample).hexdigest()[:16]}"
 
 
-def _words(rows: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
-    return [(unit, idea, idea_words(title, text, "vi")) for unit, idea, title, text in rows]
+def _words(rows: list[tuple[int, int, str, str]]) -> list[tuple[int, int, bytes]]:
+    return [(unit, idea, idea_hashes(title, text, "vi")) for unit, idea, title, text in rows]
 
 
 def _batches(path: Path) -> list[list[tuple[int, int, str, str]]]:
@@ -135,7 +135,7 @@ async def upgraded(source: Path, results: Path = RESULTS_DIR) -> Path:
     with multiprocessing.get_context("fork").Pool() as pool:
         for n, rows in enumerate(pool.imap(_words, batches)):
             db.executemany(
-                "INSERT INTO similar_texts (unit_id, idea_id, words) VALUES (?, ?, ?)", rows
+                "INSERT INTO similar_texts (unit_id, idea_id, hashes) VALUES (?, ?, ?)", rows
             )
             if n % 10 == 0:
                 print(f"  {(n + 1) * FILL_BATCH:,} ideas", file=sys.stderr)
@@ -268,7 +268,7 @@ async def lookups(url: str, picked: list[Draft]) -> Lookups:
                 started = time.perf_counter()
                 rows = await uow.similar.in_units(similar.scope_of(unit))
                 fetched = time.perf_counter() - started
-                words = idea_words(draft.title, draft.text, "vi")
+                words = idea_hashes(draft.title, draft.text, "vi")
                 started = time.perf_counter()
                 similar_score.best(words, [w for _, w in rows])
                 scoring = time.perf_counter() - started
@@ -312,7 +312,6 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
     from storage.models import Idea, IdeaStatus
     from storage.repositories import ideas as ideas_repo
     from storage.repositories.units import unit_ids_on_path
-    from storage.similar_models import SimilarText
     from storage.uow import UnitOfWork
 
     url = f"sqlite+aiosqlite:///{path}"
@@ -324,7 +323,11 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
     year = LAST_MOMENT.year
     counter = db.execute("SELECT value FROM counters WHERE name = ?", (f"idea-{year}",)).fetchone()
     db.close()
-    real_words = ideas_repo.idea_words
+    real_words = ideas_repo.IdeaRepository.store_matching_words
+
+    async def no_words(*_: object) -> None:
+        return None
+
     samples: list[list[float]] = [[], [], []]
     bumped: list[tuple[list[int], int, Any]] = []
     try:
@@ -344,7 +347,7 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
                     if with_similar
                     else []
                 )
-                ideas_repo.idea_words = real_words if kind else lambda *_: ""  # type: ignore[assignment]
+                ideas_repo.IdeaRepository.store_matching_words = real_words if kind else no_words  # type: ignore[method-assign]
                 started = time.perf_counter()
                 number = await uow.ideas.next_number(f"idea-{year}")
                 idea = await uow.ideas.add(
@@ -365,10 +368,6 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
                         updated_at=now,
                     )
                 )
-                if not kind:
-                    for added in list(uow.session.new):
-                        if isinstance(added, SimilarText):
-                            uow.session.expunge(added)
                 await uow.ideas.add_event(
                     idea_id=idea.id, kind="submitted", actor_id=person.id, at=now
                 )
@@ -380,13 +379,13 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
                     uow.similar.record(idea.id, team)
                 await uow.commit()
                 elapsed = (time.perf_counter() - started) * 1000
-                ideas_repo.idea_words = real_words
+                ideas_repo.IdeaRepository.store_matching_words = real_words  # type: ignore[method-assign]
                 if idea.campaign_id is not None:
                     bumped.append((unit_ids_on_path(unit.path), idea.campaign_id, now))
             if n >= 3:  # one of each to warm up
                 samples[kind].append(elapsed)
     finally:
-        ideas_repo.idea_words = real_words
+        ideas_repo.IdeaRepository.store_matching_words = real_words  # type: ignore[method-assign]
         from handlers.progress_counts import vietnam_day
 
         async with UnitOfWork(sessionmaker) as uow:
@@ -431,13 +430,15 @@ async def load_similar_postgres(path: Path, url: str) -> None:
             # In the order the bot writes them (one as each idea comes): a unit's rows
             # lie apart in the heap, as they would in a deployment.
             rows = lite.execute(
-                "SELECT unit_id, idea_id, words FROM similar_texts ORDER BY idea_id"
+                "SELECT unit_id, idea_id, hashes FROM similar_texts ORDER BY idea_id"
             )
             while batch := rows.fetchmany(50_000):
                 await pg.copy_records_to_table(
-                    "similar_texts", records=batch, columns=["unit_id", "idea_id", "words"]
+                    "similar_texts", records=batch, columns=["unit_id", "idea_id", "hashes"]
                 )
-            await pg.execute("ANALYZE similar_texts")
+            # VACUUM as autovacuum would after inserts: the visibility map lets a
+            # lookup read a unit's hashes from the covering index alone.
+            await pg.execute("VACUUM ANALYZE similar_texts")
     finally:
         lite.close()
         await pg.close()

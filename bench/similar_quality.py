@@ -20,7 +20,7 @@ from pathlib import Path
 
 from handlers import similar_score
 from handlers.language import detect_language
-from storage.similar_words import idea_words
+from storage.similar_words import idea_hashes
 
 PAIRS = Path(__file__).resolve().parent.parent / "tests" / "data" / "similar_pairs.csv"
 
@@ -50,8 +50,9 @@ def read_pairs(path: Path = PAIRS) -> list[Pair]:
         return [Pair(r["a"], r["b"], r["same"] == "1", r["kind"]) for r in csv.DictReader(f)]
 
 
-def words_of(text: str) -> str:
-    return idea_words("", text, detect_language(text, default="vi"))
+def words_of(text: str) -> bytes:
+    """A text's matching words as the bot stores them (their hashes)."""
+    return idea_hashes("", text, detect_language(text, default="vi"))
 
 
 def scores(pairs: Sequence[Pair]) -> list[float]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from handlers import similar_score, visibility
 from handlers.visibility import Place, Sight, Viewer
 from storage.models import Idea, Person, Unit
-from storage.similar_words import idea_words
+from storage.similar_words import idea_hashes
 from storage.uow import UnitOfWork
 
 #: Ideas a worker is shown on the review.
@@ -57,13 +57,13 @@ async def for_draft(
     uow: UnitOfWork, person: Person, unit: Unit, title: str, text: str, lang: str
 ) -> DraftMatches:
     """The ideas like a worker's draft, in their unit and its parent and among their own."""
-    words = idea_words(title, text, lang)
-    if not words:
+    query = idea_hashes(title, text, lang)
+    if not query:
         return DraftMatches([], [])
     rows = await uow.similar.in_units(scope_of(unit))
     in_scope = {idea_id for idea_id, _ in rows}
     rows += [row for row in await uow.similar.of_author(person.id) if row[0] not in in_scope]
-    found = [(rows[i][0], s) for i, s in similar_score.best(words, [w for _, w in rows])]
+    found = [(rows[i][0], s) for i, s in similar_score.best(query, [h for _, h in rows])]
     team = [(i, round(s, 3)) for i, s in found if i in in_scope][:KEPT_FOR_TEAM]
     viewer = await visibility.load_viewer(uow, person.id)
     shown: list[Found] = []

@@ -6,7 +6,10 @@ document frequency): two ideas about "máy ép số 3" share the machine's words
 many ideas of that workshop have, and differ in what is done to it.
 
 A lookup goes through a unit's ideas, thousands of them in the busiest units, in two
-passes, so that it takes milliseconds:
+passes, so that it takes milliseconds. Each idea comes as the 32-bit hashes of its
+words (storage.similar_words.word_hashes), and the first pass runs over all of them at
+once as numpy arrays; a loop in Python over 8,000 ideas' words took 70 ms, this 10
+(docs/BENCHMARKS.md, "Similar ideas"):
 
 1. each candidate's words that are also the draft's, weighed by how many candidates
    have them: the :data:`PRESELECT` candidates with the most weight in common;
@@ -19,11 +22,12 @@ docs/BENCHMARKS.md, "Similar ideas").
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+
+import numpy as np
+
+from storage.similar_words import HASH_DTYPE
 
 #: The score from which two ideas are shown as possibly the same.
 THRESHOLD = 0.47
@@ -31,58 +35,52 @@ THRESHOLD = 0.47
 PRESELECT = 50
 
 
-def _idf(count: int, total: int) -> float:
-    return math.log((total + 1) / (count + 0.5)) + 1.0
+def _idf(count: np.ndarray, total: int) -> np.ndarray:
+    """The weight of words found in ``count`` of ``total`` ideas (a smoothed IDF)."""
+    return np.log((total + 1) / (count + 0.5)) + 1.0
 
 
-def _weights(documents: Iterable[frozenset[str]]) -> tuple[Counter[str], int]:
-    counts: Counter[str] = Counter()
-    total = 0
-    for document in documents:
-        counts.update(document)
-        total += 1
-    return counts, total
-
-
-def scored(query: str, candidates: Sequence[str]) -> list[tuple[int, float]]:
+def scored(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]:
     """(index into ``candidates``, score) of the :data:`PRESELECT` most like ``query``
-    (any score above 0), the most alike first. Each candidate is an idea's words, each
-    word once (storage.similar_words.idea_words)."""
-    mine = frozenset(query.split())
-    if not mine or not candidates:
+    (any score above 0), the most alike first. Each is an idea's word hashes, each word
+    once (storage.similar_words.word_hashes)."""
+    mine = np.unique(np.frombuffer(query, dtype=HASH_DTYPE))
+    count = len(candidates)
+    if not len(mine) or not count:
         return []
-    common = mine.intersection
-    shared = [common(c.split()) for c in candidates]
-    counts = Counter(itertools.chain.from_iterable(shared))
-    total = len(candidates) + 1  # and the draft itself
-    rarity = {w: _idf(counts[w] + 1, total) for w in mine}
-    weigh = rarity.__getitem__
-    first = [
-        (sum(map(weigh, found)) / math.sqrt(c.count(" ") + 1), i)
-        for i, (found, c) in enumerate(zip(shared, candidates, strict=True))
-        if found
-    ]
-    chosen = [i for _, i in heapq.nlargest(PRESELECT, first)]
-    if not chosen:
+    sizes = np.fromiter(map(len, candidates), dtype=np.int64, count=count) // HASH_DTYPE.itemsize
+    words = np.frombuffer(b"".join(candidates), dtype=HASH_DTYPE)
+    hits = np.flatnonzero(np.isin(words, mine))
+    if not len(hits):
         return []
-    # The second pass: the draft's words weigh as among all the candidates, the chosen
-    # candidates' other words as among the chosen.
-    sets = {i: frozenset(candidates[i].split()) for i in chosen}
-    pool, pool_total = _weights([mine, *sets.values()])
-
-    def weight(word: str) -> float:
-        return rarity[word] if word in rarity else _idf(pool[word], pool_total)
-
-    mine_weight = sum(map(weight, mine))
+    owner = np.repeat(np.arange(count), sizes)[hits]  # the candidate of each shared word
+    which = np.searchsorted(mine, words[hits])  # which of the draft's words it is
+    total = count + 1  # and the draft itself
+    # The first pass: the draft's words weighed by how many candidates have them.
+    rarity = _idf(np.bincount(which, minlength=len(mine)) + 1, total)
+    first = np.bincount(owner, weights=rarity[which], minlength=count) / np.sqrt(
+        np.maximum(sizes, 1)
+    )
+    sharing = np.flatnonzero(first)
+    if len(sharing) > PRESELECT:
+        sharing = sharing[np.argpartition(-first[sharing], PRESELECT - 1)[:PRESELECT]]
+    chosen = [int(i) for i in sharing]
+    # The second pass: the cosine, the chosen candidates' other words weighed among them.
+    theirs = {i: np.frombuffer(candidates[i], dtype=HASH_DTYPE) for i in chosen}
+    pooled, counts = np.unique(np.concatenate([mine, *theirs.values()]), return_counts=True)
+    weight = dict(zip(pooled.tolist(), _idf(counts, len(chosen) + 1).tolist(), strict=True))
+    weight.update(zip(mine.tolist(), rarity.tolist(), strict=True))
+    own = set(mine.tolist())
+    own_weight = sum(weight[w] for w in own)
     result = []
     for i in chosen:
-        theirs = sets[i]
-        together = sum(map(weight, theirs & mine))
-        result.append((i, together / math.sqrt(mine_weight * sum(map(weight, theirs)))))
+        other = theirs[i].tolist()
+        common = sum(weight[w] for w in own.intersection(other))
+        result.append((i, common / math.sqrt(own_weight * sum(weight[w] for w in other))))
     return sorted(result, key=lambda pair: (-pair[1], pair[0]))
 
 
-def best(query: str, candidates: Sequence[str]) -> list[tuple[int, float]]:
+def best(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]:
     """(index into ``candidates``, score) of those at or above :data:`THRESHOLD`, the
     most alike first."""
     return [(i, s) for i, s in scored(query, candidates) if s >= THRESHOLD]

@@ -1,9 +1,10 @@
 """Similar ideas (issue #21): each idea's matching words, and the ideas found like it.
 
-``similar_texts`` holds an idea's words as matching compares them
-(storage.similar_words.idea_words), keyed by its unit first: a lookup reads one unit's
+``similar_texts`` holds an idea's words as matching compares them (the 32-bit hashes of
+storage.similar_words.idea_words), keyed by its unit first: a lookup reads one unit's
 rows as one range of the primary key (on SQLite a table without rowids, so the rows
-themselves lie in that order), not an index and then each row.
+themselves lie in that order; on PostgreSQL an index that carries the hashes, so the
+rows scattered over the table are not visited), not an index and then each row.
 
 ``idea_similar`` records, when an idea is submitted, the ideas found like it and how
 alike (0-1). The support team's card shows those its chat may see, and the team may
@@ -12,24 +13,28 @@ decline the idea as a duplicate of one of them.
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, Text
+from sqlalchemy import Float, ForeignKey, Index, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
 
 
 class SimilarText(Base):
-    """An idea's matching words, under its unit (the author's, which never changes)."""
+    """An idea's matching words (their hashes), under its unit (the author's, which never
+    changes)."""
 
     __tablename__ = "similar_texts"
     __table_args__ = (
         Index("ix_similar_texts_idea_id", "idea_id", unique=True),
+        Index(
+            "ix_similar_texts_unit_hashes", "unit_id", "idea_id", postgresql_include=["hashes"]
+        ).ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
     )
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
-    words: Mapped[str] = mapped_column(Text)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class IdeaSimilar(Base):

@@ -8,8 +8,10 @@ words of Vietnamese and English, and the programme's own: "sáng kiến", "đề
 English word's endings taken off (Porter2, snowballstemmer). The order is kept (neighbouring words
 make Vietnamese compounds: "máy ép", "cảm biến").
 
-The result is stored with each idea (``similar_texts.words``), so a lookup reads it
-without computing it again; handlers.similar scores two of them.
+The result is stored with each idea as the 32-bit hashes of its words
+(``similar_texts.hashes``, :func:`idea_hashes`), so a lookup reads it without computing
+it again and compares thousands of ideas as arrays of numbers (handlers.similar_score).
+A change to :func:`idea_words` needs a migration that computes the stored ones again.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+import zlib
 from typing import Final
 
+import numpy as np
 import snowballstemmer  # type: ignore[import-untyped]
 
 from storage.folding import fold_name
@@ -213,3 +217,20 @@ def idea_words(title: str, text: str, lang: str = "vi") -> str:
             break
         words.append(word)
     return " ".join(words)
+
+
+#: How a stored word is written: a 32-bit number (its CRC-32), little-endian.
+HASH_DTYPE: Final = np.dtype("<u4")
+
+
+def word_hashes(words: str) -> bytes:
+    """``words`` (space-separated, each once) as the bytes of their 32-bit hashes, the
+    form ``similar_texts.hashes`` stores and a lookup compares without splitting text
+    (handlers.similar_score). Two words share a hash once in about four billion pairs."""
+    hashes = [zlib.crc32(w.encode()) for w in words.split()]
+    return np.array(hashes, dtype=HASH_DTYPE).tobytes()
+
+
+def idea_hashes(title: str, text: str, lang: str = "vi") -> bytes:
+    """An idea's matching words (:func:`idea_words`) as stored: :func:`word_hashes`."""
+    return word_hashes(idea_words(title, text, lang))

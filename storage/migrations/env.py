@@ -28,7 +28,7 @@ import storage.outreach_models
 import storage.web_models  # noqa: F401
 from storage.db import create_engine, normalise_url
 from storage.models import Base
-from storage.schema import modelled
+from storage.schema import compared, modelled
 
 config = context.config
 target_metadata = Base.metadata
@@ -78,6 +78,7 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=modelled,
+        include_object=compared,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 
 from storage.folding import fold_name
 from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
 from storage.repositories.base import Repository
 from storage.similar_models import SimilarText
-from storage.similar_words import idea_words
+from storage.similar_words import idea_hashes
 from storage.web_models import IdeaSearch
 
 OPEN_STATUSES = (
@@ -44,10 +44,17 @@ class IdeaRepository(Repository):
                 idea_id=idea.id, title=fold_name(idea.title)[:200], text=fold_name(idea.body)
             )
         )
-        # Its words as similar-idea matching compares them (handlers.similar).
-        words = idea_words(idea.title, idea.body, idea.language)
-        self.session.add(SimilarText(idea_id=idea.id, unit_id=idea.unit_id, words=words))
+        await self.store_matching_words(idea)
         return idea
+
+    async def store_matching_words(self, idea: Idea) -> None:
+        """The idea's words as similar-idea matching compares them (handlers.similar),
+        written as one statement rather than through the ORM's flush, which cost a
+        submission about twice as much (docs/BENCHMARKS.md, "Similar ideas")."""
+        hashes = idea_hashes(idea.title, idea.body, idea.language)
+        await self.session.execute(
+            insert(SimilarText).values(idea_id=idea.id, unit_id=idea.unit_id, hashes=hashes)
+        )
 
     async def add_event(
         self,

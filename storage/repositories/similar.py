@@ -23,23 +23,20 @@ AUTHOR_LIMIT = 200
 
 
 class SimilarRepository(Repository):
-    def add_words(self, *, idea_id: int, unit_id: int, words: str) -> None:
-        self.session.add(SimilarText(idea_id=idea_id, unit_id=unit_id, words=words))
-
     async def in_units(
         self, unit_ids: Sequence[int], *, limit: int = SCOPE_LIMIT
-    ) -> list[tuple[int, str]]:
-        """(idea id, words) of the ideas of ``unit_ids``, the newest first.
+    ) -> list[tuple[int, bytes]]:
+        """(idea id, word hashes) of the ideas of ``unit_ids``, the newest first.
 
         One query a unit, each one range of the primary key read backwards: a single
         ``unit_id IN (…) ORDER BY idea_id`` made SQLite sort every row of the scope
-        (words and all) in a temporary B-tree first: the largest unit's 8,430 rows took
+        (hashes and all) in a temporary B-tree first: the largest unit's 8,430 rows took
         14.7 ms, now 10.8 (docs/BENCHMARKS.md, "Similar ideas").
         """
-        rows: list[tuple[int, str]] = []
+        rows: list[tuple[int, bytes]] = []
         for unit_id in dict.fromkeys(unit_ids):
             query = (
-                select(SimilarText.idea_id, SimilarText.words)
+                select(SimilarText.idea_id, SimilarText.hashes)
                 .where(SimilarText.unit_id == unit_id)
                 .order_by(SimilarText.idea_id.desc())
                 .limit(limit)
@@ -51,10 +48,10 @@ class SimilarRepository(Repository):
 
     async def of_author(
         self, author_id: int, *, limit: int = AUTHOR_LIMIT
-    ) -> list[tuple[int, str]]:
-        """(idea id, words) of the author's own ideas, the newest first."""
+    ) -> list[tuple[int, bytes]]:
+        """(idea id, word hashes) of the author's own ideas, the newest first."""
         query = (
-            select(SimilarText.idea_id, SimilarText.words)
+            select(SimilarText.idea_id, SimilarText.hashes)
             .join(Idea, Idea.id == SimilarText.idea_id)
             .where(Idea.author_id == author_id)
             .order_by(Idea.created_at.desc(), Idea.id.desc())

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from bench import progress, similar
-from storage.similar_words import idea_words
+from storage.similar_words import idea_hashes
 
 
 def _counts(path: Path) -> tuple[int, ...]:
@@ -35,12 +35,12 @@ async def test_similar_bench(tmp_path: Path) -> None:
         "SELECT i.unit_id, i.id, i.title, s.text FROM ideas i"
         " JOIN idea_search s ON s.idea_id = i.id ORDER BY i.id"
     ).fetchall()
-    stored = dict(db.execute("SELECT idea_id, words FROM similar_texts").fetchall())
+    stored = dict(db.execute("SELECT idea_id, hashes FROM similar_texts").fetchall())
     units = dict(db.execute("SELECT idea_id, unit_id FROM similar_texts").fetchall())
     db.close()
     assert len(stored) == len(ideas) == 2_000
     for unit_id, idea_id, title, text in ideas:
-        assert stored[idea_id] == idea_words(title, text, "vi")
+        assert stored[idea_id] == idea_hashes(title, text, "vi")
         assert units[idea_id] == unit_id
 
     before = _counts(path)

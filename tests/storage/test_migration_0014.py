@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.db import create_sessionmaker
 from storage.models import Idea, IdeaStatus
 from storage.schema import current_revision, head_revision, upgrade
-from storage.similar_words import idea_words
+from storage.similar_words import HASH_DTYPE, idea_hashes, word_hashes
 from storage.uow import UnitOfWork
 from tests.storage.test_migration_0011 import _downgrade, _sync
 from tests.storage.test_migration_0013 import _ideas, _tables
@@ -83,8 +84,8 @@ def _fill_at_0013(sync_conn: Connection) -> None:
 
 def _similar_texts(sync_conn: Connection) -> dict[int, tuple[int, str]]:
     texts = _tables(sync_conn)["similar_texts"]
-    rows = sync_conn.execute(select(texts.c.idea_id, texts.c.unit_id, texts.c.words))
-    return {idea_id: (unit_id, words) for idea_id, unit_id, words in rows}
+    rows = sync_conn.execute(select(texts.c.idea_id, texts.c.unit_id, texts.c.hashes))
+    return {idea_id: (unit_id, bytes(hashes)) for idea_id, unit_id, hashes in rows}
 
 
 def _table_names(sync_conn: Connection) -> set[str]:
@@ -93,6 +94,14 @@ def _table_names(sync_conn: Connection) -> set[str]:
 
 def _index_names(sync_conn: Connection) -> set[str]:
     return {str(ix["name"]) for ix in inspect(sync_conn).get_indexes("similar_texts")}
+
+
+def _words(hashes: bytes) -> set[int]:
+    return set(np.frombuffer(hashes, dtype=HASH_DTYPE).tolist())
+
+
+def _hashed(words: str) -> set[int]:
+    return _words(word_hashes(words))
 
 
 async def test_0014_stores_the_stored_ideas_words_and_goes_back(
@@ -105,15 +114,18 @@ async def test_0014_stores_the_stored_ideas_words_and_goes_back(
     assert await current_revision(engine) == head_revision()
     texts = await _sync(engine, _similar_texts)
     assert texts == {
-        n: (unit, idea_words(title, body, lang)) for n, unit, title, body, lang in IDEAS
+        n: (unit, idea_hashes(title, body, lang)) for n, unit, title, body, lang in IDEAS
     }
     # What the words are, as a worker's lookup would compare them.
-    assert texts[1][1] == "ket phoi may ep so 3 lap cam bien"
-    assert set(texts[2][1].split()) >= {"may", "in", "phong", "ke", "toan", "2", "mat", "giay"}
-    assert not set(texts[2][1].split()) & {"ko", "dc", "khong", "duoc"}
-    assert texts[3][1].split()[:2] == ["sensor", "press"]
-    assert "den" in texts[4][1].split()
-    assert "ix_similar_texts_idea_id" in await _sync(engine, _index_names)
+    assert texts[1][1] == word_hashes("ket phoi may ep so 3 lap cam bien")
+    assert _words(texts[2][1]) >= _hashed("may in phong ke toan 2 mat giay")
+    assert not _words(texts[2][1]) & _hashed("ko dc khong duoc")
+    assert texts[3][1][: 2 * HASH_DTYPE.itemsize] == word_hashes("sensor press")
+    assert _hashed("den") <= _words(texts[4][1])
+    indexes = await _sync(engine, _index_names)
+    assert "ix_similar_texts_idea_id" in indexes
+    # On PostgreSQL a lookup reads a unit's hashes from an index, not from the table.
+    assert ("ix_similar_texts_unit_hashes" in indexes) == db_url.startswith("postgresql")
     assert {"similar_texts", "idea_similar"} <= await _sync(engine, _table_names)
     assert await _sync(engine, _ideas) == before
     # The repository reads the migrated rows: unit 1's ideas, the newest first.
@@ -151,4 +163,7 @@ async def test_0014_stores_the_stored_ideas_words_and_goes_back(
             )
         )
         await uow.commit()
-    assert (await _sync(engine, _similar_texts))[idea.id] == (1, "ket phoi may ep so 3")
+    assert (await _sync(engine, _similar_texts))[idea.id] == (
+        1,
+        word_hashes("ket phoi may ep so 3"),
+    )

@@ -25,6 +25,7 @@ from storage.schema import (
     SchemaState,
     alembic_config,
     check_schema,
+    compared,
     current_revision,
     head_revision,
     modelled,
@@ -36,7 +37,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def _diff(sync_conn: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        sync_conn, opts={"compare_type": True, "include_name": modelled}
+        sync_conn,
+        opts={"compare_type": True, "include_name": modelled, "include_object": compared},
     )
     return list(compare_metadata(context, Base.metadata))
 

@@ -17,7 +17,7 @@ from handlers import similar, similar_score
 from storage.folding import fold_name
 from storage.models import Idea, IdeaStatus, Person, RoleKind, Unit, UnitKind
 from storage.similar_models import SimilarText
-from storage.similar_words import idea_words
+from storage.similar_words import idea_hashes, word_hashes
 from storage.uow import UnitOfWork
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -117,12 +117,12 @@ async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> World:
     return World(sessionmaker, units, people)
 
 
-async def _words_rows(w: World) -> dict[int, tuple[int, str]]:
+async def _words_rows(w: World) -> dict[int, tuple[int, bytes]]:
     async with w.sessionmaker() as session:
         rows = await session.execute(
-            select(SimilarText.idea_id, SimilarText.unit_id, SimilarText.words)
+            select(SimilarText.idea_id, SimilarText.unit_id, SimilarText.hashes)
         )
-        return {i: (u, words) for i, u, words in rows.all()}
+        return {i: (u, bytes(h)) for i, u, h in rows.all()}
 
 
 async def test_adding_an_idea_stores_its_words_under_its_unit(world: World) -> None:
@@ -131,11 +131,11 @@ async def test_adding_an_idea_stores_its_words_under_its_unit(world: World) -> N
     en = await w.idea("B", "neighbour", "Fit sensors on press 3", language="en")
     rows = await _words_rows(w)
     assert rows == {
-        vi.id: (w.units["A"].id, idea_words("Kẹt phôi máy ép", JAM, "vi")),
-        en.id: (w.units["B"].id, idea_words(en.title, en.body, "en")),
+        vi.id: (w.units["A"].id, idea_hashes("Kẹt phôi máy ép", JAM, "vi")),
+        en.id: (w.units["B"].id, idea_hashes(en.title, en.body, "en")),
     }
-    assert rows[vi.id][1].startswith("ket phoi may ep so 3")
-    assert rows[en.id][1].split()[:2] == ["instal", "sensor"]  # "fit" as "install"
+    assert rows[vi.id][1].startswith(word_hashes("ket phoi may ep so 3"))
+    assert rows[en.id][1].startswith(word_hashes("instal sensor"))  # "fit" as "install"
 
 
 async def test_in_units_only_those_units_newest_first_capped(world: World) -> None:
@@ -148,8 +148,8 @@ async def test_in_units_only_those_units_newest_first_capped(world: World) -> No
     async with UnitOfWork(w.sessionmaker, read_only=True) as uow:
         a, b, c, d = (w.units[k].id for k in "ABCD")
         assert await uow.similar.in_units([a]) == [
-            (a2.id, idea_words(a2.title, a2.body, "vi")),
-            (a1.id, idea_words(a1.title, a1.body, "vi")),
+            (a2.id, idea_hashes(a2.title, a2.body, "vi")),
+            (a1.id, idea_hashes(a1.title, a1.body, "vi")),
         ]
         ids = [i for i, _ in await uow.similar.in_units([a, d])]
         assert ids == [d1.id, a2.id, a1.id]
@@ -170,7 +170,7 @@ async def test_of_author_only_the_authors_newest_first(world: World) -> None:
     async with UnitOfWork(w.sessionmaker, read_only=True) as uow:
         found = await uow.similar.of_author(w.people["worker"].id)
         assert [i for i, _ in found] == [i.id for i in reversed(mine)]
-        assert found[0][1] == idea_words(mine[2].title, mine[2].body, "vi")
+        assert found[0][1] == idea_hashes(mine[2].title, mine[2].body, "vi")
         assert [i for i, _ in await uow.similar.of_author(w.people["worker"].id, limit=1)] == [
             mine[2].id
         ]

@@ -5,7 +5,8 @@ Revises: 0013
 Create Date: 2026-12-07
 
 Issue #21: ``similar_texts`` (an idea's words as similar-idea matching compares them,
-keyed by its unit first; on SQLite without rowids, so one unit's rows lie together),
+their 32-bit hashes, keyed by its unit first; on SQLite without rowids, so one unit's
+rows lie together; on PostgreSQL with an index that carries the hashes),
 filled here for the ideas already stored; ``idea_similar`` (the ideas found like one
 when it was submitted, with how alike).
 """
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.similar_words import idea_words
+from storage.similar_words import idea_hashes
 
 revision: str = "0014"
 down_revision: str | Sequence[str] | None = "0013"
@@ -30,7 +31,7 @@ def upgrade() -> None:
         "similar_texts",
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("idea_id", sa.Integer(), nullable=False),
-        sa.Column("words", sa.Text(), nullable=False),
+        sa.Column("hashes", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["idea_id"], ["ideas.id"], name=op.f("fk_similar_texts_idea_id_ideas")
         ),
@@ -42,6 +43,13 @@ def upgrade() -> None:
     )
     _fill(texts)
     op.create_index("ix_similar_texts_idea_id", "similar_texts", ["idea_id"], unique=True)
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index(
+            "ix_similar_texts_unit_hashes",
+            "similar_texts",
+            ["unit_id", "idea_id"],
+            postgresql_include=["hashes"],
+        )
     op.create_table(
         "idea_similar",
         sa.Column("idea_id", sa.Integer(), nullable=False),
@@ -81,7 +89,7 @@ def _fill(texts: sa.Table) -> None:
         bind.execute(
             texts.insert(),
             [
-                {"idea_id": i, "unit_id": unit, "words": idea_words(title, body, lang)}
+                {"idea_id": i, "unit_id": unit, "hashes": idea_hashes(title, body, lang)}
                 for i, unit, title, body, lang in rows
             ],
         )
@@ -90,5 +98,7 @@ def _fill(texts: sa.Table) -> None:
 
 def downgrade() -> None:
     op.drop_table("idea_similar")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_similar_texts_unit_hashes", table_name="similar_texts")
     op.drop_index("ix_similar_texts_idea_id", table_name="similar_texts")
     op.drop_table("similar_texts")
