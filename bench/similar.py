@@ -14,8 +14,9 @@ order. Then, through the bot's code:
   texts with their titles, sent from the units of ideas picked at random (so a unit is
   picked as often as it sends), and the largest unit's on their own;
 * the Submit step's transaction (the idea, its search row, its event, the progress
-  counters, and ``uow.similar.record``), with similar ideas and without (the
-  ``similar_texts`` row and the record left out), alternately in one run;
+  counters, and the ideas the review found on the idea's row: ``Idea.similar``), with
+  similar ideas and without (the ``similar_texts`` row and the found ideas left out),
+  alternately in one run;
 * the process's resident memory around the lookups (``bench.progress.RssPeak``).
 
 ``--postgres URL`` (an empty database) loads the same ideas there
@@ -46,9 +47,9 @@ from storage.similar_words import idea_hashes
 
 #: Bump when the cached copy's similar_texts change (the words' own changes are caught by
 #: :func:`version`).
-SIMILAR_VERSION = "2"  # 2: the words stored as their hashes
-#: The tables and index migration 0014 creates.
-SCHEMA_NAMES = ("similar_texts", "idea_similar", "ix_similar_texts_idea_id")
+SIMILAR_VERSION = "3"  # 2: the words stored as their hashes; 3: ideas.similar
+#: The table and index migration 0014 creates (and it adds ``ideas.similar``).
+SCHEMA_NAMES = ("similar_texts", "ix_similar_texts_idea_id")
 #: Ideas worked at a time while filling similar_texts.
 FILL_BATCH = 20_000
 
@@ -68,7 +69,8 @@ async def schema_0014() -> list[str]:
         try:
             found = dict(
                 db.execute(
-                    f"SELECT name, sql FROM sqlite_master WHERE name IN ({', '.join('?' * 3)})",
+                    "SELECT name, sql FROM sqlite_master WHERE name IN"
+                    f" ({', '.join('?' * len(SCHEMA_NAMES))})",
                     SCHEMA_NAMES,
                 ).fetchall()
             )
@@ -126,10 +128,10 @@ async def upgraded(source: Path, results: Path = RESULTS_DIR) -> Path:
     db = sqlite3.connect(partial)
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA journal_mode=OFF")
-    db.execute("DROP TABLE IF EXISTS idea_similar")  # a source built at 0014 already
-    db.execute("DROP TABLE IF EXISTS similar_texts")
-    for sql in schema[:2]:
-        db.execute(sql)
+    db.execute("DROP TABLE IF EXISTS similar_texts")  # a source built at 0014 already
+    db.execute(schema[0])
+    if "similar" not in {row[1] for row in db.execute("PRAGMA table_info(ideas)")}:
+        db.execute("ALTER TABLE ideas ADD COLUMN similar JSON")
     print("filling similar_texts …", file=sys.stderr)
     batches = _batches(partial)
     with multiprocessing.get_context("fork").Pool() as pool:
@@ -140,7 +142,7 @@ async def upgraded(source: Path, results: Path = RESULTS_DIR) -> Path:
             if n % 10 == 0:
                 print(f"  {(n + 1) * FILL_BATCH:,} ideas", file=sys.stderr)
     del batches
-    db.execute(schema[2])
+    db.execute(schema[1])
     db.execute("UPDATE alembic_version SET version_num = '0014'")
     db.execute("ANALYZE")
     db.execute(
@@ -302,8 +304,8 @@ def lookup_rows(label: str, found: Lookups) -> list[Row]:
 async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
     """The Submit step's transaction with similar ideas and without, in turn: a new idea
     through the real repositories (the number, ``ideas.add`` with its search row and
-    ``similar_texts`` row, the event, the progress counters, ``similar.record`` of what
-    the review found), the same without the record, and without both (the words not
+    ``similar_texts`` row, the event, the progress counters, and ``Idea.similar``: what
+    the review found), the same without the found ideas, and without both (the words not
     computed either). The ideas are taken out again afterwards."""
     from handlers import progress_counts, similar
     from handlers.context import Scope
@@ -333,7 +335,7 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
     try:
         for n in range(3 * runs + 3):
             draft = picked[n % len(picked)]
-            kind = n % 3  # 0: without similar ideas, 1: the words only, 2: with the record
+            kind = n % 3  # 0: without similar ideas, 1: the words only, 2: and the found ideas
             with_similar = kind == 2
             now = LAST_MOMENT - timedelta(minutes=n)
             async with UnitOfWork(sessionmaker) as uow:
@@ -366,6 +368,7 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
                         status=IdeaStatus.SUBMITTED.value,
                         created_at=now,
                         updated_at=now,
+                        similar=[[i, s] for i, s in team] or None,
                     )
                 )
                 await uow.ideas.add_event(
@@ -375,8 +378,6 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
                 await progress_counts.record_submitted(
                     Scope(uow=uow, catalogue=catalogue, now=now), idea
                 )
-                if with_similar:
-                    uow.similar.record(idea.id, team)
                 await uow.commit()
                 elapsed = (time.perf_counter() - started) * 1000
                 ideas_repo.IdeaRepository.store_matching_words = real_words  # type: ignore[method-assign]
@@ -395,7 +396,6 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
         await engine.dispose()
         db = sqlite3.connect(path)
         for table, column in (
-            ("idea_similar", "idea_id"),
             ("similar_texts", "idea_id"),
             ("idea_events", "idea_id"),
             ("idea_search", "idea_id"),
@@ -411,7 +411,7 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
     return [
         Row("Submit's transaction, without similar ideas", samples[0]),
         Row("Submit's transaction, + the similar_texts row", samples[1]),
-        Row("Submit's transaction, + the row and the record", samples[2]),
+        Row("Submit's transaction, + the row and the found ideas", samples[2]),
     ]
 
 

@@ -4,10 +4,11 @@ A worker who reaches the review of an idea sees the ideas like it already sent: 
 :data:`SHOWN_TO_WORKER`, each its reference, title and status, and only those the
 visibility policy lets a worker be shown (their own, and their unit's shareable ones).
 At the same moment the ideas like it in the unit and in the unit above are found for
-the support team; Submit records them (``idea_similar``), so the submission itself
-looks nothing up. The team's card then says "Possibly the same as SK-… (87 %)" for
-those its chat sees in full, with the idea itself, and offers to decline the idea as
-a duplicate of one of them (handlers.flows.duplicate).
+the support team; Submit keeps them on the new idea's row (``Idea.similar``), so the
+submission itself looks nothing up and writes nothing more. The team's card then says
+"Possibly the same as SK-… (87 %)" for those its chat sees in full, with the idea
+itself, and offers to decline the idea as a duplicate of one of them
+(handlers.flows.duplicate).
 
 Scoring is handlers.similar_score's; the words are storage.similar_words'.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from handlers import similar_score, visibility
 from handlers.visibility import Place, Sight, Viewer
 from storage.models import Idea, Person, Unit
+from storage.repositories.similar import recorded_pairs
 from storage.similar_words import idea_hashes
 from storage.uow import UnitOfWork
 
@@ -85,7 +87,7 @@ async def on_card(uow: UnitOfWork, idea: Idea, place: Place, viewer: Viewer) -> 
     if visibility.sight(viewer, place) is not Sight.FULL:
         return []
     shown: list[Found] = []
-    for other_id, score in await uow.similar.found_for(idea.id):
+    for other_id, score in recorded_pairs(idea):
         other = await uow.ideas.get(other_id)
         if other is None:
             continue

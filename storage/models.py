@@ -266,6 +266,10 @@ class Idea(Base):
     escalated_at: Mapped[datetime | None]
     # The campaign (phase) the idea was submitted in; None outside every phase.
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    # The ideas found like it when it was submitted, [[idea id, score 0-1], …], the most
+    # alike first (handlers.similar: the team's card names those its chat may see).
+    # Written with the idea's own row, so a submission writes nothing more for them.
+    similar: Mapped[list[Any] | None] = mapped_column(JSON)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it)
 

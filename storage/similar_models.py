@@ -6,14 +6,13 @@ rows as one range of the primary key (on SQLite a table without rowids, so the r
 themselves lie in that order; on PostgreSQL an index that carries the hashes, so the
 rows scattered over the table are not visited), not an index and then each row.
 
-``idea_similar`` records, when an idea is submitted, the ideas found like it and how
-alike (0-1). The support team's card shows those its chat may see, and the team may
-decline the idea as a duplicate of one of them.
+The ideas found like an idea when it was submitted are kept on its own row
+(``ideas.similar``: storage.models.Idea).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, LargeBinary
+from sqlalchemy import ForeignKey, Index, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -35,13 +34,3 @@ class SimilarText(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
     hashes: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class IdeaSimilar(Base):
-    """An idea found like ``idea_id`` when it was submitted, and how alike (0-1)."""
-
-    __tablename__ = "idea_similar"
-
-    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
-    other_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
-    score: Mapped[float] = mapped_column(Float)

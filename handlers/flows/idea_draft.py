@@ -187,8 +187,8 @@ class Draft:
 
     @property
     def similar_team(self) -> list[tuple[int, float]]:
-        """(idea id, score) found like this draft for the team, recorded at Submit (a hint:
-        Submit checks each idea again)."""
+        """(idea id, score) found like this draft for the team, kept with the idea at Submit
+        (the card checks each idea again as it names it)."""
         found = self.data.get("similar")
         pairs = found.get("team") if isinstance(found, dict) else None
         kept: list[tuple[int, float]] = []
@@ -199,8 +199,21 @@ class Draft:
                     kept.append((other_id, float(score)))
         return kept
 
-    def set_similar(self, shown: list[dict[str, Any]], team: list[tuple[int, float]]) -> None:
-        self.data["similar"] = {"worker": shown, "team": [[i, s] for i, s in team]}
+    @property
+    def similar_unit(self) -> int | None:
+        """The unit whose ideas (and its parent's) the last lookup compared."""
+        found = self.data.get("similar")
+        unit = found.get("unit") if isinstance(found, dict) else None
+        return unit if isinstance(unit, int) else None
+
+    def set_similar(
+        self, shown: list[dict[str, Any]], team: list[tuple[int, float]], unit_id: int | None
+    ) -> None:
+        self.data["similar"] = {
+            "worker": shown,
+            "team": [[i, s] for i, s in team],
+            "unit": unit_id,
+        }
 
     @property
     def opened_at(self) -> str | None:

@@ -139,7 +139,7 @@ async def _look_up_similar(ctx: Context) -> None:
     text = draft.text
     unit = await ctx.uow.units.get(ctx.person.unit_id) if ctx.person.unit_id else None
     if not text or unit is None:
-        draft.set_similar([], [])
+        draft.set_similar([], [], None)
         return
     lang = detect_language(text, default=ctx.lang)
     found = await similar.for_draft(ctx.uow, ctx.person, unit, draft.shown_title(), text, lang)
@@ -147,7 +147,7 @@ async def _look_up_similar(ctx: Context) -> None:
         {"id": f.idea.id, "ref": f.idea.ref_code, "title": f.idea.title, "status": f.idea.status}
         for f in found.for_worker
     ]
-    draft.set_similar(shown, found.for_team)
+    draft.set_similar(shown, found.for_team, unit.id)
     log.debug("similar ideas: %d listed, %d for the team", len(shown), len(found.for_team))
 
 
@@ -457,6 +457,7 @@ async def _submit(ctx: Context, _: str) -> None:
             status=IdeaStatus.SUBMITTED.value,
             created_at=ctx.now,
             updated_at=ctx.now,
+            similar=_similar_for_team(draft, unit),
         )
     )
     event = await ctx.uow.ideas.add_event(
@@ -466,7 +467,6 @@ async def _submit(ctx: Context, _: str) -> None:
     store_attachments(ctx, files, idea_id=idea.id, event_id=event.id)
     idea.waiting_since = ctx.now
     await progress_counts.record_submitted(ctx, idea)
-    await _record_similar(ctx, idea, unit, draft)
     holder_team = await team.team_for(ctx, unit)
     reached = await team.send_card(ctx, idea, holder_team, files=files) if holder_team else 0
     ctx.state.clear()
@@ -475,20 +475,18 @@ async def _submit(ctx: Context, _: str) -> None:
     ctx.show(ctx.t(key, ref=idea.ref_code, title=idea.title))
 
 
-async def _record_similar(ctx: Context, idea: Idea, unit: Unit, draft: Draft) -> None:
-    """Record the ideas the review found like this one for the team's card. The ids come
-    from the form's data: only ideas that still exist in the unit or the unit above."""
-    scope = similar.scope_of(unit)
-    kept: list[tuple[int, float]] = []
+def _similar_for_team(draft: Draft, unit: Unit) -> list[list[float]] | None:
+    """The ideas the review found like this one for the team's card, kept on the new
+    idea's row (no statement of their own): only if they were looked up in the unit the
+    idea is sent from (the worker may have joined another since), each once. The card
+    loads and checks each again as it names it (handlers.similar.on_card)."""
+    if draft.similar_unit != unit.id:
+        return None
+    kept: dict[int, float] = {}
     for other_id, score in draft.similar_team:
-        if other_id == idea.id or any(other_id == k for k, _ in kept):
-            continue
-        other = await ctx.uow.ideas.get(other_id)
-        if other is not None and other.unit_id in scope:
-            kept.append((other_id, score))
-        if len(kept) >= similar.KEPT_FOR_TEAM:
-            break
-    ctx.uow.similar.record(idea.id, kept)
+        kept.setdefault(other_id, score)
+    pairs = [[other_id, score] for other_id, score in kept.items()][: similar.KEPT_FOR_TEAM]
+    return pairs or None
 
 
 # ---------------------------------------------------------------- the form

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from storage.models import Idea
 from storage.repositories.base import Repository
-from storage.similar_models import IdeaSimilar, SimilarText
+from storage.similar_models import SimilarText
 
 #: The most rows one lookup reads from its units, the newest first (the busiest
 #: grassroots unit of a national deployment sends about 8,000 ideas).
@@ -59,16 +59,28 @@ class SimilarRepository(Repository):
         )
         return [(i, w) for i, w in (await self.session.execute(query)).all()]
 
-    def record(self, idea_id: int, found: Iterable[tuple[int, float]]) -> None:
-        """The ideas found like ``idea_id`` at its submission, with their scores."""
-        for other_id, score in found:
-            self.session.add(IdeaSimilar(idea_id=idea_id, other_id=other_id, score=score))
+    async def record(self, idea_id: int, found: Iterable[tuple[int, float]]) -> None:
+        """The ideas found like ``idea_id``, with their scores (on its row: a submission
+        gives them to the new idea itself, ``Idea.similar``, and writes nothing more)."""
+        idea = await self.session.get(Idea, idea_id)
+        if idea is not None:
+            idea.similar = [[other_id, score] for other_id, score in found]
 
     async def found_for(self, idea_id: int) -> list[tuple[int, float]]:
         """(other idea id, score) recorded for ``idea_id``, the most alike first."""
-        query = (
-            select(IdeaSimilar.other_id, IdeaSimilar.score)
-            .where(IdeaSimilar.idea_id == idea_id)
-            .order_by(IdeaSimilar.score.desc(), IdeaSimilar.other_id)
-        )
-        return [(i, s) for i, s in (await self.session.execute(query)).all()]
+        idea = await self.session.get(Idea, idea_id)
+        return recorded_pairs(idea) if idea is not None else []
+
+
+def recorded_pairs(idea: Idea) -> list[tuple[int, float]]:
+    """(other idea id, score) of ``Idea.similar``, the most alike first (what is not such
+    a pair is left out)."""
+    pairs = [
+        (int(pair[0]), float(pair[1]))
+        for pair in idea.similar or []
+        if isinstance(pair, list | tuple)
+        and len(pair) == 2
+        and isinstance(pair[0], int)
+        and isinstance(pair[1], int | float)
+    ]
+    return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))

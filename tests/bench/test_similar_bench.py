@@ -16,7 +16,7 @@ def _counts(path: Path) -> tuple[int, ...]:
     try:
         return tuple(
             db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("ideas", "similar_texts", "idea_similar", "idea_events", "idea_search")
+            for table in ("ideas", "similar_texts", "idea_events", "idea_search")
         ) + tuple(db.execute("SELECT sum(submitted) FROM progress_totals").fetchone())
     finally:
         db.close()
@@ -52,7 +52,7 @@ async def test_similar_bench(tmp_path: Path) -> None:
     assert names[-3:] == [
         "Submit's transaction, without similar ideas",
         "Submit's transaction, + the similar_texts row",
-        "Submit's transaction, + the row and the record",
+        "Submit's transaction, + the row and the found ideas",
     ]
     by_name = {row.name: row for row in rows}
     assert len(by_name[names[0]].samples) == 6

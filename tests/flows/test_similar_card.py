@@ -83,7 +83,7 @@ async def add_idea(
 async def record(w: World, idea: Idea, found: list[tuple[Idea, float]]) -> None:
     """What Submit records: the ideas found like ``idea`` for its team."""
     async with UnitOfWork(w.h.sessionmaker) as uow:
-        uow.similar.record(idea.id, [(other.id, score) for other, score in found])
+        await uow.similar.record(idea.id, [(other.id, score) for other, score in found])
         await uow.commit()
 
 

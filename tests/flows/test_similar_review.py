@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from bot.runtime.input_rate import InputRate, Verdict
 from storage.models import Conversation, Idea, IdeaStatus, Identity, RoleKind, Unit, UnitKind
 from storage.repositories.ideas import IdeaRepository
-from storage.similar_models import IdeaSimilar
 from tests.flows.harness import Harness, Reply, Result
 from tests.flows.test_progress import add_unit
 from tests.flows.test_worker_idea import fill_form, invite, join_by_link
@@ -98,11 +97,10 @@ async def stored_idea(
 async def recorded(h: Harness, ref: str) -> dict[int, float]:
     """The ideas recorded like the idea ``ref`` at its submission (for the team)."""
     async with h.sessionmaker() as session:
-        idea_id = (await session.execute(select(Idea.id).where(Idea.ref_code == ref))).scalar_one()
-        rows = await session.execute(
-            select(IdeaSimilar.other_id, IdeaSimilar.score).where(IdeaSimilar.idea_id == idea_id)
-        )
-        return {other: score for other, score in rows.all()}
+        pairs = (
+            await session.execute(select(Idea.similar).where(Idea.ref_code == ref))
+        ).scalar_one()
+        return {other: score for other, score in pairs or []}
 
 
 async def submit(h: Harness, review: Result, label: str = "Gửi") -> str:
@@ -260,7 +258,7 @@ async def test_a_flood_of_edits_and_reviews_stays_polite(h: Harness) -> None:
     assert len(reviews) >= 5 and all(original.ref_code in m.text for m in reviews)
     async with h.sessionmaker() as session:
         assert await session.scalar(select(func.count(Idea.id))) == 1
-        assert await session.scalar(select(func.count()).select_from(IdeaSimilar)) == 0
+        assert await session.scalar(select(func.count()).where(Idea.similar.is_not(None))) == 0
     # Quiet again: the form still goes on, Submit is still one tap and records the original.
     shown = next(m for m in reversed(h.screen(WORKER)) if m.labels)
     if "Gửi" not in shown.labels:
@@ -284,18 +282,29 @@ async def test_no_idea_text_or_names_in_the_logs(
         assert private not in ours
 
 
-async def test_submit_records_only_ideas_still_in_scope(h: Harness) -> None:
-    """The team's list is a hint kept in the form's data: Submit keeps only ideas that
-    still exist in the unit or the unit above (a form saved earlier, or tampered with)."""
+async def test_submit_keeps_the_teams_list_only_for_the_unit_it_was_looked_up_in(
+    h: Harness,
+) -> None:
+    """The team's list is kept in the form's data with the unit it was looked up for:
+    Submit keeps it on the new idea, each idea once, and keeps nothing if the worker has
+    joined another unit since (its ideas were not compared)."""
     u = h.units
     original = await stored_idea(h, OTHER, u["HCM-Q7-MAY"], ORIGINAL_TITLE, ORIGINAL)
-    sibling = await stored_idea(h, SIBLING, u["HCM-Q7-DIEN"], NEAR_TITLE, NEAR)
     r = await fill_form(h, WORKER, TYPED)
     async with h.sessionmaker() as session:
         saved = await session.get(Conversation, f"telegram:{WORKER}")
         assert saved is not None and saved.data["similar"]["team"][0][0] == original.id
-        hint = [[sibling.id, 0.9], [99_999, 0.8], [original.id, 0.7], [original.id, 0.6]]
+        hint = [[original.id, 0.7], [original.id, 0.6]]
         saved.data = {**saved.data, "similar": {**saved.data["similar"], "team": hint}}
         await session.commit()
     ref = await submit(h, r)
     assert await recorded(h, ref) == {original.id: 0.7}
+
+    r = await fill_form(h, WORKER, TYPED)
+    async with h.sessionmaker() as session:
+        saved = await session.get(Conversation, f"telegram:{WORKER}")
+        assert saved is not None and saved.data["similar"]["team"]
+        moved = {**saved.data["similar"], "unit": u["HCM-Q7-DIEN"].id}
+        saved.data = {**saved.data, "similar": moved}
+        await session.commit()
+    assert await recorded(h, await submit(h, r)) == {}

@@ -182,8 +182,8 @@ async def test_record_and_found_for_round_trip_most_alike_first(world: World) ->
     ideas = [await w.idea("A", "worker", t) for t in OTHER_TEXTS]
     new, x, y, z, other = ideas
     async with UnitOfWork(w.sessionmaker) as uow:
-        uow.similar.record(new.id, [(x.id, 0.5), (y.id, 0.912), (z.id, 0.5)])
-        uow.similar.record(other.id, [(x.id, 0.7)])
+        await uow.similar.record(new.id, [(x.id, 0.5), (y.id, 0.912), (z.id, 0.5)])
+        await uow.similar.record(other.id, [(x.id, 0.7)])
         await uow.commit()
     async with UnitOfWork(w.sessionmaker, read_only=True) as uow:
         found = await uow.similar.found_for(new.id)

@@ -7,8 +7,8 @@ Create Date: 2026-12-07
 Issue #21: ``similar_texts`` (an idea's words as similar-idea matching compares them,
 their 32-bit hashes, keyed by its unit first; on SQLite without rowids, so one unit's
 rows lie together; on PostgreSQL with an index that carries the hashes),
-filled here for the ideas already stored; ``idea_similar`` (the ideas found like one
-when it was submitted, with how alike).
+filled here for the ideas already stored; ``ideas.similar`` (the ideas found like one
+when it was submitted, with how alike, written with the idea's own row).
 """
 
 from collections.abc import Sequence
@@ -50,19 +50,7 @@ def upgrade() -> None:
             ["unit_id", "idea_id"],
             postgresql_include=["hashes"],
         )
-    op.create_table(
-        "idea_similar",
-        sa.Column("idea_id", sa.Integer(), nullable=False),
-        sa.Column("other_id", sa.Integer(), nullable=False),
-        sa.Column("score", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["idea_id"], ["ideas.id"], name=op.f("fk_idea_similar_idea_id_ideas")
-        ),
-        sa.ForeignKeyConstraint(
-            ["other_id"], ["ideas.id"], name=op.f("fk_idea_similar_other_id_ideas")
-        ),
-        sa.PrimaryKeyConstraint("idea_id", "other_id", name=op.f("pk_idea_similar")),
-    )
+    op.add_column("ideas", sa.Column("similar", sa.JSON(), nullable=True))
 
 
 def _fill(texts: sa.Table) -> None:
@@ -97,7 +85,8 @@ def _fill(texts: sa.Table) -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("idea_similar")
+    with op.batch_alter_table("ideas") as batch:
+        batch.drop_column("similar")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_similar_texts_unit_hashes", table_name="similar_texts")
     op.drop_index("ix_similar_texts_idea_id", table_name="similar_texts")
