@@ -53,7 +53,9 @@ async def test_ten_percent_of_calls_fail_and_every_notification_arrives_once(wor
             await asyncio.sleep(0.5)
         for ref in refs:
             assert ref is not None
-            assert sum(ref in card for card in cards) == 1, f"{ref} in chat {member}: {cards}"
+            # Its own card once (the ideas are alike: other cards may name it as similar).
+            own = [card for card in cards if ref in card.splitlines()[0]]
+            assert len(own) == 1, f"{ref} in chat {member}: {cards}"
     for w in workers:
         confirmations = [m for m in await c.messages(w.user_id) if "Mã sáng kiến" in text_of(m)]
         assert len(confirmations) == 1
