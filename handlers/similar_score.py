@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+from storage.similar_words import HASH_BYTES, HASH_DTYPE
 
-from storage.similar_words import HASH_DTYPE
+if TYPE_CHECKING:
+    import numpy as np
 
 #: The score from which two ideas are shown as possibly the same.
 THRESHOLD = 0.47
@@ -37,18 +39,23 @@ PRESELECT = 50
 
 def _idf(count: np.ndarray, total: int) -> np.ndarray:
     """The weight of words found in ``count`` of ``total`` ideas (a smoothed IDF)."""
+    import numpy as np
+
     return np.log((total + 1) / (count + 0.5)) + 1.0
 
 
 def scored(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]:
     """(index into ``candidates``, score) of the :data:`PRESELECT` most like ``query``
     (any score above 0), the most alike first. Each is an idea's word hashes, each word
-    once (storage.similar_words.word_hashes)."""
+    once (storage.similar_words.word_hashes). numpy is imported here, at the first
+    lookup: the bot starts without it (tests/bench/test_bench_smoke.py, start-up)."""
+    import numpy as np
+
     mine = np.unique(np.frombuffer(query, dtype=HASH_DTYPE))
     count = len(candidates)
     if not len(mine) or not count:
         return []
-    sizes = np.fromiter(map(len, candidates), dtype=np.int64, count=count) // HASH_DTYPE.itemsize
+    sizes = np.fromiter(map(len, candidates), dtype=np.int64, count=count) // HASH_BYTES
     words = np.frombuffer(b"".join(candidates), dtype=HASH_DTYPE)
     hits = np.flatnonzero(np.isin(words, mine))
     if not len(hits):

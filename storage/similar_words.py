@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import unicodedata
 import zlib
-from typing import Final
-
-import numpy as np
-import snowballstemmer  # type: ignore[import-untyped]
+from array import array
+from typing import Any, Final
 
 from storage.folding import fold_name
 
@@ -165,13 +164,19 @@ STOP_EN: Final = _set(
     """
 )
 
-_ENGLISH: Final = snowballstemmer.stemmer("english")
+
+@functools.cache
+def _english() -> Any:
+    """The English stemmer, made at the first English word (the bot starts without it)."""
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    return snowballstemmer.stemmer("english")
 
 
 @functools.lru_cache(maxsize=20_000)
 def _stem(word: str) -> str:
     """An English word's stem (Porter2: "sensors" -> "sensor", "jammed" -> "jam")."""
-    return str(_ENGLISH.stemWord(word))
+    return str(_english().stemWord(word))
 
 
 #: A number inside a word ("30p", "ca3"): a word of its own ("30 phút", "ca 3").
@@ -219,16 +224,22 @@ def idea_words(title: str, text: str, lang: str = "vi") -> str:
     return " ".join(words)
 
 
-#: How a stored word is written: a 32-bit number (its CRC-32), little-endian.
-HASH_DTYPE: Final = np.dtype("<u4")
+#: How a stored word is written: a 32-bit number (its CRC-32), little-endian (numpy's
+#: name for it: the scorer reads them as such an array; numpy is not imported here, so
+#: the bot does not load it until a lookup).
+HASH_DTYPE: Final = "<u4"
+HASH_BYTES: Final = 4
+_UINT32: Final = next(code for code in "ILH" if array(code).itemsize == HASH_BYTES)
 
 
 def word_hashes(words: str) -> bytes:
     """``words`` (space-separated, each once) as the bytes of their 32-bit hashes, the
     form ``similar_texts.hashes`` stores and a lookup compares without splitting text
     (handlers.similar_score). Two words share a hash once in about four billion pairs."""
-    hashes = [zlib.crc32(w.encode()) for w in words.split()]
-    return np.array(hashes, dtype=HASH_DTYPE).tobytes()
+    hashes = array(_UINT32, [zlib.crc32(w.encode()) for w in words.split()])
+    if sys.byteorder == "big":
+        hashes.byteswap()
+    return hashes.tobytes()
 
 
 def idea_hashes(title: str, text: str, lang: str = "vi") -> bytes:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.db import create_sessionmaker
 from storage.models import Idea, IdeaStatus
 from storage.schema import current_revision, head_revision, upgrade
-from storage.similar_words import HASH_DTYPE, idea_hashes, word_hashes
+from storage.similar_words import HASH_BYTES, HASH_DTYPE, idea_hashes, word_hashes
 from storage.uow import UnitOfWork
 from tests.storage.test_migration_0011 import _downgrade, _sync
 from tests.storage.test_migration_0013 import _ideas, _tables
@@ -124,7 +124,7 @@ async def test_0014_stores_the_stored_ideas_words_and_goes_back(
     assert texts[1][1] == word_hashes("ket phoi may ep so 3 lap cam bien")
     assert _words(texts[2][1]) >= _hashed("may in phong ke toan 2 mat giay")
     assert not _words(texts[2][1]) & _hashed("ko dc khong duoc")
-    assert texts[3][1][: 2 * HASH_DTYPE.itemsize] == word_hashes("sensor press")
+    assert texts[3][1][: 2 * HASH_BYTES] == word_hashes("sensor press")
     assert _hashed("den") <= _words(texts[4][1])
     indexes = await _sync(engine, _index_names)
     assert "ix_similar_texts_idea_id" in indexes
