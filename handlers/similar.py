@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from handlers import similar_score, visibility
 from handlers.visibility import Place, Sight, Viewer
 from storage.models import Idea, Person, Unit
+from storage.repositories.ideas import OPEN_STATUSES
 from storage.repositories.similar import recorded_pairs
 from storage.similar_words import idea_hashes
 from storage.uow import UnitOfWork
@@ -82,9 +83,10 @@ async def for_draft(
 
 
 async def on_card(uow: UnitOfWork, idea: Idea, place: Place, viewer: Viewer) -> list[Found]:
-    """The ideas recorded like ``idea`` that a card's reader may be told of: those the
-    policy lets them compare with it (both seen in full), the most alike first."""
-    if visibility.sight(viewer, place) is not Sight.FULL:
+    """The ideas recorded like ``idea`` that a card's reader may be told of while it waits
+    for a decision: those the policy lets them compare with it (both seen in full), the
+    most alike first."""
+    if idea.status not in OPEN_STATUSES or visibility.sight(viewer, place) is not Sight.FULL:
         return []
     shown: list[Found] = []
     for other_id, score in recorded_pairs(idea):
@@ -97,13 +99,3 @@ async def on_card(uow: UnitOfWork, idea: Idea, place: Place, viewer: Viewer) -> 
         if len(shown) >= SHOWN_ON_CARD:
             break
     return shown
-
-
-async def recorded(uow: UnitOfWork, idea: Idea, other_id: int, viewer: Viewer) -> Found | None:
-    """``other_id`` if it was recorded like ``idea`` and ``viewer`` may compare the two
-    (a button's value is a hint: the duplicate's original is checked here)."""
-    place = await visibility.place_of(uow, idea)
-    for found in await on_card(uow, idea, place, viewer):
-        if found.idea.id == other_id:
-            return found
-    return None

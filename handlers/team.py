@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from handlers import similar, visibility
-from handlers.cards import OPEN, VIETNAM, card_message
+from handlers.cards import VIETNAM, card_message
 from handlers.context import PRIORITY_NOTIFY, Context, Scope, language_of
 from handlers.events import AttachmentKind, FileRef, OutMessage
 from handlers.i18n import Translator
@@ -189,7 +189,7 @@ async def _card_as_seen(
 ) -> OutMessage:
     """The card as ``viewer`` may see it (``seen``), with the buttons they may press, and
     while it waits for a decision the ideas it may repeat that ``viewer`` may be told of."""
-    alike = await similar.on_card(scope.uow, idea, place, viewer) if idea.status in OPEN else []
+    alike = await similar.on_card(scope.uow, idea, place, viewer)
     return await card_message(
         scope.uow,
         t,

@@ -490,7 +490,7 @@ async def card_for(ctx: Context, idea: Idea, holder: Unit) -> OutMessage:
     if seen is Sight.NONE:  # a chat that may not see it (cannot happen on a card it was sent)
         return OutMessage(text=ctx.t("card.withdrawn", ref=idea.ref_code))
     group_summary = viewer.group and seen is Sight.SUMMARY
-    alike = await similar.on_card(ctx.uow, idea, place, viewer) if idea.status in OPEN else []
+    alike = await similar.on_card(ctx.uow, idea, place, viewer)
     return await card_message(
         ctx.uow,
         ctx.t,
