@@ -29,6 +29,40 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
+BOT_NAME = re.compile(r"[a-z0-9]{1,7}")  # fits "telegram.<name>" in a 16-character channel
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """One more Telegram bot of the deployment (``telegram.bots``): the route
+    "telegram.<name>" (handlers.events.family_of)."""
+
+    name: str = ""
+    token: str = field(default="", repr=False)
+    api_base: str = ""  # empty: telegram.api_base
+    webhook_path: str = ""  # empty: telegram.webhook_path + "/" + name
+    webhook_secret: str = ""
+    units: str = ""  # unit codes, space separated: their invites and posters name this bot
+
+    @property
+    def route(self) -> str:
+        return f"telegram.{self.name}"
+
+    @property
+    def secret(self) -> str:
+        return self.webhook_secret.strip()
+
+    def check(self) -> None:
+        if not BOT_NAME.fullmatch(self.name):
+            raise ConfigError(f"telegram.bots: name {self.name!r} must be 1-7 of a-z 0-9")
+        if not self.token.strip():
+            raise ConfigError(f"telegram.bots: bot {self.name!r} has no token")
+        if self.webhook_secret and not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
+            raise ConfigError(f"telegram.bots: bot {self.name!r}: webhook_secret is not valid")
+        if self.webhook_path and not self.webhook_path.startswith("/"):
+            raise ConfigError(f"telegram.bots: bot {self.name!r}: webhook_path must start with /")
+
+
 @dataclass(frozen=True)
 class TelegramSettings:
     token: str = ""
@@ -44,8 +78,17 @@ class TelegramSettings:
     webhook_port: int = 8089
     webhook_path: str = "/telegram/webhook"
     webhook_max_connections: int = 40
+    # More bots served by the same deployment (issue #22, docs/BOTS.md).
+    bots: tuple[BotSettings, ...] = ()
 
     def __post_init__(self) -> None:
+        for bot in self.bots:
+            bot.check()
+        names = [bot.name for bot in self.bots]
+        if len(set(names)) < len(names):
+            raise ConfigError("telegram.bots: two bots have the same name")
+        if self.bots and len({self.token, *(b.token for b in self.bots)} - {""}) <= len(names):
+            raise ConfigError("telegram.bots: the main token and each bot's must differ")
         # Messages name the setting, never the secret's value.
         if self.webhook_secret and not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
             raise ConfigError(
@@ -82,6 +125,7 @@ class TelegramSettings:
             )
             if not getattr(self, name).strip()
         ]
+        missing += [f"telegram.bots {b.name}: webhook_secret" for b in self.bots if not b.secret]
         if missing:
             return f"webhook mode needs {', '.join(missing)}"
         return None
@@ -521,7 +565,11 @@ def _build(cls: Any, raw: dict[str, Any], where: str) -> Any:
             continue
         default = getattr(defaults, name)
         value = raw[name]
-        if is_dataclass(default):
+        if name == "bots" and cls is TelegramSettings:
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"{where}{name} must be a list of mappings")
+            values[name] = tuple(_build(BotSettings, v, f"{where}{name}.") for v in value)
+        elif is_dataclass(default):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}{name} must be a mapping")
             values[name] = _build(type(default), value, f"{where}{name}.")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.context import PRIORITY_BULK, PRIORITY_NOTIFY, language_of
-from handlers.events import FileRef, OutMessage
+from handlers.events import FileRef, OutMessage, family_of
 from handlers.i18n import Catalogue, Translator
 from handlers.limits import MAX_CAPTION_CHARS, MAX_TEXT_CHARS
 from storage.models import OutboxStatus, Unit
@@ -152,7 +152,7 @@ def _row(
         channel, chat_id, error = "-", "-", NO_CHAT
     elif person.unreachable:
         error = KNOWN_BLOCKED
-    if paid and channel == "telegram":
+    if paid and family_of(channel) == "telegram":
         message = OutMessage(text=message.text, file=message.file, paid_broadcast=True)
     return {
         "channel": channel,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers import router
 from handlers.context import PRIORITY_REPLY, BotInfo, Context, FlowState
 from handlers.council_policy import CouncilPolicy
-from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage
+from handlers.events import CallbackAnswer, Incoming, Outcome, OutMessage, family_of
 from handlers.i18n import Catalogue, Translator
 from handlers.language import reply_language
 from handlers.team_policy import TeamPolicy
@@ -75,6 +75,8 @@ class Dispatcher:
                 private_chat_id=incoming.chat.external_id if private else None,
                 now=now,
                 conversation_key=key,
+                # A bot may write to those who started it: a group says nothing of that.
+                route=incoming.channel if private else None,
             )
             # The saved data was read as a fresh copy: the flows may change it in place.
             state = FlowState(saved.flow, saved.step, saved.data) if saved else FlowState()
@@ -191,12 +193,14 @@ class Dispatcher:
         already (handling took long): in the presser's private chat when the press was in a
         group and that chat is known, else where the button was pressed."""
         async with UnitOfWork(self.sessionmaker) as uow:
-            chat_id = incoming.chat.external_id
+            where = (incoming.channel, incoming.chat.external_id)
             if incoming.chat.kind != "private":
                 person = await self._sender(uow, incoming, self.clock())
                 chats = await uow.people.private_chats([person.id])
-                chat_id = next((c for _, ch, c in chats if ch == incoming.channel), chat_id)
-            row = await self._reply_row(uow, incoming, chat_id, text)
+                family = family_of(incoming.channel)
+                # Through the bot the presser wrote to last, maybe not the group's.
+                where = next(((ch, c) for _, ch, c in chats if family_of(ch) == family), where)
+            row = await self._reply_row(uow, incoming, where[1], text, channel=where[0])
             await uow.commit()
         return Outcome(outbox_ids=[row.id], replies=[row])
 
@@ -211,6 +215,7 @@ class Dispatcher:
             private_chat_id=incoming.chat.external_id if incoming.chat.kind == "private" else None,
             now=now,
             conversation_key=incoming.chat.key,
+            route=incoming.channel if incoming.chat.kind == "private" else None,
         )
         return person
 
@@ -224,11 +229,17 @@ class Dispatcher:
         return self.catalogue.for_lang(lang)
 
     async def _reply_row(
-        self, uow: UnitOfWork, incoming: Incoming, chat_id: str, text: str
+        self,
+        uow: UnitOfWork,
+        incoming: Incoming,
+        chat_id: str,
+        text: str,
+        *,
+        channel: str | None = None,
     ) -> OutboxMessage:
         now = self.clock()
         return await uow.outbox.add_row(
-            channel=incoming.channel,
+            channel=channel or incoming.channel,
             chat_id=chat_id,
             payload=OutMessage(text=text).to_json(),
             priority=PRIORITY_REPLY,

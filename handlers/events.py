@@ -41,6 +41,14 @@ class OtherContent(enum.StrEnum):
     UNSUPPORTED = "unsupported"
 
 
+def family_of(channel: str) -> str:
+    """The messenger a channel value belongs to. Where one deployment serves several
+    Telegram bots, each bot is a route of its own ("telegram" for the main token,
+    "telegram.<name>" for each of ``telegram.bots``): its update ids, chats, outbox rows
+    and send limits are the route's; the people behind it (identities) are the family's."""
+    return channel.partition(".")[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Sender:
     """The person behind an update, as the messenger knows them."""

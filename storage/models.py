@@ -178,6 +178,10 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     # Where to reach the person privately on this channel (Telegram: the user id).
     private_chat_id: Mapped[str | None] = mapped_column(String(64))
+    # Telegram: the deployment's bots (routes, handlers.events.family_of) this account has
+    # written through, the one used last first, space separated (migration 0015). Empty:
+    # only the route named like the channel.
+    bots: Mapped[str | None] = mapped_column(String(200))
 
     person: Mapped[Person] = relationship(back_populates="identities")
 

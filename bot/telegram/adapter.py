@@ -15,6 +15,7 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from bot.runtime.errors import RetryAfter, TransientSendError
@@ -54,9 +55,11 @@ class TelegramAdapterBase(ABC):
     the framework's own dispatcher) and ``close`` lives here.
     """
 
-    channel = CHANNEL
-
     def __init__(self, api: TgBotApi, classes: TgClasses) -> None:
+        # The route this bot's updates come through and its messages go out by: "telegram"
+        # for the main token, "telegram.<name>" for another bot of the deployment
+        # (handlers.events.family_of); set by bot.telegram.channel.make_telegram.
+        self.channel = CHANNEL
         self._api = api
         self._classes = classes
         self.username = ""
@@ -181,6 +184,8 @@ class TelegramAdapterBase(ABC):
 
     async def _emit(self, incoming: Incoming | None) -> None:
         if incoming is not None and self._on_incoming is not None:
+            if self.channel != CHANNEL:  # the chat is this bot's; the person the family's
+                incoming = replace(incoming, chat=replace(incoming.chat, channel=self.channel))
             await self._on_incoming(incoming)
 
     # ------------------------------------------------------------ transport

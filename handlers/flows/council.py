@@ -25,7 +25,7 @@ from handlers import visibility
 from handlers.buttons import FlowPress, LifecyclePress
 from handlers.cards import local_time, since_text, title_as_seen
 from handlers.context import Context, Scope
-from handlers.events import Button, OutMessage
+from handlers.events import Button, OutMessage, family_of
 from handlers.flows import council_card, council_outcome
 from handlers.flows.common import Step, message_in, page_buttons, parse_id, press_in, stale
 from handlers.flows.council_card import (
@@ -96,7 +96,7 @@ async def _open(ctx: Context, press: LifecyclePress) -> None:
         await council_card.send_cards(ctx, p.idea, p.result, only=target, edit_message_id=edit)
         return
     chats = await ctx.uow.people.private_chats([ctx.person.id])
-    mine = [chat for _, channel, chat in chats if channel == here.channel]
+    mine = [(ch, chat) for _, ch, chat in chats if family_of(ch) == family_of(here.channel)]
     if not mine:
         ctx.answer(
             council_card.plain(ctx.t("council.start_private_first", bot=ctx.bot.username)),
@@ -104,9 +104,9 @@ async def _open(ctx: Context, press: LifecyclePress) -> None:
         )
         return
     ctx.answer(council_card.plain(ctx.t("council.opened_privately")))
-    if any(row.chat_id == mine[0] for row in sent):
+    if any(row.chat_id == mine[0][1] for row in sent):
         return  # that chat has the card already, kept up to date by every change
-    target = Target(here.channel, mine[0], ctx.person.id, ctx.lang)
+    target = Target(*mine[0], ctx.person.id, ctx.lang)
     await council_card.send_cards(ctx, p.idea, p.result, only=target)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from handlers import menus
 from handlers.context import Context
-from handlers.events import Button
+from handlers.events import Button, family_of
 from handlers.safe_html import Html, escape
 from storage.uow import UnitOfWork
 
@@ -49,7 +49,7 @@ def app_buttons(ctx: Context) -> list[list[Button]]:
     """An "Open the dashboard" Mini App button, in a private Telegram chat of a bot that
     serves the dashboard over https (Telegram allows Mini App buttons nowhere else)."""
     url = ctx.bot.mini_app_url
-    if not url or ctx.chat.kind != "private" or ctx.incoming.channel != "telegram":
+    if not url or ctx.chat.kind != "private" or family_of(ctx.incoming.channel) != "telegram":
         return []
     return [[Button(ctx.t("dashboard.open"), web_app=url)]]
 

@@ -15,7 +15,7 @@ import secrets
 from datetime import timedelta
 
 from handlers.context import PRIORITY_NOTIFY, Context
-from handlers.events import OutMessage
+from handlers.events import OutMessage, family_of
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,8 @@ def normalise_code(raw: str) -> str | None:
 
 
 def channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, channel.capitalize())
+    family = family_of(channel)
+    return CHANNEL_NAMES.get(family, family.capitalize())
 
 
 async def command(ctx: Context) -> None:
@@ -87,7 +88,7 @@ async def redeem(ctx: Context, raw: str) -> None:
     if found.person_id == ctx.person.id:
         ctx.reply(ctx.t("link.own_code"))
         return
-    if found.channel == ctx.incoming.channel:
+    if family_of(found.channel) == family_of(ctx.incoming.channel):
         # Someone else's code, typed on the messenger it was made on: never a link.
         links.record_attempt(ctx.person.id, ctx.now, ok=False)
         ctx.reply(ctx.t("link.other_app"))
@@ -117,10 +118,10 @@ def _older_first(a: Person, b: Person) -> tuple[Person, Person]:
 
 async def _tell_other_accounts(ctx: Context, person: Person) -> None:
     """The accounts on the other messengers hear of the link too."""
-    here = ctx.incoming.channel
+    here = family_of(ctx.incoming.channel)
     t = ctx.translator_for(person)
     for person_id, channel, chat_id in await ctx.uow.people.private_chats([person.id]):
-        if channel == here:
+        if family_of(channel) == here:
             continue
         message = OutMessage(t("link.done", other=channel_name(here)))
         await ctx.uow.outbox.add(

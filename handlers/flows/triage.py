@@ -23,7 +23,7 @@ from handlers import progress_counts, similar, visibility
 from handlers.buttons import AnswerPress, CardPress, FlowPress
 from handlers.cards import OPEN, card_message, local_time, since_text, title_as_seen
 from handlers.context import Context
-from handlers.events import Button, OutMessage
+from handlers.events import Button, OutMessage, family_of
 from handlers.flows import council, dashboard
 from handlers.flows.common import page_buttons, parse_id
 from handlers.i18n import Translator
@@ -539,11 +539,12 @@ async def _open_card(
         group_sees = visibility.sight(await chat_audience(ctx), place)
         if group_sees < visibility.sight(viewer, place):
             chats = await ctx.uow.people.private_chats([ctx.person.id])
-            mine = [chat for _, channel, chat in chats if channel == ctx.incoming.channel]
+            family = family_of(ctx.incoming.channel)
+            mine = [(ch, chat) for _, ch, chat in chats if family_of(ch) == family]
             if not mine:
                 ctx.answer(ctx.t("triage.start_private_first", bot=ctx.bot.username), alert=True)
                 return
-            here = Target(ctx.incoming.channel, mine[0], ctx.person.id, ctx.lang)
+            here = Target(*mine[0], ctx.person.id, ctx.lang)
             ctx.answer(ctx.t("triage.opened_privately"))
             sent = await ctx.uow.outbox.sent_cards(idea.id, CARD_PREFIXES)
             if any(row.chat_id == here.chat_id for row in sent):
@@ -579,7 +580,7 @@ async def already_decided(ctx: Context, idea: Idea) -> str:
 def _mention(ctx: Context) -> Html:
     """A mention of the member, so a forced reply in a group goes to them alone."""
     user = ctx.incoming.sender
-    if ctx.incoming.channel != "telegram" or not user.external_id.isdigit():
+    if family_of(ctx.incoming.channel) != "telegram" or not user.external_id.isdigit():
         return escape(user.display_name)
     return Html(f'<a href="tg://user?id={user.external_id}">{escape(user.display_name)}</a>')
 

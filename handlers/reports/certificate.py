@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Final
 
 from handlers.context import Scope, language_of
-from handlers.events import AttachmentKind, OutMessage, Upload
+from handlers.events import AttachmentKind, OutMessage, Upload, family_of
 from handlers.i18n import Translator
 from handlers.reports.view import plain
 from handlers.visibility import place_of, summary_title
@@ -233,7 +233,7 @@ async def queue_certificate(scope: Scope, idea: Idea, result: IdeaResult) -> Non
     if author is None or not chats:
         log.info("certificate of idea %s not queued: its author cannot be reached", idea.id)
         return
-    _, channel, chat_id = min(chats, key=lambda chat: chat[1] not in FILE_CHANNELS)
+    _, channel, chat_id = min(chats, key=lambda chat: family_of(chat[1]) not in FILE_CHANNELS)
     await scope.uow.progress.add_job(
         ReportJob(
             kind=ReportKind.CERTIFICATE.value,

@@ -18,6 +18,7 @@ from sqlalchemy import Select, Table, and_, case, func, insert, or_, select, upd
 from storage.models import Identity, OutboxMessage, OutboxStatus, Person, Role, RoleKind, Unit
 from storage.outreach_models import Announcement, AnnouncementStatus, Audience
 from storage.repositories.base import Repository
+from storage.repositories.people import route_of
 from storage.repositories.units import _like_escape
 
 PURPOSE_PREFIX: Final = "announce:"
@@ -115,16 +116,21 @@ class AnnouncementRepository(Repository):
         people: list[Person] = list((await self.session.execute(query)).scalars())
         if not people:
             return []
-        chats = select(Identity.person_id, Identity.channel, Identity.private_chat_id).where(
+        chats = select(
+            Identity.person_id, Identity.channel, Identity.private_chat_id, Identity.bots
+        ).where(
             Identity.person_id.in_([p.id for p in people]),
             Identity.private_chat_id.is_not(None),
             Identity.channel.in_(CHANNEL_ORDER),
         )
         best: dict[int, tuple[str, str]] = {}
-        for person_id, channel, chat_id in await self.session.execute(chats):
-            held = best.get(person_id)
-            if held is None or CHANNEL_ORDER.index(channel) < CHANNEL_ORDER.index(held[0]):
-                best[person_id] = (channel, str(chat_id))
+        rank: dict[int, int] = {}
+        for person_id, channel, chat_id, bots in await self.session.execute(chats):
+            order = CHANNEL_ORDER.index(channel)
+            if person_id not in rank or order < rank[person_id]:
+                rank[person_id] = order
+                # Through the bot of the channel the person wrote to last.
+                best[person_id] = (route_of(channel, bots), str(chat_id))
         found = []
         for person in people:
             chat = best.get(person.id)

@@ -40,6 +40,26 @@ _RESOLVE: Final = (
 )
 
 
+BOTS_CHARS: Final = 200  # identities.bots' width
+
+
+def used_last(bots: str | None, route: str, channel: str) -> str | None:
+    """An account's ``bots`` after a message through ``route``: the routes it has used,
+    that one first; None while it has only ever used its channel's own route."""
+    routes = bots.split() if bots else [channel]
+    if routes[0] == route:
+        return bots
+    routes = [route, *(r for r in routes if r != route)]
+    while len(" ".join(routes)) > BOTS_CHARS:  # the oldest go first
+        routes.pop()
+    return None if routes == [channel] else " ".join(routes)
+
+
+def route_of(channel: str, bots: str | None) -> str:
+    """The bot to reach an account through: the one it used last, else its channel's."""
+    return bots.split(" ", 1)[0] if bots else channel
+
+
 class PersonRepository(Repository):
     async def get(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
@@ -59,6 +79,7 @@ class PersonRepository(Repository):
         *,
         channel: str,
         external_id: str,
+        route: str | None = None,
         display_name: str,
         platform_language: str | None,
         private_chat_id: str | None,
@@ -77,6 +98,10 @@ class PersonRepository(Repository):
                 person.platform_language = platform_language
             if private_chat_id and identity.private_chat_id != private_chat_id:
                 identity.private_chat_id = private_chat_id
+            if route is not None:
+                bots = used_last(identity.bots, route, channel)
+                if bots != identity.bots:
+                    identity.bots = bots
             conversation = ChatState(flow, step, data or {}) if saved is not None else None
             return Resolved(person, conversation)
         person = Person(
@@ -93,21 +118,26 @@ class PersonRepository(Repository):
                 channel=channel,
                 external_id=external_id,
                 private_chat_id=private_chat_id,
+                bots=route if route is not None and route != channel else None,
             )
         )
         conversations = ConversationRepository(self.session)
         return Resolved(person, await conversations.get(conversation_key))
 
     async def private_chats(self, person_ids: Sequence[int]) -> list[tuple[int, str, str]]:
-        """(person id, channel, chat id) for every reachable private chat of these people."""
+        """(person id, route, chat id) for every reachable private chat of these people.
+
+        The route is the bot of the channel the person wrote through last (a bot may write
+        only to people who started it), else the channel's own."""
         if not person_ids:
             return []
         query = (
-            select(Identity.person_id, Identity.channel, Identity.private_chat_id)
+            select(Identity.person_id, Identity.channel, Identity.private_chat_id, Identity.bots)
             .join(Person, Person.id == Identity.person_id)
             .where(Identity.person_id.in_(person_ids))
             .where(Identity.private_chat_id.is_not(None))
             .where(Person.unreachable.is_(False))
             .order_by(Identity.person_id, Identity.id)
         )
-        return [(pid, ch, str(chat)) for pid, ch, chat in (await self.session.execute(query))]
+        rows = await self.session.execute(query)
+        return [(pid, route_of(ch, bots), str(chat)) for pid, ch, chat, bots in rows]
