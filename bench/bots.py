@@ -230,8 +230,13 @@ async def database(
         yield url
 
 
-async def fill(url: str, found: Sequence[Bot], count: int) -> None:
-    """Each route's people (identities naming the route) and one notification each."""
+async def fill(url: str, found: Sequence[Bot], count: int, *, together: bool = True) -> None:
+    """Each route's people (identities naming the route) and one notification each.
+
+    ``together``: the notifications queued in turn, one of each route after another (as a
+    busy hour's cards and announcements of several bots come); otherwise each route's
+    whole burst before the next route's (one bot's backlog ahead of the others').
+    """
     from storage.db import create_engine, create_sessionmaker
     from storage.models import Identity, Person
     from storage.uow import UnitOfWork
@@ -239,9 +244,10 @@ async def fill(url: str, found: Sequence[Bot], count: int) -> None:
     engine = create_engine(url)
     try:
         now = datetime.now(UTC)
-        for index, bot in enumerate(found):
-            chats = chat_ids(index, count)
-            async with UnitOfWork(create_sessionmaker(engine)) as uow:
+        queued: list[list[tuple[str, int, int]]] = []  # per route: (route, person, chat)
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            for index, bot in enumerate(found):
+                chats = chat_ids(index, count)
                 people = [
                     {
                         "display_name": f"Công nhân {chat}",
@@ -264,24 +270,30 @@ async def fill(url: str, found: Sequence[Bot], count: int) -> None:
                     for person_id, chat in zip(ids, chats, strict=True)
                 ]
                 await uow.session.execute(insert(Identity), accounts)
-                for number, (person_id, chat) in enumerate(zip(ids, chats, strict=True), 1):
-                    message = OutMessage(
-                        text=(
-                            f"<b>Sáng kiến mới SK-2026-{number:06d}</b>\n"
-                            "Đề xuất lắp mái che nắng ở bãi xe để xe máy công nhân không bị nóng."
-                        ),
-                        buttons=((Button("Xem", f"bench:{number}"),),),
-                    )
-                    await uow.outbox.add(
-                        channel=bot.route,
-                        chat_id=str(chat),
-                        payload=message.to_json(),
-                        priority=PRIORITY_NOTIFY,
-                        now=now,
-                        person_id=person_id,
-                        purpose="bench",
-                    )
-                await uow.commit()
+                queued.append([(bot.route, p, c) for p, c in zip(ids, chats, strict=True)])
+            order = (
+                [row for rows in zip(*queued, strict=True) for row in rows]
+                if together
+                else [row for rows in queued for row in rows]
+            )
+            for number, (route, person_id, chat) in enumerate(order, 1):
+                message = OutMessage(
+                    text=(
+                        f"<b>Sáng kiến mới SK-2026-{number:06d}</b>\n"
+                        "Đề xuất lắp mái che nắng ở bãi xe để xe máy công nhân không bị nóng."
+                    ),
+                    buttons=((Button("Xem", f"bench:{number}"),),),
+                )
+                await uow.outbox.add(
+                    channel=route,
+                    chat_id=str(chat),
+                    payload=message.to_json(),
+                    priority=PRIORITY_NOTIFY,
+                    now=now,
+                    person_id=person_id,
+                    purpose="bench",
+                )
+            await uow.commit()
     finally:
         await engine.dispose()
 
@@ -397,13 +409,20 @@ def burst(sent: list[CallRecord], count: int, epoch: float) -> JSON:
 
 
 async def one_run(
-    setup: Setup, framework: str, count: int, round_no: int, options: Options, server: str
+    setup: Setup,
+    framework: str,
+    count: int,
+    round_no: int,
+    options: Options,
+    server: str,
+    together: bool = True,
 ) -> JSON:
     directory = options.workdir / NAME / f"{setup.key}-{framework}-{round_no}"
     found = bots()
     ports = [free_port() for _ in range(setup.instances)]
     webhook = setup.database == "postgres"
-    run: JSON = {"setup": setup.key, "framework": framework, "round": round_no}
+    queued = "together" if together else "apart"
+    run: JSON = {"setup": setup.key, "framework": framework, "round": round_no, "queued": queued}
     async with contextlib.AsyncExitStack() as stack:
         url = await stack.enter_async_context(database(setup, options, directory, server))
         run["database"] = make_url(url).database if webhook else "sqlite"
@@ -415,7 +434,7 @@ async def one_run(
         worlds = [watched(s) for s in servers]
         api_bases = {bot.route: s.base_url for bot, s in zip(found, servers, strict=True)}
         config_path = write_config(directory / "config.yaml", found, api_bases)
-        await fill(url, found, count)
+        await fill(url, found, count, together=together)
         sent: dict[str, list[CallRecord]] = {bot.route: [] for bot in found}
         done = asyncio.Event()
         for index, (bot, world) in enumerate(zip(found, worlds, strict=True)):
@@ -489,7 +508,11 @@ def setups(postgres: bool) -> tuple[Setup, ...]:
 
 
 async def measure(
-    options: Options, *, server: str | None = PG_URL, setups_wanted: Sequence[Setup] | None = None
+    options: Options,
+    *,
+    server: str | None = PG_URL,
+    setups_wanted: Sequence[Setup] | None = None,
+    together: bool = True,
 ) -> BenchResult:
     result = BenchResult(NAME)
     count = options.pick(5_000, 300)
@@ -505,10 +528,15 @@ async def measure(
     for round_no in range(rounds):
         for framework in options.frameworks:
             for setup in chosen:
-                runs.append(await one_run(setup, framework, count, round_no, options, server or ""))
+                runs.append(
+                    await one_run(
+                        setup, framework, count, round_no, options, server or "", together
+                    )
+                )
     result.raw = {
         "notifications_per_token": count,
         "routes": list(ROUTES),
+        "queued": "together" if together else "apart",
         "runs": runs,
         "seconds": rounded(time.monotonic() - started, 1),
     }
@@ -578,6 +606,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, help="notifications per token (default 5,000)")
     parser.add_argument("--repeat", type=int, help="rounds (default 1)")
     parser.add_argument("--quick", action="store_true", help="300 notifications per token")
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="queue each token's whole burst before the next's (default: in turn)",
+    )
     args = parser.parse_args(argv)
     frameworks = tuple(f.strip() for f in args.frameworks.split(",") if f.strip())
     if not frameworks or any(f not in FRAMEWORKS for f in frameworks):
@@ -591,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     info = machine_info()
     server = None if args.no_postgres else args.postgres
-    result = asyncio.run(measure(replace(options), server=server))
+    result = asyncio.run(measure(replace(options), server=server, together=not args.apart))
     command = "python -m bench.bots " + " ".join(sys.argv[1:] if argv is None else argv)
     path = save_results([result], command.strip(), info)
     print(f"\n`{command.strip()}` on {info['nproc']} × {info['cpu']}")
