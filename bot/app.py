@@ -26,6 +26,7 @@ from bot.runtime.periodic import start_periodic, stop_periodic
 from bot.runtime.sender import OutboxSender
 from bot.runtime.transport import Transport
 from bot.telegram.channel import TelegramChannel
+from bot.telegram.constants import CHANNEL
 from handlers.i18n import Catalogue
 from storage.db import create_engine, create_sessionmaker
 from storage.schema import check_schema
@@ -39,9 +40,12 @@ class SchemaNotReady(RuntimeError):
     """The database is not at this version's schema; the message says what to run."""
 
 
-def make_limiter(settings: Settings, engine: AsyncEngine | None = None) -> SendLimiter:
-    """The send limiter; on PostgreSQL (several instances may share the database) its
-    slots are reserved in the database, so the limits hold for the bot as a whole."""
+def make_limiter(
+    settings: Settings, engine: AsyncEngine | None = None, *, route: str = CHANNEL
+) -> SendLimiter:
+    """The send limiter of one bot token (``route``); on PostgreSQL (several instances may
+    share the database) its slots are reserved in the database, so the limits hold for
+    the bot as a whole."""
     limits = settings.send_limits
     global_rate = Rate(limits.global_per_second, burst=limits.reply_burst)
     private_rate = Rate(limits.private_per_second, burst=limits.private_burst)
@@ -55,6 +59,7 @@ def make_limiter(settings: Settings, engine: AsyncEngine | None = None) -> SendL
             private_rate=private_rate,
             group_rate=group_rate,
             paid_rate=paid,
+            bot="bot" if route == CHANNEL else f"bot:{route}",
         )
     return SendLimiter(
         global_rate=global_rate, private_rate=private_rate, group_rate=group_rate, paid_rate=paid
@@ -66,7 +71,12 @@ def channels_for(settings: Settings, *, webhook: bool = False) -> list[Channel]:
     the one invite links carry), then Zalo; Zalo alone without a Telegram token (issue #9)."""
     channels: list[Channel] = []
     if settings.telegram.token or not settings.zalo.active:
-        channels.append(TelegramChannel(settings, webhook=webhook))
+        main = TelegramChannel(settings, webhook=webhook)
+        channels.append(main)
+        # Each further bot of the deployment (issue #22): a route of its own, its webhook
+        # on the main bot's listener.
+        for bot in settings.telegram.bots if settings.telegram.token else ():
+            channels.append(TelegramChannel(settings, webhook=webhook, bot=bot, host=main))
     if settings.zalo.active:
         # Imported only when Zalo is on: its modules cost about 9 MB and 0.1 s at start
         # (docs/BENCHMARKS.md).
@@ -113,6 +123,11 @@ async def run_bot(
             max_attempts=settings.runtime.send_max_attempts,
             catalogue=catalogue,
             instance=settings.runtime.instance_name,
+            # Telegram's limits hold per bot token: each further bot has a limiter of its own.
+            limiters={
+                bot.route: make_limiter(settings, engine, route=bot.route)
+                for bot in settings.telegram.bots
+            },
         )
         if stop is None:
             stop = asyncio.Event()
@@ -138,6 +153,8 @@ async def run_bot(
             for channel in reversed(opened):
                 await channel.close()
             await limiter.close()
+            for each in sender.limiters.values():
+                await each.close()
     finally:
         await engine.dispose()
         if background is not engine:

@@ -7,7 +7,6 @@ that override them are listed here once, in :data:`ENV_OVERRIDES`.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.config_bots import WEBHOOK_SECRET
+from bot.config_bots import BotSettings as BotSettings
+from bot.config_bots import ConfigError as ConfigError
 from handlers.council_policy import CouncilPolicy
 from storage.instances import instance_name
 from storage.invites import MAX_DAYS as MAX_INVITE_DAYS
@@ -23,44 +25,6 @@ from storage.retention import MIN_KEEP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.yaml"
-
-
-# What Telegram accepts as a webhook's secret_token.
-WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-
-
-BOT_NAME = re.compile(r"[a-z0-9]{1,7}")  # fits "telegram.<name>" in a 16-character channel
-
-
-@dataclass(frozen=True)
-class BotSettings:
-    """One more Telegram bot of the deployment (``telegram.bots``): the route
-    "telegram.<name>" (handlers.events.family_of)."""
-
-    name: str = ""
-    token: str = field(default="", repr=False)
-    api_base: str = ""  # empty: telegram.api_base
-    webhook_path: str = ""  # empty: telegram.webhook_path + "/" + name
-    webhook_secret: str = ""
-    units: str = ""  # unit codes, space separated: their invites and posters name this bot
-
-    @property
-    def route(self) -> str:
-        return f"telegram.{self.name}"
-
-    @property
-    def secret(self) -> str:
-        return self.webhook_secret.strip()
-
-    def check(self) -> None:
-        if not BOT_NAME.fullmatch(self.name):
-            raise ConfigError(f"telegram.bots: name {self.name!r} must be 1-7 of a-z 0-9")
-        if not self.token.strip():
-            raise ConfigError(f"telegram.bots: bot {self.name!r} has no token")
-        if self.webhook_secret and not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
-            raise ConfigError(f"telegram.bots: bot {self.name!r}: webhook_secret is not valid")
-        if self.webhook_path and not self.webhook_path.startswith("/"):
-            raise ConfigError(f"telegram.bots: bot {self.name!r}: webhook_path must start with /")
 
 
 @dataclass(frozen=True)
@@ -114,6 +78,11 @@ class TelegramSettings:
                 f"telegram.webhook_path must start with '/', not {self.webhook_path!r}"
             )
 
+    @property
+    def unit_routes(self) -> dict[str, str]:
+        """Unit code -> the route of the further bot that serves it (handlers.bots)."""
+        return {code: bot.route for bot in self.bots for code in bot.units.split()}
+
     def webhook_problem(self) -> str | None:
         """Why webhook mode cannot run with these settings (None: it can)."""
         missing = [
@@ -125,7 +94,9 @@ class TelegramSettings:
             )
             if not getattr(self, name).strip()
         ]
-        missing += [f"telegram.bots {b.name}: webhook_secret" for b in self.bots if not b.secret]
+        missing += [
+            f"telegram.bots {b.name}: webhook_secret" for b in self.bots if not b.webhook_secret
+        ]
         if missing:
             return f"webhook mode needs {', '.join(missing)}"
         return None
@@ -516,10 +487,6 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 }
 
 FRAMEWORKS = ("aiogram", "ptb")
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message says what to fix."""
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:

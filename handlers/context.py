@@ -34,6 +34,11 @@ class BotInfo:
     dashboard_url: str = ""
     # How long a /dashboard sign-in link works (web.sign_in_minutes).
     sign_in_minutes: int = 10
+    # Several Telegram bots (issue #22): each route's @username, filled as its channel
+    # starts, and the route serving each unit code of ``telegram.bots[].units`` (a unit
+    # below one is served by the same bot; handlers.bots).
+    usernames: dict[str, str] = field(default_factory=dict)
+    unit_routes: dict[str, str] = field(default_factory=dict)
 
     @property
     def mini_app_url(self) -> str:
@@ -146,6 +151,11 @@ class Context(Scope):
     lang: str
     replies: list[OutMessage] = field(default_factory=list)
     callback_answer: CallbackAnswer | None = None
+
+    @property
+    def bot_name(self) -> str:
+        """The @username (without the @) of the bot this update came through."""
+        return self.bot.usernames.get(self.incoming.channel, self.bot.username)
 
     @property
     def t(self) -> Translator:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from bot.cli.common import console, local_time, ready_engine, settings_or_exit
 from bot.config import Settings
+from handlers.bots import MAIN_ROUTE, serving_route
 
 invites_app = typer.Typer(help="List and revoke invite links.", no_args_is_help=True)
 
@@ -103,11 +104,12 @@ def invite(
         raise typer.Exit(2)
     expires = _invite_expiry(role_kind.value, days, never_expires, settings, datetime.now(UTC))
 
-    async def go() -> str:
+    async def go() -> tuple[str, str]:
         engine = await ready_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session:
-                found = await UnitRepository(session).by_code(unit)
+                units = UnitRepository(session)
+                found = await units.by_code(unit)
                 if found is None:
                     console.print(f"[red]No unit with code {unit!r}.[/red]")
                     raise typer.Exit(1)
@@ -119,12 +121,13 @@ def invite(
                     note=note,
                 )
                 await session.commit()
-                return token
+                # The bot that serves the unit (several bots in a deployment: handlers.bots).
+                return token, await serving_route(units, settings.telegram.unit_routes, found)
         finally:
             await engine.dispose()
 
-    token = asyncio.run(go())
-    username = bot_username or _bot_username(settings) or "<your_bot>"
+    token, route = asyncio.run(go())
+    username = bot_username or _bot_username(settings, route) or "<your_bot>"
     link = f"https://t.me/{username}?start={token}"
     print(link)
     if role_kind is RoleKind.SUPPORT:
@@ -220,16 +223,18 @@ def invites_revoke(invite_id: Annotated[int, typer.Argument(help="The invite's i
     print(f"Invite {invite_id} revoked.")
 
 
-def _bot_username(settings: Settings) -> str | None:
+def _bot_username(settings: Settings, route: str = MAIN_ROUTE) -> str | None:
+    """The username of the bot of ``route`` (asked of Telegram with its token)."""
     if not settings.telegram.token:
         return None
+    bot = next((b for b in settings.telegram.bots if b.route == route), None)
     from bot.telegram.channel import make_telegram
 
     async def ignore(_incoming: object) -> None:
         return None
 
     async def ask() -> str:
-        telegram = make_telegram(settings)
+        telegram = make_telegram(settings, bot)
         try:
             return await telegram.start(ignore)
         finally:

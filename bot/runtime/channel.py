@@ -44,6 +44,8 @@ class Core:
     # The dashboard's page, once its web server listens (bot.web.channel; empty: none).
     dashboard_url: str = ""
     workers: list[UpdateWorker] = field(default_factory=list)
+    # Each channel's (route's) bot name, as its channel starts.
+    usernames: dict[str, str] = field(default_factory=dict)
 
     def dispatcher_for(self, bot_name: str) -> Dispatcher:
         """The one dispatcher; the first channel to start gives the bot's name (invite
@@ -56,6 +58,8 @@ class Core:
                     username=bot_name,
                     dashboard_url=self.dashboard_url,
                     sign_in_minutes=self.settings.web.sign_in_minutes,
+                    usernames=self.usernames,
+                    unit_routes=self.settings.telegram.unit_routes,
                 ),
                 instance=self.sender.instance,
                 council=self.settings.council.policy,
@@ -69,6 +73,7 @@ class Core:
 
     def worker(self, bot_name: str, transport: Transport) -> UpdateWorker:
         """The update worker of one channel, with its own people's input rates."""
+        self.usernames[transport.channel] = bot_name
         runtime = self.settings.runtime
         worker = UpdateWorker(
             self.dispatcher_for(bot_name),

@@ -233,6 +233,7 @@ class SharedSendLimiter(SendLimiter):
         group_rate: Rate,
         paid_rate: Rate | None = None,
         clock: Callable[[], float] = time.monotonic,
+        bot: str = "bot",
     ) -> None:
         super().__init__(
             global_rate=global_rate,
@@ -242,6 +243,8 @@ class SharedSendLimiter(SendLimiter):
             clock=clock,
         )
         self._engine = engine
+        # The key of the bot-wide slots: one per bot token (Telegram counts per bot).
+        self._bot = bot
         self._next_cleanup = 0.0
 
     async def _chat_wait(self, chat_id: str, rate: Rate) -> float:
@@ -273,10 +276,10 @@ class SharedSendLimiter(SendLimiter):
                 await forget_idle_slots(self._engine, IDLE_CHAT_SECONDS)
             except Exception as exc:
                 log.warning("could not clean the shared send slots (%s)", type(exc).__name__)
-        return await self._reserve("bot", self._global)
+        return await self._reserve(self._bot, self._global)
 
     async def _shared_paid_delay(self, rate: Rate) -> float:
-        return await self._reserve("bot-paid", rate)
+        return await self._reserve(f"{self._bot}-paid", rate)
 
     async def _reserve(self, key: str, rate: Rate) -> float:
         try:

@@ -70,11 +70,15 @@ class OutboxSender:
         clock: Callable[[], datetime] = utc_now,
         catalogue: Catalogue | None = None,
         instance: str | None = None,
+        limiters: dict[str, SendLimiter] | None = None,
     ) -> None:
         self.instance = instance_name(instance or "")
         self._sessionmaker = sessionmaker
         self._transports = transports
         self._limiter = limiter
+        # Channels with limits of their own (each further Telegram bot: Telegram counts
+        # its 30 a second per bot); the others share ``limiter``.
+        self.limiters = {} if limiters is None else limiters
         self._max_attempts = max_attempts
         self._clock = clock
         self._catalogue = catalogue
@@ -185,8 +189,9 @@ class OutboxSender:
             return _Result(row.id, failed=f"no transport for channel {row.channel}")
         message = OutMessage.from_json(row.payload)
         group = row.chat_id.startswith("-")
+        limiter = self.limiters.get(row.channel, self._limiter)
         try:
-            await self._limiter.acquire(
+            await limiter.acquire(
                 f"{row.channel}:{row.chat_id}",
                 group=group,
                 priority=row.priority,
@@ -206,7 +211,7 @@ class OutboxSender:
                 message = OutMessage(text=message.text, buttons=message.buttons, file=message.file)
                 message_id = await transport.send(row.chat_id, message)
         except RetryAfter as exc:
-            self._limiter.pause_chat(f"{row.channel}:{row.chat_id}", exc.seconds)
+            limiter.pause_chat(f"{row.channel}:{row.chat_id}", exc.seconds)
             log.warning("outbox %s: rate limited for %.1f s", row.id, exc.seconds)
             return _Result(row.id, retry_at=self._clock() + timedelta(seconds=exc.seconds))
         except PermanentSendError as exc:

@@ -78,6 +78,18 @@ class WebhookServer:
         self.received = 0  # bodies taken in (right secret, JSON)
         self.refused = 0  # requests with a wrong or missing secret
         self._refused_logged_at: float | None = None
+        # Servers whose paths this one's listener serves too (several bots, one port).
+        self._mounted: dict[str, WebhookServer] = {}
+        self._host: WebhookServer | None = None
+
+    def mount(self, other: WebhookServer) -> None:
+        """Serve ``other``'s path on this server's listener (its secret, intake and work
+        stay its own); it may be mounted while this one listens already."""
+        if other.path == self.path or other.path in self._mounted:
+            raise ValueError(f"two webhooks on one path: {other.path}")
+        other.host, other.port, other._host = self.host, self.port, self
+        other._accepting = self._accepting
+        self._mounted[other.path] = other
 
     @property
     def local_url(self) -> str:
@@ -88,6 +100,7 @@ class WebhookServer:
         """Listen on ``host:port`` (port 0: a free one, read back into ``port``)."""
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self.path, self.handle)
+        app.router.add_post("/{tail:.*}", self._handle_mounted)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         try:
@@ -101,18 +114,32 @@ class WebhookServer:
             if isinstance(address, tuple):
                 self.port = int(address[1])
                 break
+        for other in self._mounted.values():
+            other.port, other._accepting = self.port, True
+
+    async def _handle_mounted(self, request: web.Request) -> web.Response:
+        other = self._mounted.get(request.path)
+        if other is None:
+            return web.json_response({"ok": False, "description": "Not Found"}, status=404)
+        return await other.handle(request)
 
     async def stop(self) -> None:
         """Stop accepting, let what was taken in finish and be answered, then close."""
         runner = self._runner
         if runner is None:
+            if self._host is not None:  # mounted: its host's listener closes
+                self._accepting = False
+                await self._intake.drain()
             return
         self._runner = None
         self._accepting = False
+        for other in self._mounted.values():
+            other._accepting = False
         for site in list(runner.sites):
             await site.stop()  # no new connections; open ones are answered 503 from now on
         try:
-            await self._intake.drain()
+            drains = [s._intake.drain() for s in (self, *self._mounted.values())]
+            await asyncio.gather(*drains)
         finally:
             await runner.cleanup()
 

@@ -10,8 +10,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
-from bot.config import Settings
+from bot.config import BotSettings, Settings
 from bot.runtime.channel import Core
 from bot.runtime.errors import SendError
 from bot.runtime.intake import OrderedIntake
@@ -54,21 +55,24 @@ class TelegramAdapter(Transport, Protocol):
     async def close(self) -> None: ...
 
 
-def make_telegram(settings: Settings) -> TelegramAdapter:
-    """The adapter of the configured framework; only that framework is imported (each
-    costs memory and start-up time)."""
+def make_telegram(settings: Settings, bot: BotSettings | None = None) -> TelegramAdapter:
+    """The adapter of the configured framework for the main bot, or for ``bot`` (one of
+    ``telegram.bots``); only that framework is imported (each costs memory and start-up
+    time)."""
     telegram = settings.telegram
+    token = bot.token if bot is not None else telegram.token
+    api_base = (bot.api_base if bot is not None else "") or telegram.api_base
+    adapter: TelegramAdapter
     if telegram.framework == "ptb":
         from bot.telegram.ptb_adapter import PtbTelegram
 
-        return PtbTelegram(
-            telegram.token, telegram.api_base, request_timeout=telegram.request_timeout
-        )
-    from bot.telegram.aiogram_adapter import AiogramTelegram
+        adapter = PtbTelegram(token, api_base, request_timeout=telegram.request_timeout)
+    else:
+        from bot.telegram.aiogram_adapter import AiogramTelegram
 
-    return AiogramTelegram(
-        telegram.token, telegram.api_base, request_timeout=telegram.request_timeout
-    )
+        adapter = AiogramTelegram(token, api_base, request_timeout=telegram.request_timeout)
+    adapter.channel = bot.route if bot is not None else CHANNEL
+    return adapter
 
 
 async def set_command_menus(transport: Transport, catalogue: Catalogue) -> None:
@@ -83,7 +87,10 @@ async def set_command_menus(transport: Transport, catalogue: Catalogue) -> None:
 
 
 def make_webhook_server(
-    settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
+    settings: Settings,
+    telegram: TelegramAdapter,
+    intake: OrderedIntake,
+    bot: BotSettings | None = None,
 ) -> WebhookServer:
     # Imported here: aiohttp's web server is needed in webhook mode only.
     from bot.runtime.webhook import WebhookServer
@@ -93,34 +100,60 @@ def make_webhook_server(
         telegram.wrap,
         intake,
         telegram.process,
-        secret=config.webhook_secret,
+        secret=bot.webhook_secret if bot is not None else config.webhook_secret,
         secret_header=WEBHOOK_SECRET_HEADER,
         host=config.webhook_listen,
         port=config.webhook_port,
-        path=config.webhook_path,
-        name="telegram",
+        path=webhook_path(settings, bot),
+        name=telegram.channel,
     )
 
 
+def webhook_path(settings: Settings, bot: BotSettings | None) -> str:
+    """Where a bot's updates are posted: its own path on the one listener."""
+    main = settings.telegram.webhook_path
+    if bot is None:
+        return main
+    return bot.webhook_path or f"{main.rstrip('/')}/{bot.name}"
+
+
+def webhook_url(settings: Settings, bot: BotSettings | None) -> str:
+    """The public address given to setWebhook: the main bot's, with the bot's path in place
+    of the main path (a reverse proxy forwards each path as it is)."""
+    url = settings.telegram.webhook_url
+    if bot is None:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=webhook_path(settings, bot), query=""))
+
+
 async def start_webhook(
-    settings: Settings, telegram: TelegramAdapter, intake: OrderedIntake
+    settings: Settings,
+    telegram: TelegramAdapter,
+    intake: OrderedIntake,
+    bot: BotSettings | None = None,
+    host: WebhookServer | None = None,
 ) -> WebhookServer:
-    """Listen, then have Telegram post to us; raises :class:`WebhookNotSet` if either fails.
+    """Listen (or, for a further bot, take a path on ``host``'s listener), then have
+    Telegram post to us; raises :class:`WebhookNotSet` if either fails.
 
     setWebhook is called by every instance at start (the same settings again change
     nothing); no instance removes the webhook when it stops, the others keep serving.
     """
     config = settings.telegram
-    server = make_webhook_server(settings, telegram, intake)
+    server = make_webhook_server(settings, telegram, intake, bot)
     try:
-        await server.start()
+        if host is not None:
+            host.mount(server)
+        else:
+            await server.start()
     except OSError as exc:
         where = f"{config.webhook_listen}:{config.webhook_port}"
         raise WebhookNotSet(f"cannot listen on {where} ({exc.strerror or exc})") from exc
     try:
         await telegram.set_webhook(
-            config.webhook_url,
-            config.webhook_secret,
+            webhook_url(settings, bot),
+            bot.webhook_secret if bot is not None else config.webhook_secret,
             max_connections=config.webhook_max_connections,
         )
     except BaseException as exc:
@@ -141,14 +174,24 @@ async def clear_webhook(telegram: TelegramAdapter) -> None:
 
 
 class TelegramChannel:
-    """Telegram, by long polling or (``webhook``) by webhook; a
-    :class:`~bot.runtime.channel.Channel`."""
+    """One Telegram bot, by long polling or (``webhook``) by webhook; a
+    :class:`~bot.runtime.channel.Channel`. The main bot (``telegram.token``), or ``bot``,
+    one of ``telegram.bots``: a route of its own (handlers.events.family_of) whose webhook
+    takes a path on the main bot's listener (``host``)."""
 
-    name = CHANNEL
-
-    def __init__(self, settings: Settings, *, webhook: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        webhook: bool = False,
+        bot: BotSettings | None = None,
+        host: TelegramChannel | None = None,
+    ) -> None:
         self.settings = settings
         self.webhook = webhook
+        self.bot = bot
+        self.host = host
+        self.name = bot.route if bot is not None else CHANNEL
         self.username = ""
         self.telegram: TelegramAdapter | None = None
         self.server: WebhookServer | None = None
@@ -162,14 +205,15 @@ class TelegramChannel:
 
     async def start(self, core: Core) -> None:
         self._core = core
-        telegram = self.telegram = make_telegram(self.settings)
+        telegram = self.telegram = make_telegram(self.settings, self.bot)
         core.transports[telegram.channel] = telegram
         telegram.mini_app = mini_app_url(core.dashboard_url)
         self.username = await telegram.start(self._on_incoming)
         self._worker = core.worker(self.username, telegram)
         await set_command_menus(telegram, core.catalogue)
         if self.webhook:
-            self.server = await start_webhook(self.settings, telegram, self._intake)
+            host = self.host.server if self.host is not None else None
+            self.server = await start_webhook(self.settings, telegram, self._intake, self.bot, host)
         else:
             await clear_webhook(telegram)
 
@@ -179,8 +223,9 @@ class TelegramChannel:
         framework = self.settings.telegram.framework
         if self.server is not None:
             log.info(
-                "bot @%s webhook on %s:%d %s (%s), started in %.2f s",
+                "bot @%s (%s) webhook on %s:%d %s (%s), started in %.2f s",
                 self.username,
+                self.name,
                 self.server.host,
                 self.server.port,
                 self.server.path,
@@ -194,8 +239,9 @@ class TelegramChannel:
 
         def first_fetch() -> None:
             log.info(
-                "bot @%s polling (%s), started in %.2f s",
+                "bot @%s (%s) polling (%s), started in %.2f s",
                 self.username,
+                self.name,
                 framework,
                 time.monotonic() - core.started_at,
             )

@@ -132,7 +132,7 @@ async def _hand_to_private(ctx: Context, idea: Idea, act: str) -> None:
     if await ctx.notify([ctx.person.id], render, idea_id=idea.id, priority=PRIORITY_REPLY):
         ctx.answer(plain(ctx.t("applied.sent_privately")), alert=True)
     else:
-        ctx.answer(plain(ctx.t("applied.start_private_first", bot=ctx.bot.username)), alert=True)
+        ctx.answer(plain(ctx.t("applied.start_private_first", bot=ctx.bot_name)), alert=True)
 
 
 async def may_begin(ctx: Context, idea: Idea, act: str) -> bool:

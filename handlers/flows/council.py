@@ -99,7 +99,7 @@ async def _open(ctx: Context, press: LifecyclePress) -> None:
     mine = [(ch, chat) for _, ch, chat in chats if family_of(ch) == family_of(here.channel)]
     if not mine:
         ctx.answer(
-            council_card.plain(ctx.t("council.start_private_first", bot=ctx.bot.username)),
+            council_card.plain(ctx.t("council.start_private_first", bot=ctx.bot_name)),
             alert=True,
         )
         return

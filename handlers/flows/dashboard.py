@@ -59,7 +59,7 @@ async def dashboard_command(ctx: Context) -> None:
         ctx.reply(ctx.t("dashboard.unavailable"))
         return
     if ctx.chat.kind != "private":
-        ctx.reply(ctx.t("dashboard.private_only", bot=ctx.bot.username))
+        ctx.reply(ctx.t("dashboard.private_only", bot=ctx.bot_name))
         return
     roles = await menus.roles_of(ctx.uow, ctx.person)
     if not any(role in roles for role in ROLES):

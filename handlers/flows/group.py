@@ -56,7 +56,7 @@ async def route(ctx: Context) -> None:
         await triage.on_message(ctx)
         return
     if incoming.command is not None:
-        ctx.reply(ctx.t("group.private_only_link", bot=ctx.bot.username))
+        ctx.reply(ctx.t("group.private_only_link", bot=ctx.bot_name))
 
 
 async def _route_button(ctx: Context, data: str) -> None:

@@ -196,7 +196,7 @@ async def redeem_in_group(ctx: Context, token: str) -> None:
         return
     body = GROUP_BODIES.get(found.role)
     if body is None:
-        ctx.reply(ctx.t("invite.private_only", bot=ctx.bot.username))
+        ctx.reply(ctx.t("invite.private_only", bot=ctx.bot_name))
         return
     unit = await ctx.uow.units.get(found.unit_id)
     if unit is None or not await ctx.uow.invites.record_use(
@@ -218,5 +218,5 @@ async def redeem_in_group(ctx: Context, token: str) -> None:
     )
     log.info("group %s bound to unit %s (%s)", ctx.incoming.chat.external_id, unit.code, body)
     key = "team.group_bound" if body == "team" else "council_group.bound"
-    ctx.reply(ctx.t(key, unit=await unit_label(ctx, unit), bot=ctx.bot.username))
+    ctx.reply(ctx.t(key, unit=await unit_label(ctx, unit), bot=ctx.bot_name))
     await menus.refresh(ctx)

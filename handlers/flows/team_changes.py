@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from handlers import menus, visibility
+from handlers.bots import username_for
 from handlers.cards import VIETNAM
 from handlers.context import Context
 from handlers.events import AttachmentKind, OutMessage, Upload
@@ -77,7 +78,8 @@ async def invite(ctx: Context, unit: Unit) -> None:
         expires_at=expires,
         note=f"/team, person {ctx.person.id}",
     )
-    link = f"https://t.me/{ctx.bot.username}?start={token}"
+    # The bot that serves the unit (several bots in a deployment: handlers.bots).
+    link = f"https://t.me/{await username_for(ctx.uow.units, ctx.bot, unit)}?start={token}"
     path = await asyncio.to_thread(_qr_file, ctx.team.files, link, made.id)
     log.info("team invite %s for unit %s made by person %s", made.id, unit.id, ctx.person.id)
     await ctx.uow.teams.add_event(

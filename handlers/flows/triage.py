@@ -542,7 +542,7 @@ async def _open_card(
             family = family_of(ctx.incoming.channel)
             mine = [(ch, chat) for _, ch, chat in chats if family_of(ch) == family]
             if not mine:
-                ctx.answer(ctx.t("triage.start_private_first", bot=ctx.bot.username), alert=True)
+                ctx.answer(ctx.t("triage.start_private_first", bot=ctx.bot_name), alert=True)
                 return
             here = Target(*mine[0], ctx.person.id, ctx.lang)
             ctx.answer(ctx.t("triage.opened_privately"))
