@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.runtime.errors import RetryAfter, TransientSendError
+from bot.runtime.errors import PermanentSendError, RetryAfter, TransientSendError
 from bot.runtime.polling import RawUpdate
 from bot.telegram import sending
 from bot.telegram.botapi import (
@@ -33,7 +36,7 @@ from bot.telegram.constants import ALLOWED_UPDATES, CHANNEL
 from bot.telegram.failures import ApiFailure
 from bot.telegram.incoming import callback_to_incoming, member_to_incoming, message_to_incoming
 from bot.telegram.updates import parse_one, parse_updates, update_id_of
-from handlers.events import Incoming, OutMessage
+from handlers.events import FileRef, Incoming, OutMessage, Upload
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,19 @@ SETUP_ATTEMPTS = 5
 SETUP_BACKOFF_SECONDS: Sequence[float] = (1.0, 2.0, 5.0, 10.0)
 
 OnIncoming = Callable[[Incoming], Awaitable[None]]
+
+
+def file_origin(file_id: str) -> tuple[str, str] | None:
+    """(route, that bot's own id) of a file a bot of the deployment received: the main
+    bot's ids as Telegram gave them (they never hold a colon), a further bot's as
+    "telegram.<name>:<id>". None for anything else (a URL): sent as it is."""
+    route, colon, own = file_id.partition(":")
+    if not colon:
+        return CHANNEL, file_id
+    if not route.startswith(f"{CHANNEL}."):
+        return None
+    return route, own
+
 
 T = TypeVar("T")
 
@@ -60,6 +76,9 @@ class TelegramAdapterBase(ABC):
         # for the main token, "telegram.<name>" for another bot of the deployment
         # (handlers.events.family_of); set by bot.telegram.channel.make_telegram.
         self.channel = CHANNEL
+        # The deployment's bots by route, this one too (bot.telegram.channel fills it): a
+        # file another bot received is fetched through that bot (:meth:`send`).
+        self.peers: dict[str, TelegramAdapterBase] = {}
         self._api = api
         self._classes = classes
         self.username = ""
@@ -185,15 +204,55 @@ class TelegramAdapterBase(ABC):
     async def _emit(self, incoming: Incoming | None) -> None:
         if incoming is not None and self._on_incoming is not None:
             if self.channel != CHANNEL:  # the chat is this bot's; the person the family's
-                incoming = replace(incoming, chat=replace(incoming.chat, channel=self.channel))
+                incoming = replace(
+                    incoming,
+                    chat=replace(incoming.chat, channel=self.channel),
+                    files=tuple(
+                        replace(f, file_id=f"{self.channel}:{f.file_id}") for f in incoming.files
+                    ),
+                )
             await self._on_incoming(incoming)
 
     # ------------------------------------------------------------ transport
 
     async def send(self, chat_id: str, message: OutMessage) -> str:
-        """Send (or edit) ``message``; returns its message id. Raises neutral errors."""
+        """Send (or edit) ``message``; returns its message id. Raises neutral errors.
+
+        A file's id is the bot's that received it (a file id is good for that bot only):
+        a further bot's ids carry its route, "telegram.<name>:<id>". A file received by
+        another bot of the deployment is fetched through that bot and uploaded here.
+        """
+        file = message.file
+        if file is not None and (origin := file_origin(file.file_id)) is not None:
+            route, file_id = origin
+            if route != self.channel:
+                return await self._send_carried(chat_id, message, file, route, file_id)
+            message = replace(message, file=replace(file, file_id=file_id))
         unchanged = message.edit_message_id
         return await self._neutral(self._send(chat_id, message), unchanged=unchanged)
+
+    async def _send_carried(
+        self, chat_id: str, message: OutMessage, file: FileRef, route: str, file_id: str
+    ) -> str:
+        peer = self.peers.get(route)
+        if peer is None:  # a bot no longer in telegram.bots
+            raise PermanentSendError("file_of_another_bot", route)
+        data = await peer._neutral(peer._download(file_id))
+        with tempfile.TemporaryDirectory(prefix="carried-") as folder:
+            name = Path(
+                file.file_name or f"file{mimetypes.guess_extension(file.mime_type or '') or ''}"
+            ).name
+            path = Path(folder) / name
+            await asyncio.to_thread(path.write_bytes, data)
+            upload = Upload(
+                file.kind, name, file.mime_type or "application/octet-stream", str(path)
+            )
+            carried = replace(message, file=None, upload=upload)
+            return await self._neutral(self._send(chat_id, carried))
+
+    @abstractmethod
+    async def _download(self, file_id: str) -> bytes:
+        """A file this bot received, by its id (getFile, then the file itself)."""
 
     async def answer_callback(self, callback_id: str, text: str, alert: bool) -> None:
         await self._neutral(

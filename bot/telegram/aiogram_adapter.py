@@ -40,6 +40,7 @@ from aiogram.types import (  # noqa: E402
     Update,
 )
 
+from bot.runtime.errors import TransientSendError  # noqa: E402
 from bot.runtime.polling import RawUpdate  # noqa: E402
 from bot.telegram.adapter import TelegramAdapterBase  # noqa: E402
 from bot.telegram.botapi import TgClasses  # noqa: E402
@@ -95,6 +96,14 @@ class AiogramTelegram(TelegramAdapterBase):
 
     async def close(self) -> None:
         await self.bot.session.close()
+
+    async def _download(self, file_id: str) -> bytes:
+        found = await self.bot.get_file(file_id)
+        if not found.file_path:
+            raise TransientSendError("getFile gave no file path")
+        data = await self.bot.download_file(found.file_path)
+        assert data is not None  # no destination given: the file's bytes in memory
+        return data.read()
 
     # ------------------------------------------------------------ intake
 

@@ -37,6 +37,7 @@ class WebhookNotSet(RuntimeError):
 
 class TelegramAdapter(Transport, Protocol):
     mini_app: str  # the dashboard's Mini App address for the menu buttons ("" for none)
+    peers: dict[str, Any]  # the deployment's bots by route (adapter.TelegramAdapterBase)
 
     async def start(self, on_incoming: Callable[[Incoming], Awaitable[None]]) -> str: ...
 
@@ -206,6 +207,9 @@ class TelegramChannel:
     async def start(self, core: Core) -> None:
         self._core = core
         telegram = self.telegram = make_telegram(self.settings, self.bot)
+        # One table of the deployment's bots, shared: files go from one bot to another.
+        telegram.peers = self.host.telegram.peers if self.host and self.host.telegram else {}
+        telegram.peers[telegram.channel] = telegram
         core.transports[telegram.channel] = telegram
         telegram.mini_app = mini_app_url(core.dashboard_url)
         self.username = await telegram.start(self._on_incoming)

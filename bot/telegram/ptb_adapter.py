@@ -134,6 +134,10 @@ class PtbTelegram(TelegramAdapterBase):
         await self.application.start()
         return self.bot.username or ""
 
+    async def _download(self, file_id: str) -> bytes:
+        found = await self.bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
+
     async def close(self) -> None:
         if self.application.running:
             await self.application.stop()

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
@@ -118,6 +118,7 @@ class Auth:
         sessionmaker: async_sessionmaker[AsyncSession],
         reader: async_sessionmaker[AsyncSession],
         bot_token: str,
+        other_bot_tokens: Sequence[str] = (),
         init_data_max_age: timedelta = timedelta(minutes=60),
         session_lifetime: timedelta = timedelta(hours=8),
         clock: Callable[[], datetime] = utc_now,
@@ -125,6 +126,9 @@ class Auth:
         self.sessionmaker = sessionmaker  # redeeming links and making sessions: writes
         self.reader = reader  # who a credential belongs to: reads
         self.bot_token = bot_token
+        # The deployment's further bots (telegram.bots): a Mini App opened from any of
+        # them is signed with that bot's token. Telegram's user ids are the same on all.
+        self.bot_tokens = (bot_token, *other_bot_tokens)
         self.init_data_max_age = init_data_max_age
         self.session_lifetime = session_lifetime
         self.clock = clock
@@ -135,13 +139,16 @@ class Auth:
         if authorization is not None:
             if not authorization.startswith(TMA_SCHEME):
                 raise Unauthorized
-            user = telegram_user_of(
-                authorization.removeprefix(TMA_SCHEME),
-                self.bot_token,
-                now=self.clock(),
-                max_age=self.init_data_max_age,
-            )
-            return Credential(f"tg:{user}", telegram_user=user)
+            init_data = authorization.removeprefix(TMA_SCHEME)
+            for token in self.bot_tokens:
+                try:
+                    user = telegram_user_of(
+                        init_data, token, now=self.clock(), max_age=self.init_data_max_age
+                    )
+                except Unauthorized:
+                    continue
+                return Credential(f"tg:{user}", telegram_user=user)
+            raise Unauthorized
         if cookie:
             hashed = token_hash(cookie)
             return Credential(f"s:{hashed.hex()[:32]}", session_hash=hashed)

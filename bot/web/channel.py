@@ -64,6 +64,7 @@ class WebChannel:
             sessionmaker=core.sessionmaker,
             reader=reader,
             bot_token=settings.telegram.token,
+            other_bot_tokens=[bot.token for bot in settings.telegram.bots],
             init_data_max_age=timedelta(minutes=web_settings.init_data_max_age_minutes),
             session_lifetime=timedelta(hours=web_settings.session_hours),
         )

@@ -37,6 +37,8 @@ from tests.flows.test_worker_idea import invite, join_by_link
 
 TOKEN = "123456789:AAHe2eTestTokenForTheStandInServer01"
 OTHER_TOKEN = "987654321:AAHAnotherBotsTokenNotOurs0000000001"
+# A further bot of the same deployment (telegram.bots, issue #22).
+NORTH_TOKEN = "555000111:AAHTheDeploymentsNorthernBot00000001"
 OFFICIAL, WORKER, STRANGER = 5001, 7001, 9001
 NAME = "Trịnh Thị Bích"
 
@@ -108,7 +110,13 @@ async def web(tmp_path: Path, catalogue: Catalogue) -> AsyncIterator[Web]:
     await h.send(OFFICIAL, f"/start {await invite(h, h.units['HCM-Q7'], RoleKind.OFFICIAL)}")
     await join_by_link(h, WORKER, h.units["HCM-Q7-MAY"], lang="en")
     clock = Clock(datetime.now(UTC))
-    auth = Auth(sessionmaker=sessionmaker, reader=sessionmaker, bot_token=TOKEN, clock=clock)
+    auth = Auth(
+        sessionmaker=sessionmaker,
+        reader=sessionmaker,
+        bot_token=TOKEN,
+        other_bot_tokens=[NORTH_TOKEN],
+        clock=clock,
+    )
     dashboard = Dashboard(sessionmaker=sessionmaker, reader=sessionmaker, catalogue=catalogue)
     server = DashboardServer(
         dashboard=dashboard,
@@ -158,6 +166,19 @@ async def test_valid_init_data_opens_me_and_every_forgery_is_401(web: Web) -> No
         assert await web.me(**headers) == (401, {"error": "unauthorized"}), what
     # Half a minute ahead of our clock is Telegram's clock, not a forgery.
     assert (await web.me(Authorization=web.tma(OFFICIAL, age=-timedelta(seconds=30))))[0] == 200
+
+
+async def test_a_mini_app_opened_from_a_further_bot_of_the_deployment_signs_in(web: Web) -> None:
+    # Telegram signs initData with the token of the bot the Mini App was opened from; the
+    # user id is the same on every bot, so the official is the same person.
+    status, me = await web.me(Authorization=web.tma(OFFICIAL, token=NORTH_TOKEN))
+    assert status == 200 and me["person_id"] == await person_id(web.h, OFFICIAL)
+    tampered = web.tma(OFFICIAL, token=NORTH_TOKEN).replace("query_id=AAH1", "query_id=AAH2")
+    assert await web.me(Authorization=tampered) == (401, {"error": "unauthorized"})
+    assert await web.me(Authorization=web.tma(WORKER, token=NORTH_TOKEN)) == (
+        403,
+        {"error": "forbidden"},
+    )
 
 
 async def test_a_stranger_and_a_worker_with_genuine_init_data_are_403(web: Web) -> None:
