@@ -25,7 +25,7 @@ from bot.runtime.limiter import SendLimiter
 from bot.runtime.transport import Transport
 from handlers.context import Scope
 from handlers.dispatch import utc_now
-from handlers.events import OutMessage
+from handlers.events import OutMessage, family_of
 from handlers.i18n import Catalogue
 from handlers.team import AUTHOR_PURPOSE, tell_team_author_unreachable
 from storage.instances import instance_name
@@ -57,6 +57,7 @@ class _Result:
     failed: str | None = None
     unreachable_person: int | None = None
     unreachable_author_of: int | None = None  # the idea whose author could not be told
+    row: OutboxMessage | None = None  # the row a person could not be reached by
 
 
 class OutboxSender:
@@ -219,7 +220,11 @@ class OutboxSender:
             person = row.person_id if exc.unreachable else None
             idea = row.idea_id if person is not None and row.purpose == AUTHOR_PURPOSE else None
             return _Result(
-                row.id, failed=exc.reason, unreachable_person=person, unreachable_author_of=idea
+                row.id,
+                failed=exc.reason,
+                unreachable_person=person,
+                unreachable_author_of=idea,
+                row=row if person is not None else None,
             )
         except SendError as exc:
             return self._retry_later(row, type(exc).__name__)
@@ -273,6 +278,8 @@ class OutboxSender:
                 elif result.failed is not None:
                     self.failed += 1
                     await uow.outbox.mark_failed(result.row_id, error=result.failed, now=now)
+                    if result.row is not None and await self._another_bot(uow, result.row, now):
+                        continue  # the person blocked this bot, not the others they use
                     if result.unreachable_person is not None:
                         person = await uow.people.get(result.unreachable_person)
                         if person is not None:
@@ -285,6 +292,30 @@ class OutboxSender:
                 else:
                     await uow.outbox.mark_sent(result.row_id, message_id=result.message_id, now=now)
             await uow.commit()
+
+    async def _another_bot(self, uow: UnitOfWork, row: OutboxMessage, now: datetime) -> bool:
+        """A person who blocked one bot of the deployment (or deleted its chat) but has
+        started another: forget this one for them, and queue the message on the other
+        (the one they used last of those left). False: no other bot reaches them."""
+        route = await uow.people.forget_route(family_of(row.channel), row.chat_id, row.channel)
+        if route is None:
+            return False
+        message = OutMessage.from_json(row.payload)
+        if message.edit_message_id is not None:  # that message is in the other bot's chat
+            message = OutMessage(text=message.text, buttons=message.buttons, file=message.file)
+        await uow.outbox.add(
+            channel=route,
+            chat_id=row.chat_id,
+            payload=message.to_json(),
+            priority=row.priority,
+            now=now,
+            person_id=row.person_id,
+            idea_id=row.idea_id,
+            purpose=row.purpose,
+        )
+        log.info("outbox %s: the person is reached through another bot now", row.id)
+        self.wake()
+        return True
 
 
 class _SentRecords:

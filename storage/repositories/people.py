@@ -102,6 +102,8 @@ class PersonRepository(Repository):
                 bots = used_last(identity.bots, route, channel)
                 if bots != identity.bots:
                     identity.bots = bots
+                if person.unreachable:  # writing to the bot privately: reachable again
+                    person.unreachable = False
             conversation = ChatState(flow, step, data or {}) if saved is not None else None
             return Resolved(person, conversation)
         person = Person(
@@ -123,6 +125,22 @@ class PersonRepository(Repository):
         )
         conversations = ConversationRepository(self.session)
         return Resolved(person, await conversations.get(conversation_key))
+
+    async def forget_route(self, channel: str, chat_id: str, route: str) -> str | None:
+        """The account behind ``chat_id`` on ``channel`` can no longer be reached through
+        ``route`` (it blocked that bot): drop it from the account's bots; the route to
+        use instead, or None when no other bot reaches it."""
+        query = select(Identity).where(
+            Identity.channel == channel, Identity.private_chat_id == chat_id
+        )
+        identity = (await self.session.execute(query.limit(1))).scalar_one_or_none()
+        if identity is None or not identity.bots:
+            return None
+        left = [r for r in identity.bots.split() if r != route]
+        if not left or left == identity.bots.split():
+            return None
+        identity.bots = None if left == [channel] else " ".join(left)
+        return left[0]
 
     async def private_chats(self, person_ids: Sequence[int]) -> list[tuple[int, str, str]]:
         """(person id, route, chat id) for every reachable private chat of these people.

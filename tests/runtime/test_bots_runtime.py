@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import channels_for
 from bot.config import ConfigError, load_settings
+from bot.runtime.errors import PermanentSendError
 from bot.runtime.intake import OrderedIntake
 from bot.runtime.limiter import Rate, SendLimiter
 from bot.runtime.sender import OutboxSender
@@ -185,3 +186,76 @@ async def test_the_nearest_unit_named_in_the_config_picks_the_bot() -> None:
         "HCM": "telegram",
     }
     assert await serving_route(tree, {}, tree.unit("HN-Q1-MAY")) == "telegram"
+
+
+class BlockedMessenger(FakeMessenger):
+    """A bot the person blocked: every message to them is refused for good."""
+
+    async def send(self, chat_id: str, message: OutMessage) -> str:
+        raise PermanentSendError("blocked", "Forbidden: bot was blocked by the user")
+
+
+async def person_on(
+    sessionmaker: async_sessionmaker[AsyncSession], user: str, routes: Sequence[str]
+) -> int:
+    """A Telegram user who wrote privately to these bots, the last one last."""
+    for route in routes:
+        async with UnitOfWork(sessionmaker) as uow:
+            person, _ = await uow.people.resolve(
+                channel="telegram",
+                external_id=user,
+                display_name="An",
+                platform_language="vi",
+                private_chat_id=user,
+                now=datetime.now(UTC),
+                conversation_key=f"{route}:{user}",
+                route=route,
+            )
+            await uow.commit()
+    return person.id
+
+
+async def test_a_person_who_blocked_one_bot_hears_through_another_they_started(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    both = await person_on(sessionmaker, "31", ["telegram", "telegram.north"])
+    north_only = await person_on(sessionmaker, "32", ["telegram.north"])
+    main, north = FakeMessenger(), BlockedMessenger()
+    north.channel = "telegram.north"
+    sender = OutboxSender(
+        sessionmaker,
+        {"telegram": main, "telegram.north": north},
+        CountingLimiter(),
+        max_attempts=3,
+        instance="one",
+    )
+    async with UnitOfWork(sessionmaker) as uow:
+        chats = await uow.people.private_chats([both, north_only])
+        assert chats == [(both, "telegram.north", "31"), (north_only, "telegram.north", "32")]
+        for person, route, chat in chats:
+            await uow.outbox.add(
+                channel=route,
+                chat_id=chat,
+                payload=OutMessage(text=f"SK-{chat} approved").to_json(),
+                priority=5,
+                now=datetime.now(UTC),
+                person_id=person,
+            )
+        await uow.commit()
+    await drain(sender, sessionmaker)
+    # The first started the main bot too: the message goes there, north is forgotten.
+    assert main.sent == [("31", "SK-31 approved")]
+    async with UnitOfWork(sessionmaker) as uow:
+        assert await uow.people.private_chats([both]) == [(both, "telegram", "31")]
+        # The second has no other bot: unreachable, as with one bot.
+        assert await uow.people.private_chats([north_only]) == []
+        still = await uow.people.get(both)
+        gone = await uow.people.get(north_only)
+        assert still is not None and not still.unreachable
+        assert gone is not None and gone.unreachable
+    # Writing to a bot privately again makes a person reachable again.
+    await person_on(sessionmaker, "32", ["telegram.north"])
+    async with UnitOfWork(sessionmaker) as uow:
+        assert await uow.people.private_chats([north_only]) == [
+            (north_only, "telegram.north", "32")
+        ]
