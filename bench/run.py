@@ -62,6 +62,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rate", type=float, help="latency: offered updates per second (default: 200)"
     )
     parser.add_argument(
+        "--size", type=int, help="the benchmark's size, e.g. throughput's workers (default: "
+        "per benchmark: 200, quick 30)",
+    )  # fmt: skip
+    parser.add_argument(
         "--seconds", type=float, help="latency: seconds of offered load (default: 10, quick 3)"
     )
     parser.add_argument(
@@ -86,6 +90,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[BenchResult]:
         profile=args.profile,
         rate=args.rate,
         seconds=args.seconds,
+        size=args.size,
     )
     results = []
     for name in args.only or list(BENCHMARKS):

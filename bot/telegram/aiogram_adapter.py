@@ -10,7 +10,7 @@ before its work has committed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.telegram.aiogram_models import import_aiogram
 
@@ -32,6 +32,7 @@ from aiogram.exceptions import (  # noqa: E402
     TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod  # noqa: E402
+from aiogram.methods.base import Response, TelegramType  # noqa: E402
 from aiogram.types import (  # noqa: E402
     BufferedInputFile,
     CallbackQuery,
@@ -76,11 +77,31 @@ class GetRawUpdates(TelegramMethod[list[Any]]):
     allowed_updates: list[str] | None = None
 
 
+class _Session(AiohttpSession):
+    """aiogram's aiohttp session, keeping each call's answer model alive.
+
+    aiogram reads every answer with ``Response[<the method's result type>]``, a pydantic
+    generic model built on first use and cached only weakly: each time the garbage
+    collector found it unused it was built again, 50-180 ms each (12 % of the bot's CPU
+    in the throughput benchmark, docs/BENCHMARKS.md "Cost per update (issue 22)").
+    """
+
+    _answers: ClassVar[dict[type[Any], Any]] = {}
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
+    ) -> Response[TelegramType]:
+        kind = type(method)
+        if kind not in self._answers:
+            self._answers[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        return super().check_response(bot, method, status_code, content)
+
+
 class AiogramTelegram(TelegramAdapterBase):
     """UpdateSource and Transport for Telegram through aiogram."""
 
     def __init__(self, token: str, api_base: str, *, request_timeout: float) -> None:
-        session = AiohttpSession(
+        session = _Session(
             api=TelegramAPIServer.from_base(api_base.rstrip("/")), timeout=request_timeout
         )
         self.bot = Bot(token=token, session=session)

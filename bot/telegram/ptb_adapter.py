@@ -23,7 +23,8 @@ Four things PTB does differently from aiogram, and what this adapter does about 
   checking that an update that should have reached a handler did.
 * The bot is a plain ``telegram.Bot``, not an ``ExtBot``: no ``Defaults``, no rate
   limiter (the runtime has one limiter for the whole bot), no arbitrary callback
-  data. ``HTTPXRequest`` does not retry; PTB raises ``RetryAfter`` instead of waiting.
+  data. Its requests go through aiohttp (:mod:`bot.telegram.ptb_request`), not PTB's
+  ``HTTPXRequest``; neither retries: PTB raises ``RetryAfter`` instead of waiting.
 * Without persistence PTB still remembers every chat and user id it has seen "for
   the next persistence update", which never comes; those marks are dropped after
   each update so a long-running bot does not grow with its user count.
@@ -61,7 +62,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.runtime.polling import RawUpdate
@@ -69,6 +69,7 @@ from bot.telegram.adapter import TelegramAdapterBase
 from bot.telegram.botapi import TgClasses
 from bot.telegram.constants import ALLOWED_UPDATES, POLL_TIMEOUT_MARGIN
 from bot.telegram.failures import ApiFailure, Failure, FailureTable, failure_from
+from bot.telegram.ptb_request import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,8 @@ class PtbTelegram(TelegramAdapterBase):
             token=token,
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
-            request=_request(CONNECTION_POOL_SIZE, request_timeout),
-            get_updates_request=_request(GET_UPDATES_POOL_SIZE, request_timeout),
+            request=AiohttpRequest(CONNECTION_POOL_SIZE, request_timeout),
+            get_updates_request=AiohttpRequest(GET_UPDATES_POOL_SIZE, request_timeout),
         )
         super().__init__(self.bot, CLASSES)
         self._in_process: dict[int, _InProcess] = {}  # id(update) -> its fate
@@ -253,19 +254,6 @@ class PtbTelegram(TelegramAdapterBase):
         if isinstance(exc, PtbRetryAfter):
             return ApiFailure(Failure.RETRY_AFTER, exc.message, retry_seconds(exc))
         return failure_from(exc, FAILURES)
-
-
-def _request(pool_size: int, timeout: float) -> HTTPXRequest:
-    # trust_env=False: like aiogram's aiohttp session, ignore HTTP(S)_PROXY and .netrc.
-    return HTTPXRequest(
-        connection_pool_size=pool_size,
-        read_timeout=timeout,
-        write_timeout=timeout,
-        connect_timeout=timeout,
-        pool_timeout=timeout,
-        media_write_timeout=timeout,
-        httpx_kwargs={"trust_env": False},
-    )
 
 
 def retry_seconds(exc: PtbRetryAfter) -> float:
