@@ -242,5 +242,6 @@ def _bot_username(settings: Settings, route: str = MAIN_ROUTE) -> str | None:
 
     try:
         return asyncio.run(ask())
-    except Exception:
+    except Exception as exc:  # the link is still printed, with a placeholder to fill in
+        console.print(f"[yellow]Could not ask Telegram for the bot's name ({exc!r:.200}).[/yellow]")
         return None
