@@ -76,6 +76,7 @@ from bench.common import (
     markdown_table,
     median,
     own_cpu_seconds,
+    profiled,
     rounded,
     save_results,
     standin,
@@ -83,6 +84,7 @@ from bench.common import (
     template,
     watched,
 )
+from bench.instances import machine_ticks
 from handlers.events import Button, OutMessage
 from standins.telegram.config import StandinConfig
 from standins.telegram.models import CallRecord
@@ -112,7 +114,9 @@ class Setup:
 
 
 SQLITE_1 = Setup("sqlite-1", "SQLite, 1 process", "sqlite", 1)
+POSTGRES_1 = Setup("postgres-1", "PostgreSQL, 1 process", "postgres", 1)
 POSTGRES_3 = Setup("postgres-3", "PostgreSQL, 3 processes", "postgres", 3)
+SETUPS = {setup.key: setup for setup in (SQLITE_1, POSTGRES_1, POSTGRES_3)}
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ class Bot:
         return self.route.partition(".")[2]
 
 
-def bots() -> list[Bot]:
+def bots(tokens: int = len(ROUTES)) -> list[Bot]:
+    """The main bot and ``tokens`` - 1 further ones."""
     found = [Bot(MAIN, TOKEN, "sangkien_bot", WEBHOOK_PATH, SECRET)]
     for number, name in enumerate(EXTRA, 1):
         token = f"{200_000_000 + number}:AAHbench{name}TokenForTheStandInServer01"
@@ -143,7 +148,7 @@ def bots() -> list[Bot]:
                 f"{SECRET}{name}",
             )
         )
-    return found
+    return found[:tokens]
 
 
 def chat_ids(index: int, count: int) -> list[int]:
@@ -416,9 +421,10 @@ async def one_run(
     options: Options,
     server: str,
     together: bool = True,
+    tokens: int = len(ROUTES),
 ) -> JSON:
     directory = options.workdir / NAME / f"{setup.key}-{framework}-{round_no}"
-    found = bots()
+    found = bots(tokens)
     ports = [free_port() for _ in range(setup.instances)]
     webhook = setup.database == "postgres"
     queued = "together" if together else "apart"
@@ -456,14 +462,21 @@ async def one_run(
         )
         started = time.time()
         own_before = own_cpu_seconds()
+        machine_before = machine_ticks()
         try:
             await asyncio.gather(*(process.start() for process in running))
             await wait_ready(worlds, running, webhook)
             run["ready_after_s"] = rounded(time.time() - started, 2)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), count / ALLOWED_PER_SECOND * 1.5 + 60)
+            async with profiled(options, running[0], directory.name):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), count / ALLOWED_PER_SECOND * 1.5 + 60)
             run["bot_cpu_seconds"] = rounded(sum(p.cpu_seconds() for p in running), 1)
             run["standins_cpu_seconds"] = rounded(own_cpu_seconds() - own_before, 1)
+            machine_after = machine_ticks()
+            busy = machine_after[0] - machine_before[0]
+            ticks = machine_after[1] - machine_before[1]
+            cores = os.cpu_count() or 1
+            run["machine_cores_busy"] = rounded(cores * busy / ticks if ticks else 0.0, 2)
             run["outbox_unsent"] = await settled(url)
         finally:
             codes = await asyncio.gather(*(process.stop() for process in running))
@@ -513,6 +526,7 @@ async def measure(
     server: str | None = PG_URL,
     setups_wanted: Sequence[Setup] | None = None,
     together: bool = True,
+    tokens: int = len(ROUTES),
 ) -> BenchResult:
     result = BenchResult(NAME)
     count = options.pick(5_000, 300)
@@ -530,12 +544,19 @@ async def measure(
             for setup in chosen:
                 runs.append(
                     await one_run(
-                        setup, framework, count, round_no, options, server or "", together
+                        setup,
+                        framework,
+                        count,
+                        round_no,
+                        options,
+                        server or "",
+                        together,
+                        tokens,
                     )
                 )
     result.raw = {
         "notifications_per_token": count,
-        "routes": list(ROUTES),
+        "routes": list(ROUTES[:tokens]),
         "queued": "together" if together else "apart",
         "runs": runs,
         "seconds": rounded(time.monotonic() - started, 1),
@@ -543,7 +564,7 @@ async def measure(
     for framework in options.frameworks:
         for setup in chosen:
             mine = [r for r in runs if r["framework"] == framework and r["setup"] == setup.key]
-            for route in ROUTES:
+            for route in ROUTES[:tokens]:
                 figures = [r["tokens"][route] for r in mine]
                 share = median([f["fraction_of_allowed"] for f in figures])
                 middle = median([f["middle_80_fraction"] for f in figures])
@@ -588,7 +609,7 @@ def table(result: BenchResult) -> str:
     ]
     for r in result.raw["runs"]:
         for route, t in r["tokens"].items():
-            label = SQLITE_1.label if r["setup"] == SQLITE_1.key else POSTGRES_3.label
+            label = SETUPS[r["setup"]].label
             once = t["sent"] == t["distinct_chats"] == t["notifications"]
             lines.append(
                 f"| {label} | {r['framework']} | {route} | {t['fraction_of_allowed']:.3f} | "
@@ -602,10 +623,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bots", description=__doc__)
     parser.add_argument("--postgres", metavar="URL", default=PG_URL, help="PostgreSQL server")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--setups",
+        help=f"comma-separated, of {', '.join(SETUPS)} (default: sqlite-1,postgres-3)",
+    )
     parser.add_argument("--frameworks", default="aiogram", help="comma-separated: aiogram,ptb")
     parser.add_argument("--size", type=int, help="notifications per token (default 5,000)")
     parser.add_argument("--repeat", type=int, help="rounds (default 1)")
     parser.add_argument("--quick", action="store_true", help="300 notifications per token")
+    parser.add_argument(
+        "--tokens",
+        type=int,
+        default=len(ROUTES),
+        choices=range(1, len(ROUTES) + 1),
+        help="bot tokens (default 4; 1: the main bot alone, for comparison)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the (first) bot process with py-spy"
+    )
     parser.add_argument(
         "--apart",
         action="store_true",
@@ -620,11 +655,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(filename=workdir / "standin.log", level=logging.WARNING)
     options = Options(
         quick=args.quick, frameworks=frameworks, repeat=args.repeat, workdir=workdir,
-        size=args.size,
+        size=args.size, profile=args.profile,
     )  # fmt: skip
     info = machine_info()
     server = None if args.no_postgres else args.postgres
-    result = asyncio.run(measure(replace(options), server=server, together=not args.apart))
+    wanted = [SETUPS[key.strip()] for key in args.setups.split(",")] if args.setups else None
+    result = asyncio.run(
+        measure(
+            replace(options),
+            server=server,
+            setups_wanted=wanted,
+            together=not args.apart,
+            tokens=args.tokens,
+        )
+    )
     command = "python -m bench.bots " + " ".join(sys.argv[1:] if argv is None else argv)
     path = save_results([result], command.strip(), info)
     print(f"\n`{command.strip()}` on {info['nproc']} × {info['cpu']}")
