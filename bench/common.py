@@ -94,6 +94,8 @@ class Options:
     import_rounds: int | None = None  # start-up: runs under -X importtime (None: default)
     echo_reference: bool = True  # memory: also measure the bare echo bot's idle RSS
     memory_seed: bool | None = None  # memory: seed the forms (None: above 1,000 people)
+    # throughput: which bots run ("echo", "form-echo", "bot"; None: all three)
+    kinds: tuple[str, ...] | None = None
 
     def runs(self, full: int, quick: int) -> int:
         if self.repeat is not None:

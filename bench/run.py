@@ -66,6 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "per benchmark: 200, quick 30)",
     )  # fmt: skip
     parser.add_argument(
+        "--kinds", help="throughput: which bots run, comma-separated: echo,form-echo,bot "
+        "(default: all; the ratios need all three)",
+    )  # fmt: skip
+    parser.add_argument(
         "--seconds", type=float, help="latency: seconds of offered load (default: 10, quick 3)"
     )
     parser.add_argument(
@@ -91,6 +95,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> list[BenchResult]:
         rate=args.rate,
         seconds=args.seconds,
         size=args.size,
+        kinds=tuple(k.strip() for k in args.kinds.split(",")) if args.kinds else None,
     )
     results = []
     for name in args.only or list(BENCHMARKS):

@@ -235,31 +235,32 @@ async def measure(options: Options) -> BenchResult:
     rounds = options.runs(5, 2)
     source = template(options.workdir)
     runs: list[dict[str, Any]] = []
+    kinds = tuple(k for k in KINDS if options.kinds is None or k in options.kinds)
     for round_no in range(rounds):
         for framework in options.frameworks:
-            order = KINDS if round_no % 2 == 0 else tuple(reversed(KINDS))
+            order = kinds if round_no % 2 == 0 else tuple(reversed(kinds))
             pair: dict[str, dict[str, Any]] = {}
             for kind in order:
                 directory = options.workdir / NAME / f"throughput-{framework}-{kind}-{round_no}"
                 pair[kind] = await one_run(kind, framework, workers, source, directory, options)
-            bot_rate = pair["bot"]["updates_per_second"]
-            echo_rate = pair["echo"]["updates_per_second"] or 0.0
-            form_rate = pair["form-echo"]["updates_per_second"] or 0.0
+            bot_rate = pair["bot"]["updates_per_second"] if "bot" in pair else None
+            echo_rate = pair["echo"]["updates_per_second"] if "echo" in pair else None
+            form_rate = pair["form-echo"]["updates_per_second"] if "form-echo" in pair else None
             runs.append(
                 {
                     "round": round_no,
                     "framework": framework,
-                    "ratio": rounded(bot_rate / echo_rate if echo_rate else None),
-                    "form_ratio": rounded(bot_rate / form_rate if form_rate else None),
+                    "ratio": rounded(bot_rate / echo_rate if bot_rate and echo_rate else None),
+                    "form_ratio": rounded(bot_rate / form_rate if bot_rate and form_rate else None),
                     **pair,
                 }
             )
     result.raw = {"workers": workers, "rounds": rounds, "runs": runs}
     for framework in options.frameworks:
         mine = [r for r in runs if r["framework"] == framework]
-        bot = [r["bot"]["updates_per_second"] for r in mine]
-        echo = [r["echo"]["updates_per_second"] for r in mine]
-        form_echo = [r["form-echo"]["updates_per_second"] for r in mine]
+        bot = [r["bot"]["updates_per_second"] for r in mine if "bot" in r]
+        echo = [r["echo"]["updates_per_second"] for r in mine if "echo" in r]
+        form_echo = [r["form-echo"]["updates_per_second"] for r in mine if "form-echo" in r]
         ratios = [r["ratio"] for r in mine if r["ratio"] is not None]
         ratio = median(ratios)
         form_ratios = [r["form_ratio"] for r in mine if r["form_ratio"] is not None]
@@ -308,12 +309,14 @@ async def measure(options: Options) -> BenchResult:
             ),
         ]
         for r in mine:
-            for kind in KINDS:
+            for kind in kinds:
                 if r[kind]["failure_count"]:
                     result.problems.append(
                         f"{framework} {kind} round {r['round']}: {r[kind]['failure_count']} "
                         f"people did not finish: {r[kind]['failures'][:2]}"
                     )
+            if "bot" not in r:
+                continue
             if r["bot"].get("lost_or_duplicated"):
                 result.problems.append(
                     f"{framework} round {r['round']}: submitted {r['bot']['submitted']}, "

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import text
+from sqlalchemy import Table, event, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.db import SQLITE_BEGIN_OPTION
 from storage.repositories.announcements import AnnouncementRepository
@@ -39,6 +41,62 @@ from storage.repositories.web import WebRepository
 _SQLITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+T = TypeVar("T")
+_MEMO = "uow-memo"
+
+
+class TransactionMemo:
+    """Answers computed once in a transaction and kept while nothing they depend on is
+    written in it (see :meth:`UnitOfWork.memo`)."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, tuple[Any, Collection[str]]] = {}
+
+    def get(self, key: Hashable) -> tuple[bool, Any]:
+        entry = self._entries.get(key)
+        return (False, None) if entry is None else (True, entry[0])
+
+    def put(self, key: Hashable, value: Any, tables: Collection[str]) -> None:
+        self._entries[key] = (value, tables)
+
+    def written(self, tables: Iterable[str] | None) -> None:
+        """Forget what depends on these tables (None: on any)."""
+        if not self._entries:
+            return
+        if tables is None:
+            self._entries.clear()
+            return
+        touched = set(tables)
+        if touched:
+            self._entries = {
+                key: entry for key, entry in self._entries.items() if touched.isdisjoint(entry[1])
+            }
+
+
+def _statement_tables(state: ORMExecuteState) -> set[str] | None:
+    table = getattr(state.statement, "table", None)
+    return {table.name} if isinstance(table, Table) else None
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    """A statement that may write (anything but a SELECT) forgets what depends on its
+    table; one whose table is not known (a text statement), everything."""
+    memo = state.session.info.get(_MEMO)
+    if memo is not None and not state.is_select:
+        memo.written(_statement_tables(state))
+
+
+@event.listens_for(Session, "before_flush")
+def _on_flush(session: Session, flush: UOWTransaction, instances: object) -> None:
+    memo = session.info.get(_MEMO)
+    if memo is not None:
+        changed = (*session.new, *session.dirty, *session.deleted)
+        memo.written({obj.__table__.name for obj in changed})
 
 
 def _writer_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
@@ -96,6 +154,8 @@ class UnitOfWork:
         if self._lock is not None:
             await self._lock.acquire()
         self.session = self._sessionmaker(**_reading(self._sessionmaker, self._read_only))
+        self._memo = TransactionMemo()
+        self.session.sync_session.info[_MEMO] = self._memo
         self.units = UnitRepository(self.session)
         self.people = PersonRepository(self.session)
         self.roles = RoleRepository(self.session)
@@ -142,6 +202,20 @@ class UnitOfWork:
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                 {"key": f"chat:{chat_key}"},
             )
+
+    async def memo(
+        self, key: Hashable, tables: Collection[str], compute: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``compute()``'s answer, computed once in this transaction: kept until a
+        statement or flush of the transaction writes one of ``tables`` (the tables the
+        answer is read from), or one whose tables are not known. For answers asked for
+        many times in one update, such as the team that serves a unit."""
+        found, value = self._memo.get(key)
+        if found:
+            return cast(T, value)
+        value = await compute()
+        self._memo.put(key, value, tables)
+        return value
 
     async def commit(self) -> None:
         if self._read_only:
