@@ -58,10 +58,11 @@ class BotsWorld:
     env: dict[str, str]
     tmp: Path
 
-    def invite(self, unit: str, role: str = "member") -> str:
+    async def invite(self, unit: str, role: str = "member") -> str:
         """``python -m bot invite`` as an operator types it: no --bot-username, so the link
-        names the bot that serves the unit (asked of that bot itself)."""
-        return cli(self.env, "invite", "--unit", unit, "--role", role)
+        names the bot that serves the unit, asked of that bot (its stand-in answers in this
+        event loop: the CLI runs in a thread)."""
+        return await asyncio.to_thread(cli, self.env, "invite", "--unit", unit, "--role", role)
 
     def client(self, route: str) -> StandinClient:
         return self.north if route == NORTH else self.main

@@ -86,12 +86,12 @@ async def test_two_bots_one_team_each_reply_through_its_own_bot(world: BotsWorld
     main, north = world.main, world.north
     await everyone(world, SUPPORT, ON_MAIN, ON_NORTH)
     # Invites name the bot that serves their unit: HN's units north, the rest the main bot.
-    support = invite_link(world.invite(TOP, "support"), MAIN_USERNAME)
-    on_main = invite_link(world.invite(UNIT_MAIN), MAIN_USERNAME)
-    on_north = invite_link(world.invite(UNIT_NORTH), NORTH_USERNAME)
+    support = invite_link(await world.invite(TOP, "support"), MAIN_USERNAME)
+    on_main = invite_link(await world.invite(UNIT_MAIN), MAIN_USERNAME)
+    on_north = invite_link(await world.invite(UNIT_NORTH), NORTH_USERNAME)
 
     await main.start(SUPPORT, support)
-    await wait_until(main, SUPPORT, message_with("Chào mừng"))
+    await wait_until(main, SUPPORT, message_with("tổ hỗ trợ"))
     lan, minh = Worker(ON_MAIN, main), Worker(ON_NORTH, north)
     ref_main, ref_north = await asyncio.gather(
         lan.fill_form(on_main, "Lap cam bien tat den kho khi khong co nguoi o phan xuong cat"),
@@ -165,12 +165,12 @@ async def test_killed_bot_loses_and_doubles_nothing_on_either_bot(
     workers = [Worker(9100 + i, main) for i in range(per_bot)]
     workers += [Worker(9200 + i, north) for i in range(per_bot)]
     await everyone(world, SUPPORT, *(w.user_id for w in workers))
-    support = invite_link(world.invite(TOP, "support"), MAIN_USERNAME)
+    support = invite_link(await world.invite(TOP, "support"), MAIN_USERNAME)
     await main.start(SUPPORT, support)
-    await wait_until(main, SUPPORT, message_with("Chào mừng"))
+    await wait_until(main, SUPPORT, message_with("tổ hỗ trợ"))
     tokens = {
-        main: invite_link(world.invite(UNIT_MAIN), MAIN_USERNAME),
-        north: invite_link(world.invite(UNIT_NORTH), NORTH_USERNAME),
+        main: invite_link(await world.invite(UNIT_MAIN), MAIN_USERNAME),
+        north: invite_link(await world.invite(UNIT_NORTH), NORTH_USERNAME),
     }
     killer = asyncio.create_task(kill_mid_run(world, workers, kills))
     results = await asyncio.gather(
