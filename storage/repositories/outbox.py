@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Table, func, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -18,6 +18,19 @@ from storage.repositories.base import Repository
 # on the values (a statement with ``.values(...)`` is keyed on them every time).
 _OUTBOX: Final[Table] = OutboxMessage.__table__  # type: ignore[assignment]
 _ADD_OUTBOX: Final = insert(_OUTBOX).returning(_OUTBOX.c.id)
+# Many rows marked sent in one executemany (the ORM's bulk update by primary key cost
+# several times as much per row).
+_MARK_SENT: Final = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        message_id=bindparam("sent_message_id"),
+        sent_at=bindparam("sent_now"),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
 
 
 class OutboxRepository(Repository):
@@ -215,16 +228,9 @@ class OutboxRepository(Repository):
         if not sent:
             return
         await self.session.execute(
-            update(OutboxMessage),
+            _MARK_SENT,
             [
-                {
-                    "id": outbox_id,
-                    "status": OutboxStatus.SENT.value,
-                    "message_id": message_id,
-                    "sent_at": now,
-                    "claimed_by": None,
-                    "claimed_until": None,
-                }
+                {"row_id": outbox_id, "sent_message_id": message_id, "sent_now": now}
                 for outbox_id, message_id in sent
             ],
         )
