@@ -30,7 +30,7 @@ from tests.e2e.harness import JSON, button_data, labels, link_token, text_of
 
 pytestmark = pytest.mark.e2e
 
-SUPPORT, ON_MAIN, ON_NORTH = 8101, 8102, 8103
+SUPPORT, ON_MAIN, ON_NORTH, OUTSIDER = 8101, 8102, 8103, 8104
 TOP, UNIT_MAIN, UNIT_NORTH = "TLD", "HCM-Q7-CTYMAY", "HN-DTTL"
 APPROVED = "đã được tổ hỗ trợ duyệt"
 
@@ -84,7 +84,7 @@ async def forge(client: StandinClient, user: int, message_id: int, data: str) ->
 
 async def test_two_bots_one_team_each_reply_through_its_own_bot(world: BotsWorld) -> None:
     main, north = world.main, world.north
-    await everyone(world, SUPPORT, ON_MAIN, ON_NORTH)
+    await everyone(world, SUPPORT, ON_MAIN, ON_NORTH, OUTSIDER)
     # Invites name the bot that serves their unit: HN's units north, the rest the main bot.
     support = invite_link(await world.invite(TOP, "support"), MAIN_USERNAME)
     on_main = invite_link(await world.invite(UNIT_MAIN), MAIN_USERNAME)
@@ -117,6 +117,14 @@ async def test_two_bots_one_team_each_reply_through_its_own_bot(world: BotsWorld
     assert not [m for m in await main.messages(ON_MAIN) if APPROVED in text_of(m)]
     assert len(await north.calls(chat_id=ON_NORTH)) == calls_to_minh, "north wrote to Minh"
     assert await north.message(ON_NORTH, minh_last["message_id"]) == minh_last
+    # Someone who started north without any invite forges both ideas' approval there.
+    await north.start(OUTSIDER)
+    [stranger_last] = await north.wait_messages(OUTSIDER)
+    for data in (button_data(card_north, "Duyệt"), button_data(confirm, "Đúng")):
+        await forge(north, OUTSIDER, stranger_last["message_id"], data)
+    assert await world.idea_status(ref_north) == await world.idea_status(ref_main) == "submitted"
+    assert not [m for m in await north.messages(ON_NORTH) if APPROVED in text_of(m)]
+    assert not await sent_to(main, OUTSIDER)
 
     # The member approves both; each worker is told through the bot they wrote to.
     await press(main, SUPPORT, confirm, "Đúng")
