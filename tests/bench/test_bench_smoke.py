@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,17 @@ async def test_throughput(workdir: Path) -> None:
     assert form["answerCallbackQuery 200"] == bot["calls"]["answerCallbackQuery 200"] >= 3 * 5
     assert form["editMessageText 200"] == bot["calls"]["editMessageText 200"]
     assert form["sendMessage 200"] <= bot["calls"]["sendMessage 200"] <= form["sendMessage 200"] + 3
+
+
+async def test_throughput_of_the_bot_alone(workdir: Path) -> None:
+    """``--kinds bot``: the full bot only (the echo bots run from another tree); no ratios."""
+    result = await throughput.measure(replace(tiny(workdir, size=2), kinds=("bot",)))
+    [run] = result.raw["runs"]
+    assert set(run) & {"echo", "form-echo", "bot"} == {"bot"}
+    assert run["bot"]["updates"] == run["bot"]["expected_updates"]
+    assert not run["bot"]["lost_or_duplicated"]
+    assert run["ratio"] is None and run["form_ratio"] is None
+    assert not result.problems, result.problems
 
 
 @pytest.mark.postgres
