@@ -259,3 +259,54 @@ async def test_a_person_who_blocked_one_bot_hears_through_another_they_started(
         assert await uow.people.private_chats([north_only]) == [
             (north_only, "telegram.north", "32")
         ]
+
+
+async def test_one_bots_backlog_never_holds_up_another_bots_messages(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """An announcement of thousands on one bot, queued before a card on another: the
+    card goes at once, not after the announcement (each bot is drained on its own)."""
+    main, north = FakeMessenger(), FakeMessenger()
+    north.channel = "telegram.north"
+    slow = SendLimiter(  # north at 100 a second: its 250 messages take some 2.5 s
+        global_rate=Rate(100.0), private_rate=Rate(1000.0, 10), group_rate=Rate(1000.0, 10)
+    )
+    sender = OutboxSender(
+        sessionmaker,
+        {"telegram": main, "telegram.north": north},
+        CountingLimiter(),
+        max_attempts=3,
+        instance="one",
+        limiters={"telegram.north": slow},
+    )
+    async with UnitOfWork(sessionmaker) as uow:
+        for chat in range(250):
+            await uow.outbox.add(
+                channel="telegram.north",
+                chat_id=str(5000 + chat),
+                payload=OutMessage(text="announcement").to_json(),
+                priority=9,
+                now=datetime.now(UTC),
+            )
+        await uow.outbox.add(
+            channel="telegram",
+            chat_id="41",
+            payload=OutMessage(text="SK-41 card").to_json(),
+            priority=9,
+            now=datetime.now(UTC),
+        )
+        await uow.commit()
+    task = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(10):
+            while not main.sent:  # noqa: ASYNC110 - the fake messenger is polled
+                await asyncio.sleep(0.01)
+        assert main.sent == [("41", "SK-41 card")]
+        assert len(north.sent) < 150  # the card did not wait for north's backlog
+        async with asyncio.timeout(20):
+            while len(north.sent) < 250:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await task
+        await slow.close()
