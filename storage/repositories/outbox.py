@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, text, true, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -104,14 +104,8 @@ class OutboxRepository(Repository):
         lease: timedelta,
         limit: int,
         per_chat: int | None = None,
-        channels: Sequence[str] | None = None,
-        other_than: Sequence[str] = (),
     ) -> list[OutboxMessage]:
         """Take the lease on up to ``limit`` rows due at ``now``, most urgent first.
-
-        ``channels``: only rows of these channels; ``other_than``: none of those (one
-        drain loop a bot of the deployment, so that one bot's backlog never holds up
-        another's messages: bot.runtime.sender).
 
         A row is due when its time has come and nobody holds a live lease on it. It
         is left alone while an earlier row of the same chat is still outstanding
@@ -148,8 +142,6 @@ class OutboxRepository(Repository):
             select(row.id)
             .where(row.status == OutboxStatus.PENDING.value, row.next_attempt_at <= now, free)
             .where(~blocked)
-            .where(true() if channels is None else row.channel.in_(channels))
-            .where(row.channel.not_in(other_than) if other_than else true())
             .order_by(row.priority, row.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
