@@ -275,7 +275,7 @@ async def home_path(uow: UnitOfWork, unit: Unit) -> str:
     """
     if unit.kind == UnitKind.GRASSROOTS.value:
         return unit.path
-    for ancestor in await uow.units.ancestors(unit):
+    for ancestor in await _ancestors(uow, unit):
         if ancestor.kind == UnitKind.GRASSROOTS.value:
             return ancestor.path
     return unit.path
@@ -342,8 +342,21 @@ async def serving_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
     serves as before (an idle team is better than none).
     """
     since = TEAMS_ACTIVE_SINCE.get()
+    # Asked for many times in one update (each idea's place, each card): kept for the
+    # transaction until it writes what the answer is read from.
+    return await uow.memo(
+        ("serving_unit", unit.id, since), _SERVING_TABLES, lambda: _serving(uow, unit, since)
+    )
+
+
+#: What :func:`serving_unit` reads: the units above, the roles, the bound groups, and
+#: (for an idle team) the steps on the ideas its unit holds.
+_SERVING_TABLES = frozenset({"units", "roles", "team_chats", "ideas", "idea_events"})
+
+
+async def _serving(uow: UnitOfWork, unit: Unit, since: datetime | None) -> Unit | None:
     nearest: Unit | None = None
-    for candidate in [unit, *await uow.units.ancestors(unit)]:
+    for candidate in [unit, *await _ancestors(uow, unit)]:
         members = await uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value)
         if not members and await uow.teams.group_of(candidate.id) is None:
             continue
@@ -353,6 +366,12 @@ async def serving_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
             return candidate
         nearest = nearest or candidate
     return nearest
+
+
+async def _ancestors(uow: UnitOfWork, unit: Unit) -> list[Unit]:
+    """The unit's ancestors, nearest first, read once a transaction while it writes no unit."""
+    found = await uow.memo(("ancestors", unit.id), ("units",), lambda: uow.units.ancestors(unit))
+    return list(found)
 
 
 __all__ = [

@@ -209,7 +209,15 @@ class UnitOfWork:
         """``compute()``'s answer, computed once in this transaction: kept until a
         statement or flush of the transaction writes one of ``tables`` (the tables the
         answer is read from), or one whose tables are not known. For answers asked for
-        many times in one update, such as the team that serves a unit."""
+        many times in one update, such as the team that serves a unit.
+
+        Changes made through the ORM and not yet flushed (a role added, a row deleted)
+        count as written: the answer a query would give after its autoflush is the one
+        returned."""
+        session = self.session.sync_session
+        if session.new or session.deleted or session.dirty:
+            pending = (*session.new, *session.deleted, *session.dirty)
+            self._memo.written({obj.__table__.name for obj in pending})
         found, value = self._memo.get(key)
         if found:
             return cast(T, value)

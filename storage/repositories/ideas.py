@@ -79,6 +79,13 @@ class IdeaRepository(Repository):
     async def get(self, idea_id: int) -> Idea | None:
         return await self.session.get(Idea, idea_id)
 
+    async def get_many(self, idea_ids: Sequence[int]) -> dict[int, Idea]:
+        """These ideas by id (those that exist), in one statement."""
+        if not idea_ids:
+            return {}
+        rows = await self.session.execute(select(Idea).where(Idea.id.in_(list(idea_ids))))
+        return {idea.id: idea for idea in rows.scalars()}
+
     async def by_ref(self, ref_code: str) -> Idea | None:
         result = await self.session.execute(select(Idea).where(Idea.ref_code == ref_code))
         return result.scalar_one_or_none()

@@ -55,3 +55,29 @@ async def test_memo_reads_once_and_again_after_a_write_to_its_tables(
     async with UnitOfWork(sessionmaker) as uow:
         assert await value(uow) == 4
         assert reads == [1, 2, 3, 4, 4]
+
+
+async def test_memo_never_answers_from_before_an_unflushed_orm_change(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A role added or removed through the ORM and not flushed yet must count: the team
+    that serves a unit is such an answer, and a stale one would let the wrong team act."""
+
+    async def value(uow: UnitOfWork) -> int:
+        async def compute() -> int:
+            return int(
+                await uow.session.scalar(select(Counter.value).where(Counter.name == "m")) or 0
+            )
+
+        return await uow.memo(("counter", "m"), ("counters",), compute)
+
+    async with UnitOfWork(sessionmaker) as uow:
+        await uow.session.execute(insert(Counter).values(name="m", value=1))
+        assert await value(uow) == 1
+        row = await uow.session.scalar(select(Counter).where(Counter.name == "m"))
+        assert row is not None
+        row.value = 5  # changed in the session, not flushed
+        assert await value(uow) == 5
+        await uow.session.delete(row)  # deleted, not flushed
+        assert await value(uow) == 0
+        await uow.commit()
