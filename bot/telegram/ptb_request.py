@@ -103,7 +103,8 @@ class AiohttpRequest(BaseRequest):
         except asyncio.CancelledError:
             raise
         except aiohttp.ClientError as err:
-            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+            # The class only: an aiohttp error's text may carry the URL, and with it the token.
+            raise NetworkError(f"aiohttp.{type(err).__name__}") from err
 
     def _seconds(self, value: ODVInput[float]) -> float | None:
         """A timeout given to one call; its default when not given (None: no limit)."""
