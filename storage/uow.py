@@ -95,8 +95,12 @@ def _on_execute(state: ORMExecuteState) -> None:
 def _on_flush(session: Session, flush: UOWTransaction, instances: object) -> None:
     memo = session.info.get(_MEMO)
     if memo is not None:
-        changed = (*session.new, *session.dirty, *session.deleted)
-        memo.written({obj.__table__.name for obj in changed})
+        memo.written(_pending_tables(session))
+
+
+def _pending_tables(session: Session) -> set[str]:
+    """The tables of the changes made through the ORM and not flushed yet."""
+    return {obj.__table__.name for obj in (*session.new, *session.dirty, *session.deleted)}
 
 
 def _writer_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
@@ -214,10 +218,7 @@ class UnitOfWork:
         Changes made through the ORM and not yet flushed (a role added, a row deleted)
         count as written: the answer a query would give after its autoflush is the one
         returned."""
-        session = self.session.sync_session
-        if session.new or session.deleted or session.dirty:
-            pending = (*session.new, *session.deleted, *session.dirty)
-            self._memo.written({obj.__table__.name for obj in pending})
+        self._memo.written(_pending_tables(self.session.sync_session))
         found, value = self._memo.get(key)
         if found:
             return cast(T, value)

@@ -125,9 +125,9 @@ class Auth:
     ) -> None:
         self.sessionmaker = sessionmaker  # redeeming links and making sessions: writes
         self.reader = reader  # who a credential belongs to: reads
-        self.bot_token = bot_token
-        # The deployment's further bots (telegram.bots): a Mini App opened from any of
-        # them is signed with that bot's token. Telegram's user ids are the same on all.
+        # The main bot's token and the deployment's further bots' (telegram.bots): a Mini
+        # App opened from any of them is signed with that bot's token. Telegram's user
+        # ids are the same on all.
         self.bot_tokens = (bot_token, *other_bot_tokens)
         self.init_data_max_age = init_data_max_age
         self.session_lifetime = session_lifetime
