@@ -101,7 +101,7 @@ def make_webhook_server(
         telegram.wrap,
         intake,
         telegram.process,
-        secret=bot.webhook_secret if bot is not None else config.webhook_secret,
+        secret=webhook_secret(settings, bot),
         secret_header=WEBHOOK_SECRET_HEADER,
         host=config.webhook_listen,
         port=config.webhook_port,
@@ -116,6 +116,11 @@ def webhook_path(settings: Settings, bot: BotSettings | None) -> str:
     if bot is None:
         return main
     return bot.webhook_path or f"{main.rstrip('/')}/{bot.name}"
+
+
+def webhook_secret(settings: Settings, bot: BotSettings | None) -> str:
+    """The secret Telegram sends with each of a bot's updates: each bot has its own."""
+    return bot.webhook_secret if bot is not None else settings.telegram.webhook_secret
 
 
 def webhook_url(settings: Settings, bot: BotSettings | None) -> str:
@@ -154,7 +159,7 @@ async def start_webhook(
     try:
         await telegram.set_webhook(
             webhook_url(settings, bot),
-            bot.webhook_secret if bot is not None else config.webhook_secret,
+            webhook_secret(settings, bot),
             max_connections=config.webhook_max_connections,
         )
     except BaseException as exc:
