@@ -10,7 +10,8 @@ how many SQL statements and transactions each update takes.
 
 ``--concurrent`` runs the workers at once (each waits for its previous update), as the bot
 does with many chats in flight; otherwise one update at a time. ``--profile`` writes a cProfile
-of the measured rounds (read it with ``python -m pstats FILE``).
+of the measured rounds (read it with ``python -m pstats FILE``). A second table splits the
+figures by the form's step (``/idea``, the text, each button, Submit): one at a time only.
 """
 
 from __future__ import annotations
@@ -57,16 +58,40 @@ class Worker:
         raise RuntimeError(f"worker {self.id}: no button {part!r} in {self.buttons}")
 
 
+@dataclass
+class StepCost:
+    """What one kind of form step cost over a round: updates, CPU seconds, statements."""
+
+    updates: int = 0
+    cpu: float = 0.0
+    statements: int = 0
+
+
+def step_name(text: str | None, button: str | None) -> str:
+    """The form step an update is: a command, "text", or a button without its draft id
+    (``idea:<id>:review:submit`` is ``review:submit``)."""
+    if button is not None:
+        parts = button.split(":")
+        return ":".join(parts[2:4]) if len(parts) >= 4 else button
+    if text is not None and text.startswith("/"):
+        return text.split()[0]
+    return "text"
+
+
 class Feeder:
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher, counts: dict[str, int] | None = None) -> None:
         self.dispatcher = dispatcher
         self.update_ids = itertools.count(1)
         self.message_ids = itertools.count(1000)
+        # Filled only while ``steps`` is on: a concurrent round mixes the steps' CPU.
+        self.counts = counts if counts is not None else {"statements": 0}
+        self.steps: dict[str, StepCost] | None = None
 
     async def send(
         self, worker: Worker, text: str | None = None, button: str | None = None
     ) -> None:
         command, args = None, ""
+        name_text = text
         if text and text.startswith("/"):
             command, _, args = text[1:].partition(" ")
             text = None
@@ -81,7 +106,15 @@ class Feeder:
             callback_id="cb" if button else None,
             message_id=str(worker.message_id if button else next(self.message_ids)),
         )
-        outcome = await self.dispatcher.handle(incoming)
+        if self.steps is None:
+            outcome = await self.dispatcher.handle(incoming)
+        else:
+            cpu, statements = time.process_time(), self.counts["statements"]
+            outcome = await self.dispatcher.handle(incoming)
+            cost = self.steps.setdefault(step_name(name_text, button), StepCost())
+            cost.updates += 1
+            cost.cpu += time.process_time() - cpu
+            cost.statements += self.counts["statements"] - statements
         for row in outcome.replies:
             message = OutMessage.from_json(row.payload)
             if message.edit_message_id is None:
@@ -113,6 +146,7 @@ class RoundResult:
     statements_per_update: float
     commits_per_update: float
     ideas: int  # ideas stored by the round: one per worker when every form went through
+    steps: dict[str, StepCost] = field(default_factory=dict)
 
 
 async def one_round(
@@ -135,13 +169,16 @@ async def one_round(
     event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
     event.listen(engine.sync_engine, "commit", on_commit)
     try:
-        feeder = Feeder(Dispatcher(create_sessionmaker(engine), Catalogue.load(), BotInfo(BOT)))
+        feeder = Feeder(
+            Dispatcher(create_sessionmaker(engine), Catalogue.load(), BotInfo(BOT)), counts
+        )
         # The unit's support member first, as in the throughput benchmark: each
         # submitted idea queues a card for them.
         await feeder.send(Worker(FIRST - 1), f"/start {source.support_token}")
         people = [Worker(FIRST + n) for n in range(workers)]
         await asyncio.gather(*(feeder.send(w, f"/start {source.member_token}") for w in people))
         counts.update(statements=0, commits=0)
+        feeder.steps = None if concurrent else {}
         updates = form_updates([w.id for w in people])
         if profile is not None:
             profile.enable()
@@ -162,6 +199,7 @@ async def one_round(
             statements_per_update=counts["statements"] / updates,
             commits_per_update=counts["commits"] / updates,
             ideas=ideas,
+            steps=feeder.steps or {},
         )
     finally:
         await engine.dispose()
@@ -199,6 +237,26 @@ def report(results: Sequence[RoundResult]) -> str:
     lines = ["| Dispatcher.handle, idea form | median | rounds |", "| --- | ---: | --- |"]
     for label, values in rows:
         lines.append(f"| {label} | {med(values)} | {', '.join(f'{v:.2f}' for v in values)} |")
+    names = sorted({name for r in results for name in r.steps})
+    if names:
+        total = [sum(c.cpu for c in r.steps.values()) for r in results]
+        lines += [
+            "",
+            "| step | updates a round | CPU ms per update | SQL statements | share of the CPU |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for name in sorted(
+            names, key=lambda n: -sum(r.steps[n].cpu for r in results if n in r.steps)
+        ):
+            costs = [
+                (r.steps[name], t) for r, t in zip(results, total, strict=True) if name in r.steps
+            ]
+            lines.append(
+                f"| {name} | {costs[0][0].updates} "
+                f"| {med([c.cpu * 1000 / c.updates for c, _ in costs])} "
+                f"| {med([c.statements / c.updates for c, _ in costs])} "
+                f"| {med([100 * c.cpu / t for c, t in costs])} % |"
+            )
     return "\n".join(lines)
 
 
