@@ -83,6 +83,14 @@ def _drop_invisibles(s: str) -> str:
     A zero-width joiner between two emoji is kept: it glues emoji sequences such as
     👨‍🔧 ("man mechanic") and dropping it would turn one symbol into two.
     """
+    # Every character changed below is one Python calls unprintable (Cc, Cf, Cs, Zl, Zp,
+    # and Zs but the ASCII space): most texts, newlines apart, have none, and skip the loop.
+    if s.replace("\n", "").isprintable():
+        return s
+    return _drop_each_invisible(s)
+
+
+def _drop_each_invisible(s: str) -> str:
     out: list[str] = []
     last = len(s) - 1
     for i, ch in enumerate(s):

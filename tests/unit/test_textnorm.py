@@ -219,3 +219,25 @@ def test_derive_title_never_empty_and_fits(text: str, limit: int) -> None:
     assert title
     assert len(title) <= limit
     assert "\n" not in title
+
+
+def test_every_character_the_cleaning_changes_is_one_python_calls_unprintable() -> None:
+    """_drop_invisibles skips its loop when a text, newlines apart, is all printable: that
+    is right only while the loop keeps every printable character as it is."""
+    from handlers.textnorm import _drop_each_invisible
+
+    changed = [
+        ch
+        for ch in map(chr, range(0x110000))
+        if ch.isprintable() and _drop_each_invisible(f"a{ch}a") != f"a{ch}a"
+    ]
+    assert changed == []
+
+
+@given(
+    st.text(st.characters(codec="utf-8") | st.sampled_from("\u200b\u200d\u202e\u00a0\t\r\n👨🔧"))
+)
+def test_the_quick_path_cleans_as_the_loop_does(text: str) -> None:
+    from handlers.textnorm import _drop_each_invisible, _drop_invisibles
+
+    assert _drop_invisibles(text) == _drop_each_invisible(text)
