@@ -351,6 +351,7 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
                 )
                 ideas_repo.IdeaRepository.store_matching_words = real_words if kind else no_words  # type: ignore[method-assign]
                 started = time.perf_counter()
+                scope = Scope(uow=uow, catalogue=catalogue, now=now)
                 number = await uow.ideas.next_number(f"idea-{year}")
                 idea = await uow.ideas.add(
                     Idea(
@@ -368,16 +369,15 @@ async def submissions(path: Path, picked: list[Draft], runs: int) -> list[Row]:
                         status=IdeaStatus.SUBMITTED.value,
                         created_at=now,
                         updated_at=now,
+                        waiting_since=now,
+                        campaign_id=await progress_counts.campaign_of(scope, now),
                         similar=[[i, s] for i, s in team] or None,
                     )
                 )
                 await uow.ideas.add_event(
                     idea_id=idea.id, kind="submitted", actor_id=person.id, at=now
                 )
-                idea.waiting_since = now
-                await progress_counts.record_submitted(
-                    Scope(uow=uow, catalogue=catalogue, now=now), idea
-                )
+                await progress_counts.record_submitted(scope, idea)
                 await uow.commit()
                 elapsed = (time.perf_counter() - started) * 1000
                 ideas_repo.IdeaRepository.store_matching_words = real_words  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.amounts import format_amount
@@ -43,6 +44,15 @@ HISTORY = (
     "benefit_revised",
     "rewarded",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class NewIdea:
+    """What the transaction that made an idea knows of it: its events and how many files
+    it came with (a card drawn in that transaction need not read them back)."""
+
+    events: Sequence[IdeaEvent]
+    files: int
 
 
 def local_time(moment: datetime) -> str:
@@ -105,6 +115,7 @@ async def card_message(
     buttons: bool,
     open_privately: bool = False,
     similar: Sequence[Found] = (),
+    new: NewIdea | None = None,
 ) -> OutMessage:
     """The card as its reader may see it (``seen``, from the visibility policy).
 
@@ -113,12 +124,13 @@ async def card_message(
     still waits for a decision; ``open_privately`` adds the button that brings the
     whole card to the presser's private chat (a group's summary card). ``similar``:
     the ideas it may repeat that the reader may be told of (handlers.similar.on_card),
-    one line each, and with the decision buttons one to mark it a duplicate.
+    one line each, and with the decision buttons one to mark it a duplicate. ``new``: what
+    the transaction that made the idea knows of it, so that it is not read back.
     """
     if seen is Sight.NONE:
         raise ValueError("a card for a reader who may not see the idea")
     unit = await uow.units.get(idea.unit_id)
-    events = await uow.ideas.events(idea.id)
+    events = list(new.events) if new else await uow.ideas.events(idea.id)
     params: dict[str, object] = {
         "ref": idea.ref_code,
         "unit": unit.name if unit else "?",
@@ -131,7 +143,7 @@ async def card_message(
     alike = similar_lines(t, similar)
     if seen is Sight.FULL:
         author = await uow.people.get(idea.author_id)
-        files = len(await uow.ideas.attachments(idea.id))
+        files = new.files if new else len(await uow.ideas.attachments(idea.id))
         params.update(
             author=author.display_name if author else "?",
             confidential=t("idea.is_confidential" if idea.confidential else "idea.is_shareable"),

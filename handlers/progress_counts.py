@@ -13,7 +13,7 @@ The rows are ``progress_totals`` and ``progress_daily`` (docs/PROGRESS.md).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from handlers.context import Scope
 from storage.lifecycle_models import IdeaResult
@@ -24,16 +24,22 @@ from storage.repositories.units import unit_ids_on_path
 APPROVED = IdeaStatus.APPROVED.value
 
 
+async def campaign_of(scope: Scope, at: datetime) -> int | None:
+    """The campaign a new idea made at ``at`` belongs to: the one running on its day.
+
+    Given to the idea when it is made, so that its row is written once (idea_form
+    ``_submit``), then counted by :func:`record_submitted`."""
+    campaign = await scope.uow.progress.campaign_on(vietnam_day(at))
+    return campaign.id if campaign is not None else None
+
+
 async def record_submitted(scope: Scope, idea: Idea) -> None:
-    """Place a new idea in the campaign of its day and count it (idea_form ``_submit``)."""
-    day = vietnam_day(idea.created_at)
-    campaign = await scope.uow.progress.campaign_on(day)
-    idea.campaign_id = campaign.id if campaign is not None else None
-    if campaign is None:
+    """Count a new idea in its campaign (:func:`campaign_of`, set when it was made)."""
+    if idea.campaign_id is None:
         return
     unit = await scope.uow.units.get(idea.unit_id)
     ids = unit_ids_on_path(unit.path) if unit is not None else [idea.unit_id]
-    await scope.uow.progress.bump(ids, campaign.id, day, submitted=1)
+    await scope.uow.progress.bump(ids, idea.campaign_id, vietnam_day(idea.created_at), submitted=1)
 
 
 async def record_status_change(scope: Scope, idea: Idea, old: str, new: str) -> None:

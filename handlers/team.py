@@ -8,19 +8,28 @@ with no team of its own is served by the nearest unit above that has one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from handlers import similar, visibility
-from handlers.cards import VIETNAM, card_message
+from handlers.cards import VIETNAM, NewIdea, card_message
 from handlers.context import PRIORITY_NOTIFY, Context, Scope, language_of
 from handlers.events import AttachmentKind, FileRef, OutMessage
 from handlers.i18n import Translator
 from handlers.limits import MAX_CAPTION_CHARS
 from handlers.textnorm import truncate
 from handlers.visibility import Place, Sight, Viewer
-from storage.models import Attachment, Idea, OutboxMessage, RoleKind, TeamChat, Unit, UnitKind
+from storage.models import (
+    Attachment,
+    Idea,
+    IdeaEvent,
+    OutboxMessage,
+    RoleKind,
+    TeamChat,
+    Unit,
+    UnitKind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +156,7 @@ async def send_card(
     only: Target | None = None,
     place: Place | None = None,
     edit_message_id: str | None = None,
+    first: Sequence[IdeaEvent] | None = None,
 ) -> int:
     """Queue the idea's card (with its triage buttons) for the team; returns chats reached.
 
@@ -154,10 +164,13 @@ async def send_card(
     never the whole of a confidential idea (it gets the summary and a button that
     opens the card in a private chat), and files only with the whole card. Cards
     already sent are brought up to date first. ``edit_message_id`` (with ``only``)
-    turns that message of the chat into the card instead of sending a new one.
+    turns that message of the chat into the card instead of sending a new one. ``first``:
+    the events of an idea made in this transaction, whose first cards these are (none to
+    bring up to date, its events and files not read back).
     """
     place = place or await visibility.place_of(scope.uow, idea)
-    if only is None:
+    new = NewIdea(first, len(files or [])) if first is not None else None
+    if only is None and new is None:
         await refresh_cards(scope, idea)
     reached = 0
     for target in [only] if only else await targets(scope, team):
@@ -170,7 +183,7 @@ async def send_card(
         if team.fallback is not None and only is None:
             note = fallback_note(t, idea, team.fallback)
             await queue_for(scope, target, note, idea, "team_fallback")
-        card = await _card_as_seen(scope, t, idea, place, viewer, seen)
+        card = await _card_as_seen(scope, t, idea, place, viewer, seen, new)
         if edit_message_id is not None:
             card = OutMessage(text=card.text, buttons=card.buttons, edit_message_id=edit_message_id)
         await queue_for(scope, target, card, idea, card_purpose(team.unit, seen))
@@ -185,7 +198,13 @@ async def send_card(
 
 
 async def _card_as_seen(
-    scope: Scope, t: Translator, idea: Idea, place: Place, viewer: Viewer, seen: Sight
+    scope: Scope,
+    t: Translator,
+    idea: Idea,
+    place: Place,
+    viewer: Viewer,
+    seen: Sight,
+    new: NewIdea | None = None,
 ) -> OutMessage:
     """The card as ``viewer`` may see it (``seen``), with the buttons they may press, and
     while it waits for a decision the ideas it may repeat that ``viewer`` may be told of."""
@@ -199,6 +218,7 @@ async def _card_as_seen(
         buttons=_decides(viewer, place),
         open_privately=viewer.group and seen is Sight.SUMMARY,
         similar=alike,
+        new=new,
     )
 
 

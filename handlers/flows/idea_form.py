@@ -457,6 +457,8 @@ async def _submit(ctx: Context, _: str) -> None:
             status=IdeaStatus.SUBMITTED.value,
             created_at=ctx.now,
             updated_at=ctx.now,
+            waiting_since=ctx.now,
+            campaign_id=await progress_counts.campaign_of(ctx, ctx.now),
             similar=_similar_for_team(draft, unit),
         )
     )
@@ -465,10 +467,13 @@ async def _submit(ctx: Context, _: str) -> None:
     )
     files = [FileRef.from_json(f) for f in draft.files]
     store_attachments(ctx, files, idea_id=idea.id, event_id=event.id)
-    idea.waiting_since = ctx.now
     await progress_counts.record_submitted(ctx, idea)
     holder_team = await team.team_for(ctx, unit)
-    reached = await team.send_card(ctx, idea, holder_team, files=files) if holder_team else 0
+    reached = (
+        await team.send_card(ctx, idea, holder_team, files=files, first=[event])
+        if holder_team
+        else 0
+    )
     ctx.state.clear()
     log.info("idea %s submitted (unit %s, team chats %d)", idea.ref_code, unit.code, reached)
     key = "idea.submitted" if reached else "idea.submitted_no_team"
