@@ -167,6 +167,8 @@ async def one_round(
         counts["commits"] += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
+    # BEGIN is issued on the driver's connection (storage.db), unseen by the event above.
+    event.listen(engine.sync_engine, "begin", on_statement)
     event.listen(engine.sync_engine, "commit", on_commit)
     try:
         feeder = Feeder(

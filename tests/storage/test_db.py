@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -99,29 +99,37 @@ async def test_sqlite_foreign_keys_enforced(sqlite_url: str) -> None:
         await engine.dispose()
 
 
-def _record_statements(engine: AsyncEngine) -> list[str]:
-    statements: list[str] = []
+def _writer_is_locked_out(database: Path) -> bool:
+    """Whether another connection is refused the write lock at once."""
+    other = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return True
+    finally:
+        other.close()
+    return False
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
 
-    return statements
-
-
-async def test_sqlite_transactions_begin_immediate(sqlite_url: str) -> None:
-    engine = create_engine(sqlite_url)
-    statements = _record_statements(engine)
+@pytest.mark.parametrize("inline", [False, True], ids=["threaded", "inline"])
+async def test_sqlite_transactions_begin_immediate(sqlite_url: str, inline: bool) -> None:
+    """A transaction takes the write lock as it begins (so a read-then-write never fails
+    half-way with SQLITE_BUSY_SNAPSHOT); a DEFERRED one only reads and leaves it free."""
+    engine = create_engine(sqlite_url, sqlite_inline=inline)
+    database = Path(sqlite_url.split("///", 1)[1])
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+            assert _writer_is_locked_out(database)
             await conn.commit()
+        assert not _writer_is_locked_out(database)
         async with engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"}).connect() as conn:
             await conn.execute(text("SELECT 2"))
+            assert conn.in_transaction()
+            assert not _writer_is_locked_out(database)
     finally:
         await engine.dispose()
-    assert statements[:2] == ["BEGIN IMMEDIATE", "SELECT 1"]
-    assert statements[2:4] == ["BEGIN DEFERRED", "SELECT 2"]
 
 
 async def test_sqlite_savepoints_are_real(sqlite_url: str) -> None:
