@@ -10,4 +10,5 @@ echo "== ruff" >&2
 echo "== mypy" >&2
 .venv/bin/mypy
 echo "== pytest" >&2
-exec .venv/bin/pytest "$@"
+# The slowest tests are listed at the end: the suite is a cost every session pays.
+exec .venv/bin/pytest --durations=30 "$@"
