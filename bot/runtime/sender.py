@@ -89,6 +89,8 @@ class OutboxSender:
         self._started_at = clock()
         self._released = False
         self._wakeup = asyncio.Event()
+        self._route_wakeups: list[asyncio.Event] = []  # a drain loop's each (several bots)
+        self._releasing = asyncio.Lock()
         self._stopping = False
         self._sent = _SentRecords(sessionmaker, clock)
         self.sent = 0
@@ -96,11 +98,13 @@ class OutboxSender:
 
     def wake(self) -> None:
         self._wakeup.set()
+        for event in self._route_wakeups:
+            event.set()
 
     def stop(self) -> None:
         """Let :meth:`run` finish the round in hand (so no send goes unrecorded) and return."""
         self._stopping = True
-        self._wakeup.set()
+        self.wake()
 
     async def deliver(self, rows: Sequence[OutboxMessage]) -> None:
         """Send the replies one update produced (leased to this instance), in order, now."""
@@ -116,38 +120,66 @@ class OutboxSender:
             self.wake()
 
     async def run(self) -> None:
-        """Drain due outbox rows until :meth:`stop`."""
+        """Drain due outbox rows until :meth:`stop`.
+
+        With several bots (channels with a limiter of their own, docs/BOTS.md) each is
+        drained by a loop of its own, and everything else by one more: a claim waits for
+        all its rows to go, so a bot's backlog (an announcement to thousands) would
+        otherwise hold up the other bots' messages while their own limits go unused.
+        """
+        routes = sorted(self.limiters)
+        if not routes:
+            await self._drain_loop(self._wakeup)
+            return
+        self._route_wakeups = [asyncio.Event() for _ in range(len(routes) + 1)]
+        loops = [
+            self._drain_loop(event, channels=[route])
+            for route, event in zip(routes, self._route_wakeups, strict=False)
+        ]
+        loops.append(self._drain_loop(self._route_wakeups[-1], other_than=routes))
+        await asyncio.gather(*loops)
+
+    async def _drain_loop(
+        self,
+        wakeup: asyncio.Event,
+        *,
+        channels: Sequence[str] | None = None,
+        other_than: Sequence[str] = (),
+    ) -> None:
         while not self._stopping:
             try:
-                busy = await self._drain_once()
+                busy = await self._drain_once(channels=channels, other_than=other_than)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox drain failed; trying again shortly")
                 busy = False
             if not busy and not self._stopping:
-                self._wakeup.clear()
+                wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), IDLE_POLL_SECONDS)
+                    await asyncio.wait_for(wakeup.wait(), IDLE_POLL_SECONDS)
 
-    async def _drain_once(self) -> bool:
+    async def _drain_once(
+        self, *, channels: Sequence[str] | None = None, other_than: Sequence[str] = ()
+    ) -> bool:
         now = self._clock()
+        async with self._releasing:  # the first claims wait for an earlier run's release
+            await self._release_earlier()
         async with UnitOfWork(self._sessionmaker) as uow:
-            if not self._released:
-                released = await uow.outbox.release_claims(
-                    self.instance, created_before=self._started_at
-                )
-                if released:
-                    log.info("outbox: %d messages of an earlier run to send", released)
             rows = await uow.outbox.claim_due(
-                now, instance=self.instance, lease=DRAIN_LEASE, limit=BATCH, per_chat=PER_CHAT
+                now,
+                instance=self.instance,
+                lease=DRAIN_LEASE,
+                limit=BATCH,
+                per_chat=PER_CHAT,
+                channels=channels,
+                other_than=other_than,
             )
             # A reply deliver() is still sending (its own lease ran out meanwhile) is
             # deliver()'s to finish: let it go rather than hold it for a whole lease.
             busy = [r.id for r in rows if r.id in self._in_flight]
             await uow.outbox.release(busy)
             await uow.commit()
-        self._released = True
         rows = [r for r in rows if r.id not in self._in_flight]
         if not rows:
             return False
@@ -161,6 +193,20 @@ class OutboxSender:
         finally:
             self._in_flight.difference_update(ids)
         return True
+
+    async def _release_earlier(self) -> None:
+        """Once, before the first claim: give up the leases this instance held in its
+        previous life (before a crash or a stop); nobody is sending those any more."""
+        if self._released:
+            return
+        async with UnitOfWork(self._sessionmaker) as uow:
+            released = await uow.outbox.release_claims(
+                self.instance, created_before=self._started_at
+            )
+            await uow.commit()
+        if released:
+            log.info("outbox: %d messages of an earlier run to send", released)
+        self._released = True
 
     async def _send_chain(self, rows: list[OutboxMessage]) -> bool:
         """One chat's messages in order, each recorded as soon as it went: a crash

@@ -7,8 +7,23 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import OutboxMessage, OutboxStatus
 from storage.repositories.base import Repository
@@ -104,8 +119,14 @@ class OutboxRepository(Repository):
         lease: timedelta,
         limit: int,
         per_chat: int | None = None,
+        channels: Sequence[str] | None = None,
+        other_than: Sequence[str] = (),
     ) -> list[OutboxMessage]:
         """Take the lease on up to ``limit`` rows due at ``now``, most urgent first.
+
+        ``channels``: only rows of these channels; ``other_than``: none of those (one
+        drain loop a bot of the deployment, so that one bot's backlog never holds up
+        another's messages: bot.runtime.sender).
 
         A row is due when its time has come and nobody holds a live lease on it. It
         is left alone while an earlier row of the same chat is still outstanding
@@ -118,7 +139,8 @@ class OutboxRepository(Repository):
         once), so a chat's share fits in the lease at its send rate; the chat's later
         rows wait behind those claimed, as above.
         """
-        if self.session.get_bind().dialect.name == "postgresql":
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        if postgres:
             # One claim at a time across instances: a claim running beside another
             # would not see the other's uncommitted leases, and could take a chat's
             # later rows while the other takes its earlier ones.
@@ -126,6 +148,18 @@ class OutboxRepository(Repository):
                 text("SELECT pg_advisory_xact_lock(hashtextextended('outbox-claim', 0))")
             )
         row, earlier = OutboxMessage, aliased(OutboxMessage)
+        of_channels: ColumnElement[bool]
+        if channels is None:
+            of_channels = true()
+        elif postgres:
+            # = ANY(array), not IN: PostgreSQL reads an IN of one value as
+            # ``channel = '...'`` and carries it into the NOT EXISTS below (an earlier row
+            # of the same channel), which on a fresh, unanalysed outbox became a nested
+            # loop reading every pending row of the channel for each candidate: seconds a
+            # claim, under the claim's lock (docs/BENCHMARKS.md, several bot tokens).
+            of_channels = row.channel == any_(literal(list(channels), ARRAY(String)))
+        else:
+            of_channels = row.channel.in_(channels)
         free = or_(row.claimed_until.is_(None), row.claimed_until < now)
         blocked = (
             select(earlier.id)
@@ -142,6 +176,8 @@ class OutboxRepository(Repository):
             select(row.id)
             .where(row.status == OutboxStatus.PENDING.value, row.next_attempt_at <= now, free)
             .where(~blocked)
+            .where(of_channels)
+            .where(row.channel.not_in(other_than) if other_than else true())
             .order_by(row.priority, row.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

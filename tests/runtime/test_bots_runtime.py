@@ -5,7 +5,8 @@ which bot serves a unit."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,9 +25,12 @@ from bot.runtime.sender import OutboxSender
 from bot.runtime.webhook import WebhookServer
 from handlers.bots import serving_route
 from handlers.events import OutMessage
+from storage.db import create_engine, create_sessionmaker
+from storage.schema import upgrade
 from storage.uow import UnitOfWork
 from tests.runtime.test_sender import FakeMessenger, drain
 from tests.runtime.test_webhook import HEADER, SECRET, Work
+from tests.storage.conftest import _postgres_checked, fresh_schema  # noqa: F401 - fixture
 
 NORTH_SECRET = "north_Secret-7"
 
@@ -259,3 +263,74 @@ async def test_a_person_who_blocked_one_bot_hears_through_another_they_started(
         assert await uow.people.private_chats([north_only]) == [
             (north_only, "telegram.north", "32")
         ]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def any_database(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    _postgres_checked: None,  # noqa: F811 - the fixture imported above
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated database: a SQLite file, or a fresh PostgreSQL schema."""
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        else:
+            url = await stack.enter_async_context(fresh_schema())
+        await upgrade(url)
+        engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
+        yield create_sessionmaker(engine)
+
+
+async def test_one_bots_backlog_never_holds_up_another_bots_messages(
+    any_database: async_sessionmaker[AsyncSession],
+) -> None:
+    """An announcement of thousands on one bot, queued before a card on another: the
+    card goes at once, not after the announcement (each bot is drained on its own, on
+    SQLite and on PostgreSQL, where the claim filters by channel with = ANY)."""
+    sessionmaker = any_database
+    main, north = FakeMessenger(), FakeMessenger()
+    north.channel = "telegram.north"
+    slow = SendLimiter(  # north at 100 a second: its 250 messages take some 2.5 s
+        global_rate=Rate(100.0), private_rate=Rate(1000.0, 10), group_rate=Rate(1000.0, 10)
+    )
+    sender = OutboxSender(
+        sessionmaker,
+        {"telegram": main, "telegram.north": north},
+        CountingLimiter(),
+        max_attempts=3,
+        instance="one",
+        limiters={"telegram.north": slow},
+    )
+    async with UnitOfWork(sessionmaker) as uow:
+        for chat in range(250):
+            await uow.outbox.add(
+                channel="telegram.north",
+                chat_id=str(5000 + chat),
+                payload=OutMessage(text="announcement").to_json(),
+                priority=9,
+                now=datetime.now(UTC),
+            )
+        await uow.outbox.add(
+            channel="telegram",
+            chat_id="41",
+            payload=OutMessage(text="SK-41 card").to_json(),
+            priority=9,
+            now=datetime.now(UTC),
+        )
+        await uow.commit()
+    task = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(10):
+            while not main.sent:  # noqa: ASYNC110 - the fake messenger is polled
+                await asyncio.sleep(0.01)
+        assert main.sent == [("41", "SK-41 card")]
+        assert len(north.sent) < 150  # the card did not wait for north's backlog
+        async with asyncio.timeout(20):
+            while len(north.sent) < 250:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await task
+        await slow.close()
