@@ -39,14 +39,15 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg  # type: ignore[import-untyped]
 import yaml
@@ -619,6 +620,20 @@ def table(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
+async def until_stopped(work: Coroutine[Any, Any, BenchResult]) -> BenchResult:
+    """``work``, cancelled by SIGTERM as asyncio.run cancels it on Ctrl-C (SIGINT), so that
+    the bot processes and stand-ins it started are stopped on the way out (one_run's
+    ``finally``) rather than left running."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await work
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bots", description=__doc__)
     parser.add_argument("--postgres", metavar="URL", default=PG_URL, help="PostgreSQL server")
@@ -660,15 +675,20 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     server = None if args.no_postgres else args.postgres
     wanted = [SETUPS[key.strip()] for key in args.setups.split(",")] if args.setups else None
-    result = asyncio.run(
-        measure(
-            replace(options),
-            server=server,
-            setups_wanted=wanted,
-            together=not args.apart,
-            tokens=args.tokens,
-        )
+    work = measure(
+        replace(options),
+        server=server,
+        setups_wanted=wanted,
+        together=not args.apart,
+        tokens=args.tokens,
     )
+    try:
+        result = asyncio.run(until_stopped(work))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # one_run's finally has stopped the bot processes, its exit stack the stand-ins
+        # (and dropped the PostgreSQL database) before this.
+        print(f"\nStopped; logs and databases so far: {workdir}", file=sys.stderr)
+        return 130
     command = "python -m bench.bots " + " ".join(sys.argv[1:] if argv is None else argv)
     path = save_results([result], command.strip(), info)
     print(f"\n`{command.strip()}` on {info['nproc']} × {info['cpu']}")

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import flood, instances, latency, memory, sending, startup, throughput
+from bench import bots, flood, instances, latency, memory, sending, startup, throughput
 from bench.common import (
     FRAMEWORKS,
     BenchResult,
@@ -41,6 +41,7 @@ BENCHMARKS: dict[str, Measure] = {
     "memory": memory.measure,
     "instances": instances.measure,
     "flood": flood.measure,
+    "bots": bots.measure,
 }
 
 
