@@ -162,6 +162,10 @@ class Person(Base):
     # /mute: the person receives no announcements (/unmute undoes it).
     muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
+    # When a support team last asked them about one of their ideas (an idea set to
+    # info_requested): the idea form looks for such a question only when one came since
+    # the form was opened (handlers.flows.idea_held).
+    questions_at: Mapped[datetime | None] = mapped_column(default=None)
 
     identities: Mapped[list[Identity]] = relationship(back_populates="person")
 

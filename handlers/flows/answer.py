@@ -44,6 +44,8 @@ def no_question(ctx: Context) -> None:
 
 async def begin_with_message(ctx: Context) -> bool:
     """A message outside any flow while a question is open is the start of the answer."""
+    if ctx.person.questions_at is None:  # never asked anything: no question is open
+        return False
     open_questions = await ctx.uow.ideas.awaiting_answer(ctx.person.id)
     if not open_questions:
         return False

@@ -47,6 +47,11 @@ async def _new_question(ctx: Context) -> Idea | None:
     """An open question of the team asked after this draft was opened, not yet asked about."""
     draft = draft_of(ctx)
     opened = draft.opened_at
+    # No question was asked since the draft was opened: nothing to read (the common case,
+    # on nearly every message typed into the form).
+    last = ctx.person.questions_at
+    if last is None or (opened is not None and last < datetime.fromisoformat(opened)):
+        return None
     asked = draft.asked_before()
     for idea in await ctx.uow.ideas.awaiting_answer(ctx.person.id):
         if _question_key(idea) in asked:

@@ -369,6 +369,9 @@ async def _send_question(ctx: Context, idea: Idea, question: str) -> None:
     previous = idea.status
     idea.status = IdeaStatus.INFO_REQUESTED.value
     idea.updated_at = ctx.now
+    author = await ctx.uow.people.get(idea.author_id)
+    if author is not None:  # the idea form looks for questions only once one was asked
+        author.questions_at = ctx.now
     await ctx.uow.ideas.add_event(
         idea_id=idea.id,
         kind="info_requested",

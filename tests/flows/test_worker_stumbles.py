@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.limits import MAX_IDEA_BODY_CHARS
-from storage.models import Unit
+from storage.models import Person, Unit
 from tests.flows.harness import Harness
 from tests.flows.test_worker_idea import join_by_link
 
@@ -105,6 +105,27 @@ async def test_typing_after_a_question_can_go_into_the_draft(
     r = await h.send(WORKER, again)
     assert f"({chars + 2 + len(again)} ký tự" in r.last.text, r.last.text
     assert (await idea_now(h, idea_id)).status == "info_requested"  # still for the Answer button
+
+
+async def test_a_question_asked_before_the_draft_was_opened_holds_nothing(
+    h: Harness, units: dict[str, Unit]
+) -> None:
+    """Only a question that came while the draft was open holds a message: one asked
+    before goes to the Answer button (and a message outside the form), as the worker was
+    told when it was asked."""
+    from tests.flows.test_triage import ANH, card_of, idea_now, submit, support
+
+    await support(h, ANH, units["HCM-Q7-MAY"], "Anh")
+    idea = await submit(h, units["HCM-Q7-MAY"])
+    await h.click(ANH, card_of(h, ANH, idea.ref_code), "Hỏi thêm")
+    await h.send(ANH, "Máy nén nào, ở xưởng nào?", name="Anh")
+    async with h.sessionmaker() as session:
+        author = await session.get(Person, idea.author_id)
+        assert author is not None and author.questions_at is not None
+    await h.send(WORKER, "/idea")
+    r = await h.send(WORKER, DRAFT)
+    assert f"({len(DRAFT)} ký tự" in r.last.text, r.last.text  # straight into the draft
+    assert (await idea_now(h, idea.id)).status == "info_requested"
 
 
 # ---------------------------------------------------------------- 5: Cancel asks first
