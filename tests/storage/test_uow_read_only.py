@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import create_engine, create_sessionmaker
+from storage.db import SQLITE_BEGIN_OPTION, create_engine, create_sessionmaker
 from storage.models import Base, Counter
 from storage.uow import UnitOfWork
 
@@ -25,10 +26,9 @@ async def test_a_read_runs_beside_a_writer_and_sees_only_what_was_committed(
     writers, readers = create_sessionmaker(engine), create_sessionmaker(reader_engine)
     began: list[str] = []
 
-    @event.listens_for(reader_engine.sync_engine, "before_cursor_execute")
-    def _seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.startswith("BEGIN"):
-            began.append(statement)
+    @event.listens_for(reader_engine.sync_engine, "begin")
+    def _seen(conn: Connection) -> None:  # storage.db issues the BEGIN this option names
+        began.append(f"BEGIN {conn.get_execution_options().get(SQLITE_BEGIN_OPTION)}")
 
     async with UnitOfWork(writers) as uow:
         uow.session.add(Counter(name="kept", value=1))
