@@ -45,11 +45,19 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """An idea a worker may be shown on the review, and how alike (0-1)."""
+
+    idea: Idea
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class DraftMatches:
     """What a draft's lookup found: for the worker (already filtered), and for the team
     (idea id and score, in the unit and the unit above, to be recorded at Submit)."""
 
-    for_worker: list[Found]
+    for_worker: list[Listed]
     for_team: list[tuple[int, float]]
 
 
@@ -70,21 +78,21 @@ async def for_draft(
     rows += [row for row in await uow.similar.of_author(person.id) if row[0] not in in_scope]
     found = [(rows[i][0], s) for i, s in similar_score.best(query, [h for _, h in rows])]
     team = [(i, round(s, 3)) for i, s in found if i in in_scope][:KEPT_FOR_TEAM]
-    viewer = await visibility.load_viewer(uow, person.id)
-    shown: list[Found] = []
+    if not found:
+        return DraftMatches([], team)
+    viewer = visibility.similar_writer(person.id)
+    shown: list[Listed] = []
     # Read a few at a time, in one statement each: most of the most alike are read.
     for start in range(0, len(found), LOADED_AT_ONCE):
         batch = found[start : start + LOADED_AT_ONCE]
         ideas = await uow.ideas.get_many([idea_id for idea_id, _ in batch])
-        for idea_id, score in batch:
-            idea = ideas.get(idea_id)
-            if idea is None:
-                continue
-            place = await visibility.place_of(uow, idea)
-            if visibility.may_list_similar(viewer, unit.path, place):
-                shown.append(Found(idea, score, place))
-                if len(shown) >= SHOWN_TO_WORKER:
-                    return DraftMatches(shown, team)
+        present = [(ideas[idea_id], score) for idea_id, score in batch if idea_id in ideas]
+        listed = await visibility.similar_listed(
+            uow, viewer, unit.path, [i for i, _ in present], SHOWN_TO_WORKER - len(shown)
+        )
+        shown += [Listed(*present[i]) for i in listed]
+        if len(shown) >= SHOWN_TO_WORKER:
+            break
     return DraftMatches(shown, team)
 
 
@@ -94,16 +102,10 @@ async def on_card(uow: UnitOfWork, idea: Idea, place: Place, viewer: Viewer) -> 
     most alike first."""
     if idea.status not in OPEN_STATUSES or visibility.sight(viewer, place) is not Sight.FULL:
         return []
-    shown: list[Found] = []
     pairs = recorded_pairs(idea)
     others = await uow.ideas.get_many([other_id for other_id, _ in pairs])
-    for other_id, score in pairs:
-        other = others.get(other_id)
-        if other is None:
-            continue
-        other_place = await visibility.place_of(uow, other)
-        if visibility.may_compare(viewer, place, other_place):
-            shown.append(Found(other, score, other_place))
-        if len(shown) >= SHOWN_ON_CARD:
-            break
-    return shown
+    present = [(others[other_id], score) for other_id, score in pairs if other_id in others]
+    alike = await visibility.comparable(
+        uow, viewer, place, [other for other, _ in present], SHOWN_ON_CARD
+    )
+    return [Found(*present[i], other_place) for i, other_place in alike]

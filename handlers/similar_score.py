@@ -78,12 +78,15 @@ def scored(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]
     weight = dict(zip(pooled.tolist(), _idf(counts, len(chosen) + 1).tolist(), strict=True))
     weight.update(zip(mine.tolist(), rarity.tolist(), strict=True))
     own = set(mine.tolist())
-    own_weight = sum(weight[w] for w in own)
+    # The sums as plain ones, in the same order (the scores to the last bit), without a
+    # generator each: map over the weights' lookup.
+    weigh = weight.__getitem__
+    own_weight = sum(map(weigh, own))
     result = []
     for i in chosen:
         other = theirs[i].tolist()
-        common = sum(weight[w] for w in own.intersection(other))
-        result.append((i, common / math.sqrt(own_weight * sum(weight[w] for w in other))))
+        common = sum(map(weigh, own.intersection(other)))
+        result.append((i, common / math.sqrt(own_weight * sum(map(weigh, other)))))
     return sorted(result, key=lambda pair: (-pair[1], pair[0]))
 
 

@@ -46,6 +46,7 @@ The decision functions are pure (no database): :func:`load_viewer` and
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -307,6 +308,93 @@ async def place_of(
     )
 
 
+async def places_of(uow: UnitOfWork, ideas: Sequence[Idea]) -> dict[int, Place]:
+    """:func:`place_of` of each of ``ideas``, by idea id: the same places, with what they
+    share looked up once: each distinct unit and its home path, and the deciding unit
+    once for each distinct holding unit (the similar-ideas lists, cards naming others)."""
+    return await _places(uow, ideas, deciding=True)
+
+
+async def _places(uow: UnitOfWork, ideas: Sequence[Idea], *, deciding: bool) -> dict[int, Place]:
+    """The places of ``ideas``, by idea id; without ``deciding``, each with
+    ``deciding_unit_id`` None (the rest as :func:`place_of` says): what
+    :func:`may_list_similar` and :func:`may_compare` read, before the deciding unit is
+    looked up (a lookup of the serving team, several statements)."""
+    units: dict[int, Unit | None] = {}
+    homes: dict[int, str] = {}
+    deciders: dict[int | None, int | None] = {}
+    places: dict[int, Place] = {}
+    for idea in ideas:
+        if idea.unit_id not in units:
+            units[idea.unit_id] = unit = await uow.units.get(idea.unit_id)
+            if unit is not None:
+                homes[unit.id] = await home_path(uow, unit)
+        unit = units[idea.unit_id]
+        if unit is None:  # as place_of: cannot happen with the foreign key
+            places[idea.id] = Place(idea.author_id, True, False, "\0", "\0", None)
+            continue
+        decider = None
+        if deciding:
+            if idea.holder_unit_id not in deciders:
+                deciders[idea.holder_unit_id] = await deciding_unit(uow, idea)
+            decider = deciders[idea.holder_unit_id]
+        places[idea.id] = Place(
+            author_id=idea.author_id,
+            confidential=idea.confidential,
+            title_given=idea.title_given,
+            unit_path=unit.path,
+            home_path=homes[unit.id],
+            deciding_unit_id=decider,
+        )
+    return places
+
+
+def similar_writer(person_id: int) -> Viewer:
+    """A worker writing an idea, as :func:`may_list_similar` decides for them: rule 7
+    (docs/SECURITY.md) lists the same ideas whatever roles they hold, so their roles are
+    not read (tests/flows/test_similar_places.py holds the decider to that)."""
+    return Viewer(person_id)
+
+
+async def similar_listed(
+    uow: UnitOfWork, viewer: Viewer, member_path: str, ideas: Sequence[Idea], most: int
+) -> list[int]:
+    """The indices into ``ideas`` of the first ``most`` a worker writing an idea may be
+    shown (:func:`may_list_similar`), in order. The list shows an idea's reference, title
+    and status, nothing of who decides it: each is decided on its place without the
+    deciding unit, which :func:`may_list_similar` does not read
+    (tests/flows/test_similar_places.py holds it to that, and to listing what
+    :func:`place_of` per idea would), and which would take a lookup of the serving team."""
+    facts = await _places(uow, ideas, deciding=False)
+    allowed = [
+        i for i, idea in enumerate(ideas) if may_list_similar(viewer, member_path, facts[idea.id])
+    ]
+    return allowed[:most]
+
+
+async def comparable(
+    uow: UnitOfWork, viewer: Viewer, place: Place, others: Sequence[Idea], most: int
+) -> list[tuple[int, Place]]:
+    """(index into ``others``, place as :func:`place_of` gives it) of the first ``most``
+    a card's reader may be told the idea at ``place`` looks like (:func:`may_compare`), in
+    order. Each is asked of first on its place without the deciding unit, which
+    :func:`may_compare` does not read (tests/flows/test_similar_places.py holds it to
+    that), so that the deciding unit is looked up only for the ideas admitted; then again
+    on the whole place, and only that answer lets an idea through."""
+
+    def allowed(other: Place) -> bool:
+        return may_compare(viewer, place, other)
+
+    facts = await _places(uow, others, deciding=False)
+    pending = [i for i, other in enumerate(others) if allowed(facts[other.id])]
+    chosen: list[tuple[int, Place]] = []
+    while pending and len(chosen) < most:
+        batch, pending = pending[: most - len(chosen)], pending[most - len(chosen) :]
+        places = await places_of(uow, [others[i] for i in batch])
+        chosen += [(i, places[others[i].id]) for i in batch if allowed(places[others[i].id])]
+    return chosen
+
+
 async def deciding_unit(uow: UnitOfWork, idea: Idea) -> int | None:
     """The unit whose support team decides the idea now."""
     holder = await uow.units.get(idea.holder_unit_id)
@@ -383,6 +471,7 @@ __all__ = [
     "RoleAt",
     "Sight",
     "Viewer",
+    "comparable",
     "council_unit",
     "covers",
     "deciding_unit",
@@ -395,7 +484,10 @@ __all__ = [
     "may_decide",
     "may_see_unit",
     "place_of",
+    "places_of",
     "serving_unit",
     "sight",
+    "similar_listed",
+    "similar_writer",
     "summary_title",
 ]
