@@ -138,6 +138,11 @@ class Connection:
     def cursor(self) -> Cursor:
         return Cursor(self, self._conn.cursor())
 
+    async def execute_plain(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        """Run one statement and hand back ``sqlite3``'s own cursor (for the few statements
+        of every update that skip SQLAlchemy's execution: storage.repositories.base)."""
+        return await self.run(self._conn.execute, sql, parameters)
+
     async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
         return await self.cursor().execute(sql, parameters)
 

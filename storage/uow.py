@@ -14,6 +14,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.db import SQLITE_BEGIN_OPTION
 from storage.repositories.announcements import AnnouncementRepository
+from storage.repositories.base import MEMO_KEY
 from storage.repositories.channels import ChannelRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.council import CouncilRepository
@@ -44,7 +45,7 @@ _SQLITE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, as
 
 
 T = TypeVar("T")
-_MEMO = "uow-memo"
+_MEMO = MEMO_KEY
 
 
 class TransactionMemo:

@@ -1,11 +1,42 @@
-"""What every repository shares: the unit of work's session, and the dialect's upsert."""
+"""What every repository shares: the unit of work's session, the dialect's upsert, and a
+short way for the few fixed statements every update runs."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final, NamedTuple, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import ValuesBase
+
+from storage import sqlite_inline
+
+#: ``session.info`` key of the unit of work's TransactionMemo (storage.uow).
+MEMO_KEY: Final = "uow-memo"
+
+
+class Written(NamedTuple):
+    """What a fixed statement did: rows it wrote, and its RETURNING row's first value."""
+
+    rowcount: int
+    returned: Any
+
+
+_compiled: dict[tuple[int, str, tuple[str, ...]], SQLCompiler] = {}
+
+
+def _compile(statement: ValuesBase, dialect: Dialect, keys: tuple[str, ...]) -> SQLCompiler:
+    key = (id(statement), dialect.name, keys)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        assert isinstance(compiled, SQLCompiler)
+        _compiled[key] = compiled
+    return compiled
 
 
 class Repository:
@@ -18,3 +49,40 @@ class Repository:
         """The dialect's INSERT, the one with ON CONFLICT."""
         dialect = self.session.get_bind().dialect.name
         return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    async def _write(self, statement: ValuesBase, params: dict[str, Any]) -> Written:
+        """Run one of the INSERTs every update makes (its update id, its conversation, its
+        replies) in the session's transaction.
+
+        On the bot's inline SQLite the statement, compiled once per set of parameter names,
+        goes straight to ``sqlite3`` with its values converted by SQLAlchemy's own bind
+        processors: SQLAlchemy's execution machinery cost several times the statement
+        (docs/BENCHMARKS.md, "Cost per update"). Anywhere else it runs as usual. The
+        statement must be one that takes no ORM state into account: a Core INSERT whose
+        rows refer only to rows already flushed.
+        """
+        connection = await self.session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        returning = bool(statement._returning)  # Core's own attribute
+        if not isinstance(driver, sqlite_inline.Connection):
+            result = await self.session.execute(statement, params)
+            returned = result.scalar_one() if returning else None
+            return Written(getattr(result, "rowcount", 0), returned)
+        compiled = _compile(statement, connection.dialect, tuple(params))
+        # What its execution uses (none of these statements has a tuple parameter).
+        processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+        values = [
+            processor(params[name]) if (processor := processors.get(name)) else params[name]
+            for name in compiled.positiontup or ()
+        ]
+        cursor = await driver.execute_plain(compiled.string, values)
+        try:
+            row = cursor.fetchone() if returning else None
+            written = Written(cursor.rowcount, row[0] if row is not None else None)
+        finally:
+            cursor.close()
+        memo = self.session.sync_session.info.get(MEMO_KEY)
+        table = statement.table
+        if memo is not None:
+            memo.written({table.name} if isinstance(table, Table) else None)
+        return written

@@ -64,7 +64,7 @@ class ConversationRepository(Repository):
         # One upsert, not the ORM's read-then-flush (the row the dispatcher read is
         # not changed in the session, so nothing else writes it at commit).
         dialect = self.session.get_bind().dialect.name
-        await self.session.execute(
+        await self._write(
             _save_conversation(dialect),
             {
                 "chat_key": chat_key,

@@ -108,8 +108,8 @@ class OutboxRepository(Repository):
             "claimed_by": claimed_by,
             "claimed_until": claimed_until,
         }
-        inserted = await self.session.execute(_ADD_OUTBOX, values)
-        return OutboxMessage(id=inserted.scalar_one(), **values)
+        inserted = await self._write(_ADD_OUTBOX, values)
+        return OutboxMessage(id=inserted.returned, **values)
 
     async def claim_due(
         self,

@@ -39,11 +39,11 @@ class UpdateLog(Repository):
         One statement for what ``seen`` and ``record`` do in two.
         """
         dialect = self.session.get_bind().dialect.name
-        result = await self.session.execute(
+        written = await self._write(
             _claim_update(dialect),
             {"channel": channel, "update_id": update_id, "processed_at": now},
         )
-        return bool(getattr(result, "rowcount", 0))
+        return bool(written.rowcount)
 
     async def handled(self, channel: str, update_id: int) -> bool:
         query = select(ProcessedUpdate.update_id).where(
