@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import event, func, select
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bench.common import Template, default_workdir, fresh_database, idea_text, template
 from bench.echo_form import BENEFITS, CATEGORIES
@@ -160,16 +161,23 @@ async def one_round(
     engine = create_engine(f"sqlite+aiosqlite:///{db}", sqlite_inline=True)
     counts = {"statements": 0, "commits": 0}
 
-    def on_statement(*_: object) -> None:
-        counts["statements"] += 1
+    last = [""]
 
-    def on_commit(*_: object) -> None:
-        counts["commits"] += 1
+    def on_statement(sql: str) -> None:
+        # A trigger's program is reported again under its statement's text, and its own
+        # statements as "-- …": neither is a statement of the bot's.
+        if sql.startswith("COMMIT"):
+            counts["commits"] += 1
+        elif not sql.startswith(("ROLLBACK", "--")) and sql != last[0]:
+            counts["statements"] += 1
+        last[0] = sql if not sql.startswith("--") else last[0]
 
-    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
-    # BEGIN is issued on the driver's connection (storage.db), unseen by the event above.
-    event.listen(engine.sync_engine, "begin", on_statement)
-    event.listen(engine.sync_engine, "commit", on_commit)
+    # Counted as SQLite runs them: some statements (BEGIN, the INSERTs of every update)
+    # go to sqlite3 without SQLAlchemy's execution and its events (storage.repositories.base).
+    @event.listens_for(engine.sync_engine, "connect")
+    def _trace(_: object, record: ConnectionPoolEntry) -> None:
+        record.driver_connection._conn.set_trace_callback(on_statement)  # type: ignore[union-attr]
+
     try:
         feeder = Feeder(
             Dispatcher(create_sessionmaker(engine), Catalogue.load(), BotInfo(BOT)), counts
