@@ -45,6 +45,7 @@ The decision functions are pure (no database): :func:`load_viewer` and
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -387,11 +388,19 @@ async def comparable(
 
     facts = await _places(uow, others, deciding=False)
     pending = [i for i, other in enumerate(others) if allowed(facts[other.id])]
+    deciders: dict[int | None, int | None] = {}
     chosen: list[tuple[int, Place]] = []
-    while pending and len(chosen) < most:
-        batch, pending = pending[: most - len(chosen)], pending[most - len(chosen) :]
-        places = await places_of(uow, [others[i] for i in batch])
-        chosen += [(i, places[others[i].id]) for i in batch if allowed(places[others[i].id])]
+    for i in pending:
+        other, place_of_other = others[i], facts[others[i].id]
+        if place_of_other.unit_path != "\0":  # place_of looks no deciding unit up then
+            if other.holder_unit_id not in deciders:
+                deciders[other.holder_unit_id] = await deciding_unit(uow, other)
+            decider = deciders[other.holder_unit_id]
+            place_of_other = dataclasses.replace(place_of_other, deciding_unit_id=decider)
+        if allowed(place_of_other):
+            chosen.append((i, place_of_other))
+            if len(chosen) >= most:
+                break
     return chosen
 
 
