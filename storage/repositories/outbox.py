@@ -33,6 +33,13 @@ from storage.repositories.base import Repository
 # on the values (a statement with ``.values(...)`` is keyed on them every time).
 _OUTBOX: Final[Table] = OutboxMessage.__table__  # type: ignore[assignment]
 _ADD_OUTBOX: Final = insert(_OUTBOX).returning(_OUTBOX.c.id)
+# PostgreSQL's claim locks (claim_due): the whole outbox's, alone or shared with a set of
+# channels' own.
+_CLAIM_ALL_LOCK: Final = text("SELECT pg_advisory_xact_lock(hashtextextended('outbox-claim', 0))")
+_CLAIM_SOME_LOCK: Final = text(
+    "SELECT pg_advisory_xact_lock_shared(hashtextextended('outbox-claim', 0)),"
+    " pg_advisory_xact_lock(hashtextextended(:scope, 0))"
+)
 # Many rows marked sent in one executemany (the ORM's bulk update by primary key cost
 # several times as much per row).
 _MARK_SENT: Final = (
@@ -143,10 +150,17 @@ class OutboxRepository(Repository):
         if postgres:
             # One claim at a time across instances: a claim running beside another
             # would not see the other's uncommitted leases, and could take a chat's
-            # later rows while the other takes its earlier ones.
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended('outbox-claim', 0))")
-            )
+            # later rows while the other takes its earlier ones. That can only happen
+            # between claims over the same channels: the drain loops of several bots
+            # (channels= / other_than=) cover channels apart, so each set has its lock
+            # and holds the whole outbox's in shared mode, which a claim over every
+            # channel (one loop: one bot, or an instance not yet told of the others)
+            # takes alone.
+            if channels is None and not other_than:
+                await self.session.execute(_CLAIM_ALL_LOCK)
+            else:
+                scope = ",".join(channels) if channels is not None else "!" + ",".join(other_than)
+                await self.session.execute(_CLAIM_SOME_LOCK, {"scope": f"outbox-claim:{scope}"})
         row, earlier = OutboxMessage, aliased(OutboxMessage)
         of_channels: ColumnElement[bool]
         if channels is None:
