@@ -26,11 +26,13 @@ class Written(NamedTuple):
     returned: Any
 
 
-_compiled: dict[tuple[int, str, tuple[str, ...]], SQLCompiler] = {}
+# Keyed by the statement itself (hashed by identity, and kept alive here: an id could be
+# reused by another statement once the first is gone).
+_compiled: dict[tuple[ValuesBase, str, tuple[str, ...]], SQLCompiler] = {}
 
 
 def _compile(statement: ValuesBase, dialect: Dialect, keys: tuple[str, ...]) -> SQLCompiler:
-    key = (id(statement), dialect.name, keys)
+    key = (statement, dialect.name, keys)
     compiled = _compiled.get(key)
     if compiled is None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
