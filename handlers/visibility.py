@@ -313,17 +313,18 @@ async def places_of(uow: UnitOfWork, ideas: Sequence[Idea]) -> dict[int, Place]:
     """:func:`place_of` of each of ``ideas``, by idea id: the same places, with what they
     share looked up once: each distinct unit and its home path, and the deciding unit
     once for each distinct holding unit (the similar-ideas lists, cards naming others)."""
-    return await _places(uow, ideas, deciding=True)
+    facts = await _places(uow, ideas)
+    deciders: dict[int | None, int | None] = {}
+    return {idea.id: await _decided(uow, idea, facts[idea.id], deciders) for idea in ideas}
 
 
-async def _places(uow: UnitOfWork, ideas: Sequence[Idea], *, deciding: bool) -> dict[int, Place]:
-    """The places of ``ideas``, by idea id; without ``deciding``, each with
-    ``deciding_unit_id`` None (the rest as :func:`place_of` says): what
-    :func:`may_list_similar` and :func:`may_compare` read, before the deciding unit is
-    looked up (a lookup of the serving team, several statements)."""
+async def _places(uow: UnitOfWork, ideas: Sequence[Idea]) -> dict[int, Place]:
+    """The places of ``ideas``, by idea id, each with ``deciding_unit_id`` None (the rest
+    as :func:`place_of` says): what :func:`may_list_similar` and :func:`may_compare` read,
+    before the deciding unit is looked up (a lookup of the serving team, several
+    statements: :func:`_decided`)."""
     units: dict[int, Unit | None] = {}
     homes: dict[int, str] = {}
-    deciders: dict[int | None, int | None] = {}
     places: dict[int, Place] = {}
     for idea in ideas:
         if idea.unit_id not in units:
@@ -334,20 +335,27 @@ async def _places(uow: UnitOfWork, ideas: Sequence[Idea], *, deciding: bool) -> 
         if unit is None:  # as place_of: cannot happen with the foreign key
             places[idea.id] = Place(idea.author_id, True, False, "\0", "\0", None)
             continue
-        decider = None
-        if deciding:
-            if idea.holder_unit_id not in deciders:
-                deciders[idea.holder_unit_id] = await deciding_unit(uow, idea)
-            decider = deciders[idea.holder_unit_id]
         places[idea.id] = Place(
             author_id=idea.author_id,
             confidential=idea.confidential,
             title_given=idea.title_given,
             unit_path=unit.path,
             home_path=homes[unit.id],
-            deciding_unit_id=decider,
+            deciding_unit_id=None,
         )
     return places
+
+
+async def _decided(
+    uow: UnitOfWork, idea: Idea, place: Place, deciders: dict[int | None, int | None]
+) -> Place:
+    """``place`` (from :func:`_places`) with the idea's deciding unit, looked up once for
+    each holding unit (``deciders`` keeps them)."""
+    if place.unit_path == "\0":  # place_of looks no deciding unit up then
+        return place
+    if idea.holder_unit_id not in deciders:
+        deciders[idea.holder_unit_id] = await deciding_unit(uow, idea)
+    return dataclasses.replace(place, deciding_unit_id=deciders[idea.holder_unit_id])
 
 
 def similar_writer(person_id: int) -> Viewer:
@@ -366,7 +374,7 @@ async def similar_listed(
     deciding unit, which :func:`may_list_similar` does not read
     (tests/flows/test_similar_places.py holds it to that, and to listing what
     :func:`place_of` per idea would), and which would take a lookup of the serving team."""
-    facts = await _places(uow, ideas, deciding=False)
+    facts = await _places(uow, ideas)
     allowed = [
         i for i, idea in enumerate(ideas) if may_list_similar(viewer, member_path, facts[idea.id])
     ]
@@ -386,17 +394,12 @@ async def comparable(
     def allowed(other: Place) -> bool:
         return may_compare(viewer, place, other)
 
-    facts = await _places(uow, others, deciding=False)
+    facts = await _places(uow, others)
     pending = [i for i, other in enumerate(others) if allowed(facts[other.id])]
     deciders: dict[int | None, int | None] = {}
     chosen: list[tuple[int, Place]] = []
     for i in pending:
-        other, place_of_other = others[i], facts[others[i].id]
-        if place_of_other.unit_path != "\0":  # place_of looks no deciding unit up then
-            if other.holder_unit_id not in deciders:
-                deciders[other.holder_unit_id] = await deciding_unit(uow, other)
-            decider = deciders[other.holder_unit_id]
-            place_of_other = dataclasses.replace(place_of_other, deciding_unit_id=decider)
+        place_of_other = await _decided(uow, others[i], facts[others[i].id], deciders)
         if allowed(place_of_other):
             chosen.append((i, place_of_other))
             if len(chosen) >= most:
