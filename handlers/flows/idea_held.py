@@ -46,17 +46,17 @@ async def hold_for_question(ctx: Context) -> bool:
 async def _new_question(ctx: Context) -> Idea | None:
     """An open question of the team asked after this draft was opened, not yet asked about."""
     draft = draft_of(ctx)
-    opened = draft.opened_at
+    opened = datetime.fromisoformat(draft.opened_at) if draft.opened_at is not None else None
     # No question was asked since the draft was opened: nothing to read (the common case,
     # on nearly every message typed into the form).
     last = ctx.person.questions_at
-    if last is None or (opened is not None and last < datetime.fromisoformat(opened)):
+    if last is None or (opened is not None and last < opened):
         return None
     asked = draft.asked_before()
     for idea in await ctx.uow.ideas.awaiting_answer(ctx.person.id):
         if _question_key(idea) in asked:
             continue
-        if opened is None or idea.updated_at >= datetime.fromisoformat(opened):
+        if opened is None or idea.updated_at >= opened:
             return idea
     return None
 
