@@ -4,12 +4,13 @@ short way for the few fixed statements every update runs."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Select, Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import ValuesBase
 
@@ -28,10 +29,16 @@ class Written(NamedTuple):
 
 # Keyed by the statement itself (hashed by identity, and kept alive here: an id could be
 # reused by another statement once the first is gone).
-_compiled: dict[tuple[ValuesBase, str, tuple[str, ...]], SQLCompiler] = {}
+_compiled: dict[tuple[ValuesBase | Select[Any], str, tuple[str, ...]], SQLCompiler] = {}
+# A fixed SELECT's compiled form and its columns' result processors, per dialect.
+_readers: dict[tuple[Select[Any], str], tuple[SQLCompiler, list[Callable[[Any], Any] | None]]] = {}
+
+E = TypeVar("E")
 
 
-def _compile(statement: ValuesBase, dialect: Dialect, keys: tuple[str, ...]) -> SQLCompiler:
+def _compile(
+    statement: ValuesBase | Select[Any], dialect: Dialect, keys: tuple[str, ...]
+) -> SQLCompiler:
     key = (statement, dialect.name, keys)
     compiled = _compiled.get(key)
     if compiled is None:
@@ -88,3 +95,64 @@ class Repository:
         if memo is not None:
             memo.written({table.name} if isinstance(table, Table) else None)
         return written
+
+    async def _read(
+        self, statement: Select[Any], params: dict[str, Any]
+    ) -> list[tuple[Any, ...]] | None:
+        """The rows of one of the fixed SELECTs every update makes, as plain tuples of
+        Python values, read straight through ``sqlite3`` on the bot's inline SQLite (as
+        :meth:`_write` does for INSERTs); None anywhere else, where the caller runs it as
+        usual. ``statement`` selects table columns only (no ORM entities), with every value
+        a named ``bindparam`` given in ``params``. Changes made through the ORM and not
+        flushed yet are flushed first, as a query's autoflush would."""
+        connection = await self.session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        if not isinstance(driver, sqlite_inline.Connection):
+            return None
+        sync = self.session.sync_session
+        if sync.new or sync.dirty or sync.deleted:
+            await self.session.flush()
+        reader = _readers.get((statement, connection.dialect.name))
+        if reader is None:
+            compiled = _compile(statement, connection.dialect, ())
+            dialect = connection.dialect
+            processors: list[Callable[[Any], Any] | None] = [
+                column.type._cached_result_processor(dialect, None)
+                for column in statement.selected_columns
+            ]
+            reader = _readers[(statement, dialect.name)] = (compiled, processors)
+        compiled, row_processors = reader
+        binds = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+        values = [
+            processor(params[name]) if (processor := binds.get(name)) else params[name]
+            for name in compiled.positiontup or ()
+        ]
+        cursor = await driver.execute_plain(compiled.string, values)
+        try:
+            raw = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [
+            tuple(
+                processor(value) if processor is not None and value is not None else value
+                for processor, value in zip(row_processors, row, strict=True)
+            )
+            for row in raw
+        ]
+
+    def _attached(self, cls: type[E], values: Mapping[str, Any]) -> E:
+        """The session's object for a row read by :meth:`_read`: the one it holds already
+        (as a query would return it, unchanged), else one made from ``values`` (every
+        column attribute, by name) and attached as if loaded by a query, with nothing to
+        write back."""
+        mapper = inspect(cls)
+        key = mapper.identity_key_from_primary_key(
+            [values[column.key] for column in mapper.primary_key]
+        )
+        existing = self.session.sync_session.identity_map.get(key)
+        if existing is not None:
+            return cast(E, existing)
+        obj = cls(**values)
+        make_transient_to_detached(obj)
+        self.session.sync_session.add(obj)
+        return obj

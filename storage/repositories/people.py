@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Table, bindparam, select
 
@@ -19,6 +19,8 @@ class Resolved(NamedTuple):
 
 
 _CONVERSATIONS: Final[Table] = Conversation.__table__  # type: ignore[assignment]
+_PEOPLE: Final[Table] = Person.__table__  # type: ignore[assignment]
+_IDENTITIES: Final[Table] = Identity.__table__  # type: ignore[assignment]
 # The person behind an account and the chat's conversation, in one round trip. The
 # conversation's row is not locked: only the dispatcher writes it, holding the chat
 # (SQLite's single writer; PostgreSQL's advisory lock on the chat, storage.uow).
@@ -38,6 +40,25 @@ _RESOLVE: Final = (
         Identity.external_id == bindparam("external_id"),
     )
 )
+# The same as table columns, for the inline SQLite's direct read (Repository._read).
+_RESOLVE_COLUMNS: Final = (
+    select(
+        *_PEOPLE.c,
+        *_IDENTITIES.c,
+        _CONVERSATIONS.c.chat_key,
+        _CONVERSATIONS.c.flow,
+        _CONVERSATIONS.c.step,
+        _CONVERSATIONS.c.data,
+    )
+    .join(_IDENTITIES, _IDENTITIES.c.person_id == _PEOPLE.c.id)
+    .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.chat_key == bindparam("chat_key"))
+    .where(
+        _IDENTITIES.c.channel == bindparam("channel"),
+        _IDENTITIES.c.external_id == bindparam("external_id"),
+    )
+)
+_PERSON_KEYS: Final = tuple(c.key for c in _PEOPLE.c)
+_IDENTITY_KEYS: Final = tuple(c.key for c in _IDENTITIES.c)
 
 
 BOTS_CHARS: Final = 200  # identities.bots' width
@@ -89,7 +110,7 @@ class PersonRepository(Repository):
         """The person behind a messenger account (created on first contact), and the
         conversation saved under ``conversation_key``, read together."""
         params = {"channel": channel, "external_id": external_id, "chat_key": conversation_key}
-        row = (await self.session.execute(_RESOLVE, params)).first()
+        row = await self._resolve_row(params)
         if row is not None:
             person, identity, saved, flow, step, data = row
             if display_name and person.display_name != display_name:
@@ -125,6 +146,25 @@ class PersonRepository(Repository):
         )
         conversations = ConversationRepository(self.session)
         return Resolved(person, await conversations.get(conversation_key))
+
+    async def _resolve_row(
+        self, params: dict[str, str]
+    ) -> tuple[Person, Identity, str | None, str | None, str | None, Any] | None:
+        rows = await self._read(_RESOLVE_COLUMNS, params)
+        if rows is None:
+            found = (await self.session.execute(_RESOLVE, params)).first()
+            return None if found is None else tuple(found)
+        if not rows:
+            return None
+        values = rows[0]
+        people, identities = len(_PERSON_KEYS), len(_IDENTITY_KEYS)
+        person = self._attached(Person, dict(zip(_PERSON_KEYS, values[:people], strict=True)))
+        identity = self._attached(
+            Identity,
+            dict(zip(_IDENTITY_KEYS, values[people : people + identities], strict=True)),
+        )
+        saved, flow, step, data = values[people + identities :]
+        return person, identity, saved, flow, step, data
 
     async def forget_route(self, channel: str, chat_id: str, route: str) -> str | None:
         """The account behind ``chat_id`` on ``channel`` can no longer be reached through

@@ -1,0 +1,140 @@
+"""The read every update makes (the person behind the account, with the chat's conversation)
+goes straight to sqlite3 on the bot's inline SQLite (storage.repositories.base
+``Repository._read``): it must give the flows what SQLAlchemy's own query gives, objects the
+session tracks as if a query had loaded them, and see what the transaction changed before."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect
+
+from storage.db import create_engine, create_sessionmaker
+from storage.models import Identity, Person
+from storage.repositories.people import Resolved
+from storage.schema import upgrade
+from storage.uow import UnitOfWork
+
+NOW = datetime(2026, 12, 7, 8, 30, 15, 123456, tzinfo=UTC)
+LATER = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+async def _resolve(uow: UnitOfWork, **changes: Any) -> Resolved:
+    arguments: dict[str, Any] = {
+        "channel": "telegram",
+        "external_id": "501",
+        "display_name": "Chị Lan",
+        "platform_language": "vi",
+        "private_chat_id": "501",
+        "now": NOW,
+        "conversation_key": "telegram:501",
+    }
+    return await uow.people.resolve(**(arguments | changes))
+
+
+async def _seed(url: str) -> None:
+    """One person with an account, a conversation, a unit-less profile, asked a question."""
+    engine = create_engine(url, sqlite_inline=False)
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            person, _ = await _resolve(uow)
+            person.questions_at = NOW
+            person.muted = True
+            await uow.conversations.save(
+                "telegram:501",
+                person_id=person.id,
+                flow="idea",
+                step="body",
+                data={"body": ["Lò nung ư"], "n": 3},
+                now=NOW,
+            )
+            await uow.commit()
+    finally:
+        await engine.dispose()
+
+
+def _seen(resolved: Resolved) -> dict[str, Any]:
+    person = resolved.person
+    columns = {c.key: getattr(person, c.key) for c in inspect(Person).column_attrs}
+    return {"person": columns, "conversation": resolved.conversation}
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade(url)
+    return url
+
+
+async def test_the_direct_read_gives_what_the_query_gives(database: str) -> None:
+    await _seed(database)
+    seen = {}
+    for inline in (False, True):
+        engine = create_engine(database, sqlite_inline=inline)
+        try:
+            async with UnitOfWork(create_sessionmaker(engine)) as uow:
+                resolved = await _resolve(uow)
+                seen[inline] = _seen(resolved)
+                session = uow.session.sync_session
+                # Tracked as loaded, with nothing to write back.
+                assert resolved.person in session and not session.dirty and not session.new
+                assert inspect(resolved.person).persistent
+        finally:
+            await engine.dispose()
+    assert seen[True] == seen[False]
+    person = seen[True]["person"]
+    assert person["created_at"] == NOW and person["questions_at"] == NOW
+    assert person["muted"] is True and person["unreachable"] is False
+    assert seen[True]["conversation"].data == {"body": ["Lò nung ư"], "n": 3}
+
+
+async def test_a_change_to_the_person_read_is_written_and_read_back(database: str) -> None:
+    await _seed(database)
+    engine = create_engine(database, sqlite_inline=True)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        async with UnitOfWork(sessionmaker) as uow:
+            resolved = await _resolve(uow, display_name="Chị Lan Anh", private_chat_id="777")
+            assert resolved.person.display_name == "Chị Lan Anh"
+            resolved.person.language = "en"
+            # Read again in the same transaction: the same object, the change flushed first
+            # and kept (as the session's own query would).
+            again = await _resolve(uow, display_name="Chị Lan Anh", private_chat_id="777")
+            assert again.person is resolved.person and again.person.language == "en"
+            await uow.commit()
+        async with UnitOfWork(sessionmaker) as uow:
+            person = (await _resolve(uow, display_name="", private_chat_id=None)).person
+            assert (person.display_name, person.language) == ("Chị Lan Anh", "en")
+            identity = await uow.session.get(Identity, 1)
+            assert identity is not None and identity.private_chat_id == "777"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_conversation_saved_earlier_in_the_transaction_is_read(database: str) -> None:
+    await _seed(database)
+    engine = create_engine(database, sqlite_inline=True)
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            first = await _resolve(uow)
+            await uow.conversations.save(
+                "telegram:501",
+                person_id=first.person.id,
+                flow="idea",
+                step="review",
+                data={"n": 4},
+                now=LATER,
+            )
+            second = await _resolve(uow)
+            assert second.conversation is not None
+            assert (second.conversation.step, second.conversation.data) == ("review", {"n": 4})
+            # A new account: made, and read back by the next update's resolve.
+            newcomer = await _resolve(uow, external_id="900", conversation_key="telegram:900")
+            assert newcomer.conversation is None
+            again = await _resolve(uow, external_id="900", conversation_key="telegram:900")
+            assert again.person is newcomer.person
+    finally:
+        await engine.dispose()
