@@ -29,15 +29,20 @@ class Written(NamedTuple):
 
 # Keyed by the statement itself (hashed by identity, and kept alive here: an id could be
 # reused by another statement once the first is gone).
-_compiled: dict[tuple[ValuesBase | Select[Any], str, tuple[str, ...]], SQLCompiler] = {}
+_compiled: dict[
+    tuple[ValuesBase | Select[*tuple[Any, ...]], str, tuple[str, ...]], SQLCompiler
+] = {}
 # A fixed SELECT's compiled form and its columns' result processors, per dialect.
-_readers: dict[tuple[Select[Any], str], tuple[SQLCompiler, list[Callable[[Any], Any] | None]]] = {}
+_readers: dict[
+    tuple[Select[*tuple[Any, ...]], str],
+    tuple[SQLCompiler, list[Callable[[Any], Any] | None]],
+] = {}
 
 E = TypeVar("E")
 
 
 def _compile(
-    statement: ValuesBase | Select[Any], dialect: Dialect, keys: tuple[str, ...]
+    statement: ValuesBase | Select[*tuple[Any, ...]], dialect: Dialect, keys: tuple[str, ...]
 ) -> SQLCompiler:
     key = (statement, dialect.name, keys)
     compiled = _compiled.get(key)
@@ -46,6 +51,19 @@ def _compile(
         assert isinstance(compiled, SQLCompiler)
         _compiled[key] = compiled
     return compiled
+
+
+def _values(compiled: SQLCompiler, params: Mapping[str, Any]) -> list[Any]:
+    """A compiled statement's positional values, converted as its execution would: each
+    named parameter from ``params``, the others (a dialect's own, such as SQLite's
+    ``OFFSET 0``) their bound value (none of these statements has a tuple parameter)."""
+    processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+    values = []
+    for name in compiled.positiontup or ():
+        value = params[name] if name in params else compiled.binds[name].effective_value
+        processor = processors.get(name)
+        values.append(processor(value) if processor is not None else value)
+    return values
 
 
 class Repository:
@@ -78,13 +96,7 @@ class Repository:
             returned = result.scalar_one() if returning else None
             return Written(getattr(result, "rowcount", 0), returned)
         compiled = _compile(statement, connection.dialect, tuple(params))
-        # What its execution uses (none of these statements has a tuple parameter).
-        processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
-        values = [
-            processor(params[name]) if (processor := processors.get(name)) else params[name]
-            for name in compiled.positiontup or ()
-        ]
-        cursor = await driver.execute_plain(compiled.string, values)
+        cursor = await driver.execute_plain(compiled.string, _values(compiled, params))
         try:
             row = cursor.fetchone() if returning else None
             written = Written(cursor.rowcount, row[0] if row is not None else None)
@@ -97,7 +109,7 @@ class Repository:
         return written
 
     async def _read(
-        self, statement: Select[Any], params: dict[str, Any]
+        self, statement: Select[*tuple[Any, ...]], params: dict[str, Any]
     ) -> list[tuple[Any, ...]] | None:
         """The rows of one of the fixed SELECTs every update makes, as plain tuples of
         Python values, read straight through ``sqlite3`` on the bot's inline SQLite (as
@@ -122,16 +134,13 @@ class Repository:
             ]
             reader = _readers[(statement, dialect.name)] = (compiled, processors)
         compiled, row_processors = reader
-        binds = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
-        values = [
-            processor(params[name]) if (processor := binds.get(name)) else params[name]
-            for name in compiled.positiontup or ()
-        ]
-        cursor = await driver.execute_plain(compiled.string, values)
+        cursor = await driver.execute_plain(compiled.string, _values(compiled, params))
         try:
-            raw = cursor.fetchall()
+            raw: list[tuple[Any, ...]] = cursor.fetchall()
         finally:
             cursor.close()
+        if not any(row_processors):  # sqlite3's values are already SQLAlchemy's
+            return raw
         return [
             tuple(
                 processor(value) if processor is not None and value is not None else value

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from storage.models import Idea
 from storage.repositories.base import Repository
@@ -20,6 +21,24 @@ from storage.similar_models import SimilarText
 SCOPE_LIMIT = 20_000
 #: A worker's own ideas looked at beside their unit's (the newest first).
 AUTHOR_LIMIT = 200
+
+
+# Fixed statements (their values bound), so that the inline SQLite reads them straight
+# through sqlite3 (Repository._read): SQLAlchemy's row handling cost three times the
+# read for a large unit (docs/BENCHMARKS.md, "Similar ideas").
+_IN_UNIT: Final = (
+    select(SimilarText.idea_id, SimilarText.hashes)
+    .where(SimilarText.unit_id == bindparam("unit_id"))
+    .order_by(SimilarText.idea_id.desc())
+    .limit(bindparam("limit"))
+)
+_OF_AUTHOR: Final = (
+    select(SimilarText.idea_id, SimilarText.hashes)
+    .join(Idea, Idea.id == SimilarText.idea_id)
+    .where(Idea.author_id == bindparam("author_id"))
+    .order_by(Idea.created_at.desc(), Idea.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 class SimilarRepository(Repository):
@@ -35,13 +54,7 @@ class SimilarRepository(Repository):
         """
         rows: list[tuple[int, bytes]] = []
         for unit_id in dict.fromkeys(unit_ids):
-            query = (
-                select(SimilarText.idea_id, SimilarText.hashes)
-                .where(SimilarText.unit_id == unit_id)
-                .order_by(SimilarText.idea_id.desc())
-                .limit(limit)
-            )
-            rows += [(i, w) for i, w in (await self.session.execute(query)).all()]
+            rows += await self._pairs(_IN_UNIT, {"unit_id": unit_id, "limit": limit})
         if len(unit_ids) > 1:
             rows.sort(key=itemgetter(0), reverse=True)
         return rows[:limit]
@@ -50,14 +63,15 @@ class SimilarRepository(Repository):
         self, author_id: int, *, limit: int = AUTHOR_LIMIT
     ) -> list[tuple[int, bytes]]:
         """(idea id, word hashes) of the author's own ideas, the newest first."""
-        query = (
-            select(SimilarText.idea_id, SimilarText.hashes)
-            .join(Idea, Idea.id == SimilarText.idea_id)
-            .where(Idea.author_id == author_id)
-            .order_by(Idea.created_at.desc(), Idea.id.desc())
-            .limit(limit)
-        )
-        return [(i, w) for i, w in (await self.session.execute(query)).all()]
+        return await self._pairs(_OF_AUTHOR, {"author_id": author_id, "limit": limit})
+
+    async def _pairs(
+        self, query: Select[int, bytes], params: dict[str, Any]
+    ) -> list[tuple[int, bytes]]:
+        rows = await self._read(query, params)
+        if rows is None:
+            rows = [tuple(row) for row in (await self.session.execute(query, params)).all()]
+        return [(i, w) for i, w in rows]
 
     async def record(self, idea_id: int, found: Iterable[tuple[int, float]]) -> None:
         """The ideas found like ``idea_id``, with their scores (on its row: a submission
