@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Select, Table, inspect
+from sqlalchemy import Select, Table, bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,8 @@ from storage import sqlite_inline
 
 #: ``session.info`` key of the unit of work's TransactionMemo (storage.uow).
 MEMO_KEY: Final = "uow-memo"
+#: ``session.info`` key of the transaction's inline driver (Repository._driver).
+_DRIVER_KEY: Final = "inline-driver"
 
 
 class Written(NamedTuple):
@@ -39,6 +41,9 @@ _readers: dict[
 ] = {}
 
 E = TypeVar("E")
+_attributes: dict[type[Any], tuple[str, ...]] = {}
+# Each class's row by its primary key, for Repository._get.
+_by_key: dict[type[Any], Select[*tuple[Any, ...]]] = {}
 
 
 def _compile(
@@ -66,11 +71,37 @@ def _values(compiled: SQLCompiler, params: Mapping[str, Any]) -> list[Any]:
     return values
 
 
+def attribute_names(cls: type[Any]) -> tuple[str, ...]:
+    """The attributes a mapped class keeps its table's columns in, in the table's order
+    (as ``select(*table.c)`` reads them)."""
+    names = _attributes.get(cls)
+    if names is None:
+        mapper = inspect(cls)
+        table = cast(Table, mapper.local_table)
+        names = tuple(mapper.get_property_by_column(column).key for column in table.c)
+        _attributes[cls] = names
+    return names
+
+
 class Repository:
     """Queries and writes in the caller's session; never commits (storage.uow does)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _driver(self) -> tuple[sqlite_inline.Connection | None, Dialect]:
+        """The transaction's ``sqlite3`` connection on the bot's inline SQLite (None on any
+        other engine), and the dialect; the transaction begun if it was not yet. Looked up
+        once a transaction: each lookup is two trips through SQLAlchemy's greenlet."""
+        sync = self.session.sync_session
+        found = sync.info.get(_DRIVER_KEY)
+        if found is not None and found[0] is sync.get_transaction():
+            return found[1], found[2]
+        connection = await self.session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        driver = raw if isinstance(raw, sqlite_inline.Connection) else None
+        sync.info[_DRIVER_KEY] = (sync.get_transaction(), driver, connection.dialect)
+        return driver, connection.dialect
 
     def _insert(self) -> Any:
         """The dialect's INSERT, the one with ON CONFLICT."""
@@ -88,14 +119,13 @@ class Repository:
         statement must be one that takes no ORM state into account: a Core INSERT whose
         rows refer only to rows already flushed.
         """
-        connection = await self.session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
+        driver, dialect = await self._driver()
         returning = bool(statement._returning)  # Core's own attribute
-        if not isinstance(driver, sqlite_inline.Connection):
+        if driver is None:
             result = await self.session.execute(statement, params)
             returned = result.scalar_one() if returning else None
             return Written(getattr(result, "rowcount", 0), returned)
-        compiled = _compile(statement, connection.dialect, tuple(params))
+        compiled = _compile(statement, dialect, tuple(params))
         cursor = await driver.execute_plain(compiled.string, _values(compiled, params))
         try:
             row = cursor.fetchone() if returning else None
@@ -117,17 +147,15 @@ class Repository:
         usual. ``statement`` selects table columns only (no ORM entities), with every value
         a named ``bindparam`` given in ``params``. Changes made through the ORM and not
         flushed yet are flushed first, as a query's autoflush would."""
-        connection = await self.session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        if not isinstance(driver, sqlite_inline.Connection):
+        driver, dialect = await self._driver()
+        if driver is None:
             return None
         sync = self.session.sync_session
         if sync.new or sync.dirty or sync.deleted:
             await self.session.flush()
-        reader = _readers.get((statement, connection.dialect.name))
+        reader = _readers.get((statement, dialect.name))
         if reader is None:
-            compiled = _compile(statement, connection.dialect, ())
-            dialect = connection.dialect
+            compiled = _compile(statement, dialect, ())
             processors: list[Callable[[Any], Any] | None] = [
                 column.type._cached_result_processor(dialect, None)
                 for column in statement.selected_columns
@@ -148,6 +176,25 @@ class Repository:
             )
             for row in raw
         ]
+
+    async def _get(self, cls: type[E], key: int) -> E | None:
+        """``session.get(cls, key)`` for a class with a one-column primary key, whose row,
+        when the session does not hold it yet, is read through :meth:`_read` on the inline
+        SQLite (SQLAlchemy's loading cost several times the read)."""
+        mapper = inspect(cls)
+        if self.session.sync_session.identity_map.get(mapper.identity_key_from_primary_key([key])):
+            return await self.session.get(cls, key)
+        statement = _by_key.get(cls)
+        if statement is None:
+            table = cast(Table, mapper.local_table)
+            (column,) = mapper.primary_key
+            statement = _by_key[cls] = select(*table.c).where(column == bindparam("key"))
+        rows = await self._read(statement, {"key": key})
+        if rows is None:
+            return await self.session.get(cls, key)
+        if not rows:
+            return None
+        return self._attached(cls, dict(zip(attribute_names(cls), rows[0], strict=True)))
 
     def _attached(self, cls: type[E], values: Mapping[str, Any]) -> E:
         """The session's object for a row read by :meth:`_read`: the one it holds already

@@ -9,7 +9,7 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import Table, bindparam, select
 
 from storage.models import Conversation, Identity, Person
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, attribute_names
 from storage.repositories.conversations import ChatState, ConversationRepository
 
 
@@ -57,8 +57,8 @@ _RESOLVE_COLUMNS: Final = (
         _IDENTITIES.c.external_id == bindparam("external_id"),
     )
 )
-_PERSON_KEYS: Final = tuple(c.key for c in _PEOPLE.c)
-_IDENTITY_KEYS: Final = tuple(c.key for c in _IDENTITIES.c)
+_PERSON_KEYS: Final = attribute_names(Person)
+_IDENTITY_KEYS: Final = attribute_names(Identity)
 
 
 BOTS_CHARS: Final = 200  # identities.bots' width

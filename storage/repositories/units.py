@@ -21,7 +21,7 @@ def unit_ids_on_path(path: str) -> list[int]:
 
 class UnitRepository(Repository):
     async def get(self, unit_id: int) -> Unit | None:
-        return await self.session.get(Unit, unit_id)
+        return await self._get(Unit, unit_id)
 
     async def count(self) -> int:
         return int((await self.session.execute(select(func.count(Unit.id)))).scalar_one())

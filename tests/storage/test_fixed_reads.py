@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import inspect
 
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Identity, Person
+from storage.folding import fold_name
+from storage.models import Identity, Person, Unit, UnitKind
 from storage.repositories.people import Resolved
 from storage.schema import upgrade
 from storage.uow import UnitOfWork
@@ -138,3 +139,47 @@ async def test_a_conversation_saved_earlier_in_the_transaction_is_read(database:
             assert again.person is newcomer.person
     finally:
         await engine.dispose()
+
+
+async def _unit_world(database: str) -> int:
+    engine = create_engine(database, sqlite_inline=False)
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            unit = Unit(
+                code="HCM-Q7",
+                name="Công đoàn Quận 7",
+                name_folded=fold_name("Công đoàn Quận 7"),
+                kind=UnitKind.DISTRICT.value,
+                parent_id=None,
+                path="/1/",
+                depth=0,
+                created_at=NOW,
+            )
+            uow.session.add(unit)
+            await uow.commit()
+            return unit.id
+    finally:
+        await engine.dispose()
+
+
+async def test_a_unit_read_by_id_directly_is_the_one_the_session_would_give(
+    database: str,
+) -> None:
+    unit_id = await _unit_world(database)
+    seen = {}
+    for inline in (False, True):
+        engine = create_engine(database, sqlite_inline=inline)
+        try:
+            async with UnitOfWork(create_sessionmaker(engine)) as uow:
+                unit = await uow.units.get(unit_id)
+                assert unit is not None and inspect(unit).persistent
+                seen[inline] = {c.key: getattr(unit, c.key) for c in inspect(Unit).column_attrs}
+                assert await uow.units.get(unit_id) is unit  # the session's own, once
+                assert await uow.units.get(unit_id + 1) is None
+                unit.name = "Công đoàn Quận 7 mới"  # changed, not flushed: still the same
+                assert (await uow.units.get(unit_id)) is unit
+                assert not uow.session.sync_session.new
+        finally:
+            await engine.dispose()
+    assert seen[True] == seen[False]
+    assert seen[True]["created_at"] == NOW and seen[True]["kind"] == UnitKind.DISTRICT.value
