@@ -26,7 +26,15 @@ from standins.telegram.config import StandinConfig
 from standins.telegram.server import StandinServer
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Idea, Person
-from tests.e2e.harness import ROOT, SAMPLE_TREE, BotProcess, base_env, button_data, cli, text_of
+from tests.e2e.harness import (
+    ROOT,
+    BotProcess,
+    base_env,
+    button_data,
+    cli,
+    migrated_with_sample_tree,
+    text_of,
+)
 
 MAIN_USERNAME = "sangkien_bot"
 NORTH = "north"
@@ -124,8 +132,7 @@ async def bots_world(tmp: Path, framework: str) -> AsyncIterator[BotsWorld]:
     ):
         env = base_env(tmp, main.base_url, framework)
         env["SANGKIEN_CONFIG"] = str(write_config(tmp / "config.yaml", north.base_url))
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         bot = BotProcess(env, tmp / "bot.log")
         world = BotsWorld(main.client(), north.client(), bot, env, tmp)
         try:

@@ -8,7 +8,7 @@ import pytest
 
 from standins.telegram.client import StandinClient
 from standins.telegram.server import StandinServer
-from tests.e2e.harness import SAMPLE_TREE, BotProcess, base_env, cli
+from tests.e2e.harness import BotProcess, base_env, cli, migrated_with_sample_tree
 
 FRAMEWORKS = ["aiogram", "ptb"]
 
@@ -44,8 +44,7 @@ def framework(request: pytest.FixtureRequest) -> str:
 async def world(tmp_path: Path, framework: str) -> AsyncIterator[World]:
     async with StandinServer(port=0) as server:
         env = base_env(tmp_path, server.base_url, framework)
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         bot = BotProcess(env, tmp_path / "bot.log")
         client = server.client()
         try:

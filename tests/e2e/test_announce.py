@@ -20,7 +20,15 @@ import pytest
 
 from standins.telegram.client import StandinClient
 from standins.telegram.server import StandinServer
-from tests.e2e.harness import SAMPLE_TREE, BotProcess, Person, base_env, cli, link_token, text_of
+from tests.e2e.harness import (
+    BotProcess,
+    Person,
+    base_env,
+    cli,
+    link_token,
+    migrated_with_sample_tree,
+    text_of,
+)
 
 VIETNAM = timezone(timedelta(hours=7))
 JSON = dict[str, Any]
@@ -46,8 +54,7 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with StandinServer(port=0) as server:
         env = base_env(tmp_path, server.base_url, "aiogram")
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         bot = BotProcess(env, tmp_path / "bot.log")
         client = server.client()
         try:

@@ -34,7 +34,6 @@ from playwright.async_api import Browser, Page, async_playwright
 from standins.telegram.server import StandinServer
 from storage.folding import fold_name
 from tests.e2e.harness import (
-    SAMPLE_TREE,
     TOKEN,
     BotProcess,
     Person,
@@ -42,6 +41,7 @@ from tests.e2e.harness import (
     cli,
     labels,
     link_token,
+    migrated_with_sample_tree,
     text_of,
 )
 from tests.e2e.test_progress import (
@@ -169,8 +169,7 @@ async def running_site(tmp: Path) -> AsyncIterator[Site]:
         env = base_env(tmp, server.base_url, "aiogram")
         env["REPORTS_DIRECTORY"] = str(tmp / "reports")
         env["WEB_PORT"] = "0"
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         today = datetime.now(VIETNAM).date()
         start, end = today - timedelta(days=20), today + timedelta(days=40)
         cli(env, "campaigns", "add", "E2E-P1", "--name", "Đợt thử nghiệm", "--start",

@@ -16,7 +16,7 @@ import pytest
 from handlers.i18n import Catalogue
 from standins.telegram.server import StandinServer
 from tests.e2e.conftest import World
-from tests.e2e.harness import SAMPLE_TREE, BotProcess, base_env, cli, text_of
+from tests.e2e.harness import BotProcess, base_env, migrated_with_sample_tree, text_of
 
 FLOODER, OTHER = 7101, 7102
 FLOOD = 200
@@ -30,8 +30,7 @@ async def flood_world(tmp_path: Path, framework: str) -> AsyncIterator[World]:
         # A small burst and no refill to speak of, so what is admitted does not depend
         # on how fast this machine sends the flood.
         env.update(RUNTIME_INPUT_BURST=str(BURST), RUNTIME_INPUT_PER_SECOND="0.001")
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         bot = BotProcess(env, tmp_path / "bot.log")
         client = server.client()
         try:

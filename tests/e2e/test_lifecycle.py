@@ -29,7 +29,6 @@ from pypdf import PdfReader
 from standins.telegram.client import StandinClient
 from standins.telegram.server import StandinServer
 from tests.e2e.harness import (
-    SAMPLE_TREE,
     BotProcess,
     Person,
     base_env,
@@ -37,6 +36,7 @@ from tests.e2e.harness import (
     cli,
     labels,
     link_token,
+    migrated_with_sample_tree,
     text_of,
 )
 
@@ -180,8 +180,7 @@ async def world(tmp_path: Path, framework: str) -> AsyncIterator[World]:
         env = base_env(tmp_path, server.base_url, framework)
         env["REPORTS_DIRECTORY"] = str(tmp_path / "reports")
         env["REPORTS_CHECK_SECONDS"] = "0.2"
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         today = datetime.now(VIETNAM).date()
         start, end = today - timedelta(days=20), today + timedelta(days=40)
         out = cli(

@@ -21,7 +21,15 @@ import pytest
 
 from standins.telegram.client import StandinClient
 from standins.telegram.server import StandinServer
-from tests.e2e.harness import SAMPLE_TREE, BotProcess, Person, base_env, cli, link_token, text_of
+from tests.e2e.harness import (
+    BotProcess,
+    Person,
+    base_env,
+    cli,
+    link_token,
+    migrated_with_sample_tree,
+    text_of,
+)
 
 VIETNAM = timezone(timedelta(hours=7))
 JSON = dict[str, Any]
@@ -85,8 +93,7 @@ def seed_approved(env: dict[str, str], code: str, count: int, day: datetime) -> 
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with StandinServer(port=0) as server:
         env = base_env(tmp_path, server.base_url, "aiogram")
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         today = datetime.now(VIETNAM)
         start, end = (today - timedelta(days=20)).date(), (today + timedelta(days=40)).date()
         cli(

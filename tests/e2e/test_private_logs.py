@@ -17,13 +17,13 @@ import pytest
 from standins.telegram.server import StandinServer
 from tests.e2e.conftest import FRAMEWORKS
 from tests.e2e.harness import (
-    SAMPLE_TREE,
     TOKEN,
     BotProcess,
     Person,
     base_env,
     cli,
     link_token,
+    migrated_with_sample_tree,
 )
 
 WORKER = 7_771_001
@@ -42,8 +42,7 @@ async def log_of_a_conversation(tmp_path: Path, framework: str) -> AsyncIterator
     """The whole log of a bot process at DEBUG that served one private conversation."""
     async with StandinServer(port=0) as server:
         env = base_env(tmp_path, server.base_url, framework) | {"LOG_LEVEL": "DEBUG"}
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         token = link_token(
             cli(env, "invite", "--unit", "HCM-Q7-CTYMAY", "--bot-username", "sangkien_bot")
         )

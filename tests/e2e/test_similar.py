@@ -22,7 +22,6 @@ import pytest_asyncio
 from standins.telegram.client import StandinClient
 from standins.telegram.server import StandinServer
 from tests.e2e.harness import (
-    SAMPLE_TREE,
     BotProcess,
     Person,
     base_env,
@@ -30,6 +29,7 @@ from tests.e2e.harness import (
     cli,
     labels,
     link_token,
+    migrated_with_sample_tree,
     text_of,
 )
 
@@ -85,8 +85,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     tmp: Path = tmp_path_factory.mktemp("similar")
     async with StandinServer(port=0) as server:
         env = base_env(tmp, server.base_url, "aiogram")
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         bot = BotProcess(env, tmp / "bot.log")
         client = server.client()
         try:

@@ -20,14 +20,13 @@ from PIL import Image
 from standins.telegram.server import StandinServer
 from tests.e2e.conftest import World
 from tests.e2e.harness import (
-    SAMPLE_TREE,
     BotProcess,
     Person,
     base_env,
     button_data,
-    cli,
     labels,
     link_token,
+    migrated_with_sample_tree,
     text_of,
 )
 from tests.e2e.test_triage import card_in, press_in, submit_idea, wait_for, wait_text
@@ -42,8 +41,7 @@ async def world(tmp_path: Path, framework: str) -> AsyncIterator[World]:
     async with StandinServer(port=0) as server:
         env = base_env(tmp_path, server.base_url, framework)
         env["REPORTS_DIRECTORY"] = str(tmp_path / "reports")  # where the QR code waits
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         bot = BotProcess(env, tmp_path / "bot.log")
         client = server.client()
         try:

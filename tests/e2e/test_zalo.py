@@ -18,13 +18,12 @@ from standins.telegram.server import StandinServer
 from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 from tests.e2e.conftest import World
 from tests.e2e.harness import (
-    SAMPLE_TREE,
     BotProcess,
     Person,
     base_env,
-    cli,
     labels,
     link_token,
+    migrated_with_sample_tree,
     text_of,
 )
 from tests.e2e.test_triage import (
@@ -93,8 +92,7 @@ async def both(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
             ZALO_POLLING_TIMEOUT="2",
             REPORTS_DIRECTORY=str(tmp_path / "reports"),
         )
-        cli(env, "migrate")
-        cli(env, "units", "import", str(SAMPLE_TREE))
+        migrated_with_sample_tree(env)
         bot = BotProcess(env, tmp_path / "bot.log")
         client, people = telegram.client(), zalo.client()
         try:
