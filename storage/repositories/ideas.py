@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import Table, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.folding import fold_name
 from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
@@ -22,17 +23,35 @@ OPEN_STATUSES = (
 )
 
 
+_COUNTERS: Final[Table] = Counter.__table__  # type: ignore[assignment]
+_SIMILAR_TEXTS: Final[Table] = SimilarText.__table__  # type: ignore[assignment]
+# Fixed statements (values as parameters), which Repository._write runs straight through
+# sqlite3 on the bot's inline SQLite.
+_STORE_WORDS: Final = insert(_SIMILAR_TEXTS)
+_per_dialect: dict[str, Any] = {}
+
+
+def _next_value(dialect: str) -> Any:
+    """Add one to a named counter (made at 1), returning its new value."""
+    statement = _per_dialect.get(dialect)
+    if statement is None:
+        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _per_dialect[dialect] = (
+            insert_(_COUNTERS)
+            .on_conflict_do_update(
+                index_elements=[_COUNTERS.c.name], set_={"value": _COUNTERS.c.value + 1}
+            )
+            .returning(_COUNTERS.c.value)
+        )
+    return statement
+
+
 class IdeaRepository(Repository):
     async def next_number(self, counter: str) -> int:
         """The next value of a named counter, safe under concurrent writers."""
-        insert = self._insert()
-        statement = (
-            insert(Counter)
-            .values(name=counter, value=1)
-            .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
-            .returning(Counter.value)
-        )
-        return int((await self.session.execute(statement)).scalar_one())
+        dialect = self.session.get_bind().dialect.name
+        written = await self._write(_next_value(dialect), {"name": counter, "value": 1})
+        return int(written.returned)
 
     async def add(self, idea: Idea) -> Idea:
         self.session.add(idea)
@@ -52,8 +71,8 @@ class IdeaRepository(Repository):
         written as one statement rather than through the ORM's flush, which cost a
         submission about twice as much (docs/BENCHMARKS.md, "Similar ideas")."""
         hashes = idea_hashes(idea.title, idea.body, idea.language)
-        await self.session.execute(
-            insert(SimilarText).values(idea_id=idea.id, unit_id=idea.unit_id, hashes=hashes)
+        await self._write(
+            _STORE_WORDS, {"idea_id": idea.id, "unit_id": idea.unit_id, "hashes": hashes}
         )
 
     async def add_event(
@@ -77,7 +96,7 @@ class IdeaRepository(Repository):
         self.session.add(attachment)
 
     async def get(self, idea_id: int) -> Idea | None:
-        return await self.session.get(Idea, idea_id)
+        return await self._get(Idea, idea_id)
 
     async def get_many(self, idea_ids: Sequence[int]) -> dict[int, Idea]:
         """These ideas by id (those that exist), in one statement."""
