@@ -80,8 +80,9 @@ async def team_for(scope: Scope, unit: Unit) -> Team | None:
     serving = await visibility.serving_unit(scope.uow, unit)
     if serving is None:
         return None
-    group = await scope.uow.teams.group_of(serving.id)
-    members = await scope.uow.roles.members_with_role(serving.id, RoleKind.SUPPORT.value)
+    # Both read already by serving_unit's look for the team, in this transaction.
+    group = await visibility.group_of(scope.uow, serving.id)
+    members = await visibility.members_with_role(scope.uow, serving.id, RoleKind.SUPPORT.value)
     fallback = await _fallback(scope, unit, serving) if serving.id != unit.id else None
     return Team(serving, members, group, fallback)
 
@@ -92,13 +93,14 @@ async def _fallback(scope: Scope, unit: Unit, serving: Unit) -> Fallback | None:
     A unit that never had a team of its own below a grassroots union (a trade union
     group, tổ công đoàn) is served from above by design: nothing to tell."""
     support = RoleKind.SUPPORT.value
-    for candidate in [unit, *await scope.uow.units.ancestors(unit)]:
+    # The units above and each one's members: read already by serving_unit.
+    for candidate in [unit, *await visibility.ancestors(scope.uow, unit)]:
         if candidate.id == serving.id:
             return None
-        if await scope.uow.roles.members_with_role(candidate.id, support):
+        if await visibility.members_with_role(scope.uow, candidate.id, support):
             last = await scope.uow.roles.team_last_active(candidate.id, support)
             return Fallback(candidate, True, last)
-        left = await scope.uow.roles.ever_held(candidate.id, support)
+        left = await scope.uow.roles.last_left(candidate.id, support)  # nobody holds it now
         if left is not None or candidate.kind == UnitKind.GRASSROOTS.value:
             return Fallback(candidate, False, left)
     return None
@@ -126,13 +128,10 @@ async def chat_targets(scope: Scope, group: TeamChat | None, members: list[int])
 
 
 async def private_targets(scope: Scope, person_ids: list[int]) -> list[Target]:
-    """Each person's reachable private chats, in their own language."""
-    result = []
-    for person_id, channel, chat_id in await scope.uow.people.private_chats(person_ids):
-        person = await scope.uow.people.get(person_id)
-        if person is not None:
-            result.append(Target(channel, chat_id, person_id, language_of(person)))
-    return result
+    """Each person's reachable private chats, in their own language (the chats and their
+    people read in one statement, however many the team)."""
+    chats = await scope.uow.people.private_chats_of(person_ids)
+    return [Target(channel, chat_id, p.id, language_of(p)) for p, channel, chat_id in chats]
 
 
 async def audience(scope: Scope, target: Target, team_unit: Unit | None) -> Viewer:
@@ -140,6 +139,15 @@ async def audience(scope: Scope, target: Target, team_unit: Unit | None) -> View
     if target.person_id is not None:
         return await visibility.load_viewer(scope.uow, target.person_id)
     return Viewer.team_group(team_unit) if team_unit is not None else Viewer(None, group=True)
+
+
+async def audiences(scope: Scope, chats: Sequence[Target], team_unit: Unit | None) -> list[Viewer]:
+    """:func:`audience` of each of ``chats``, the people's roles read in one statement."""
+    people = await visibility.load_viewers(
+        scope.uow, [t.person_id for t in chats if t.person_id is not None]
+    )
+    group = Viewer.team_group(team_unit) if team_unit is not None else Viewer(None, group=True)
+    return [people[t.person_id] if t.person_id is not None else group for t in chats]
 
 
 def card_purpose(team_unit: Unit, seen: Sight) -> str:
@@ -173,8 +181,8 @@ async def send_card(
     if only is None and new is None:
         await refresh_cards(scope, idea)
     reached = 0
-    for target in [only] if only else await targets(scope, team):
-        viewer = await audience(scope, target, team.unit)
+    chats = [only] if only else await targets(scope, team)
+    for target, viewer in zip(chats, await audiences(scope, chats, team.unit), strict=True):
         seen = visibility.sight(viewer, place)
         if seen is Sight.NONE:
             log.warning("idea %s: a team chat may not see it; card not sent", idea.ref_code)

@@ -47,14 +47,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from storage.models import Idea, RoleKind, Unit, UnitKind
+from storage.models import Idea, RoleKind, TeamChat, Unit, UnitKind
 from storage.outreach_models import Audience
 from storage.uow import UnitOfWork
+
+T = TypeVar("T")
 
 
 class Sight(enum.IntEnum):
@@ -269,6 +272,19 @@ async def load_viewer(uow: UnitOfWork, person_id: int) -> Viewer:
     return Viewer(person_id, roles)
 
 
+async def load_viewers(uow: UnitOfWork, person_ids: Sequence[int]) -> dict[int, Viewer]:
+    """:func:`load_viewer` of each of ``person_ids``, by person id, their roles read in one
+    statement (a card sent to each member of a team, a reminder to each official)."""
+    held = await uow.roles.roles_of_people(person_ids)
+    return {
+        person_id: Viewer(
+            person_id,
+            tuple(RoleAt(role.role, unit.id, unit.path) for role, unit in held.get(person_id, [])),
+        )
+        for person_id in dict.fromkeys(person_ids)
+    }
+
+
 async def home_path(uow: UnitOfWork, unit: Unit) -> str:
     """The path of the unit's grassroots unit: the nearest at or above it of that kind.
 
@@ -277,7 +293,7 @@ async def home_path(uow: UnitOfWork, unit: Unit) -> str:
     """
     if unit.kind == UnitKind.GRASSROOTS.value:
         return unit.path
-    for ancestor in await _ancestors(uow, unit):
+    for ancestor in await ancestors(uow, unit):
         if ancestor.kind == UnitKind.GRASSROOTS.value:
             return ancestor.path
     return unit.path
@@ -417,11 +433,11 @@ async def deciding_unit(uow: UnitOfWork, idea: Idea) -> int | None:
 async def council_unit(uow: UnitOfWork, unit: Unit) -> Unit | None:
     """The unit whose initiative council evaluates ideas of ``unit``: the nearest at or
     above it with a council member or a bound council group; None if there is none."""
-    for candidate in [unit, *await uow.units.ancestors(unit)]:
-        if await uow.teams.group_of(candidate.id, body="council") is not None:
+    async for candidate in _upwards(uow, unit):
+        if await group_of(uow, candidate.id, body="council") is not None:
             return candidate
-        for role in COUNCIL_ROLES:
-            if await uow.roles.members_with_role(candidate.id, role):
+        for role in sorted(COUNCIL_ROLES):
+            if await members_with_role(uow, candidate.id, role):
                 return candidate
     return None
 
@@ -456,22 +472,63 @@ _SERVING_TABLES = frozenset({"units", "roles", "team_chats", "ideas", "idea_even
 
 async def _serving(uow: UnitOfWork, unit: Unit, since: datetime | None) -> Unit | None:
     nearest: Unit | None = None
-    for candidate in [unit, *await _ancestors(uow, unit)]:
-        members = await uow.roles.members_with_role(candidate.id, RoleKind.SUPPORT.value)
-        if not members and await uow.teams.group_of(candidate.id) is None:
+    support = RoleKind.SUPPORT.value
+    async for candidate in _upwards(uow, unit):
+        members = await _holders(uow, candidate.id, support)
+        if not members and await group_of(uow, candidate.id) is None:
             continue
         if since is None or not members:  # a bound group alone keeps serving, as before
             return candidate
-        if await uow.roles.team_acted_since(candidate.id, RoleKind.SUPPORT.value, since):
+        # Active: a member joined since the cut-off (their role's grant, read with the
+        # members), else one of them acted on the unit's ideas since then.
+        if any(granted >= since for _, granted in members):
+            return candidate
+        if await uow.roles.team_acted_on_ideas_since(candidate.id, support, since):
             return candidate
         nearest = nearest or candidate
     return nearest
 
 
-async def _ancestors(uow: UnitOfWork, unit: Unit) -> list[Unit]:
+async def ancestors(uow: UnitOfWork, unit: Unit) -> list[Unit]:
     """The unit's ancestors, nearest first, read once a transaction while it writes no unit."""
     found = await uow.memo(("ancestors", unit.id), ("units",), lambda: uow.units.ancestors(unit))
     return list(found)
+
+
+async def _upwards(uow: UnitOfWork, unit: Unit) -> AsyncIterator[Unit]:
+    """The unit, then its ancestors nearest first: read only when the unit itself is not
+    the answer (a unit with a team of its own serves itself, the common case)."""
+    yield unit
+    for ancestor in await ancestors(uow, unit):
+        yield ancestor
+
+
+async def members_with_role(uow: UnitOfWork, unit_id: int, role: str) -> list[int]:
+    """Who holds ``role`` on exactly the unit now, by person id, as
+    ``uow.roles.members_with_role`` says: read once a transaction while it writes no role
+    (the serving team's members are asked for by :func:`serving_unit` and again by the
+    card's sending, ``handlers.team.team_for``)."""
+    return [person_id for person_id, _ in await _holders(uow, unit_id, role)]
+
+
+async def _holders(uow: UnitOfWork, unit_id: int, role: str) -> tuple[tuple[int, datetime], ...]:
+    """(person id, granted at) of the role's holders on the unit, by person id; a tuple,
+    so that no caller's change reaches the memo."""
+    return await uow.memo(
+        ("holders", unit_id, role), ("roles",), lambda: _as_tuple(uow.roles.holders(unit_id, role))
+    )
+
+
+async def group_of(uow: UnitOfWork, unit_id: int, body: str = "team") -> TeamChat | None:
+    """The group chat bound to the unit's team ("team") or council: read once a
+    transaction while it binds, unbinds or changes no group."""
+    return await uow.memo(
+        ("group_of", unit_id, body), ("team_chats",), lambda: uow.teams.group_of(unit_id, body)
+    )
+
+
+async def _as_tuple(rows: Awaitable[list[T]]) -> tuple[T, ...]:
+    return tuple(await rows)
 
 
 __all__ = [
@@ -483,18 +540,22 @@ __all__ = [
     "RoleAt",
     "Sight",
     "Viewer",
+    "ancestors",
     "comparable",
     "council_unit",
     "covers",
     "deciding_unit",
+    "group_of",
     "home_path",
     "in_council",
     "is_author",
     "load_viewer",
+    "load_viewers",
     "may",
     "may_announce",
     "may_decide",
     "may_see_unit",
+    "members_with_role",
     "place_of",
     "places_of",
     "serving_unit",

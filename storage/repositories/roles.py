@@ -37,6 +37,24 @@ class RoleRepository(Repository):
         )
         return [(r, u) for r, u in (await self.session.execute(query))]
 
+    async def roles_of_people(
+        self, person_ids: Sequence[int]
+    ) -> dict[int, list[tuple[Role, Unit]]]:
+        """:meth:`roles_of` of each of ``person_ids`` in one statement, by person id (people
+        holding no role: absent), each person's in the same order."""
+        if not person_ids:
+            return {}
+        query = (
+            select(Role, Unit)
+            .join(Unit, Unit.id == Role.unit_id)
+            .where(Role.person_id.in_(list(person_ids)), Role.revoked_at.is_(None))
+            .order_by(Role.person_id, Unit.depth, Unit.code)
+        )
+        held: dict[int, list[tuple[Role, Unit]]] = {}
+        for role, unit in await self.session.execute(query):
+            held.setdefault(role.person_id, []).append((role, unit))
+        return held
+
     async def holds(self, *, person_id: int, unit: Unit, role: str) -> bool:
         """Whether the person has the role on this unit or on one of its ancestors."""
         ids = unit_ids_on_path(unit.path)
@@ -110,6 +128,16 @@ class RoleRepository(Repository):
         )
         return {pid: at for pid, at in await self.session.execute(query) if pid is not None}
 
+    async def holders(self, unit_id: int, role: str) -> list[tuple[int, datetime]]:
+        """(person id, granted at) of who holds ``role`` on exactly the unit now: the
+        people of :meth:`members_with_role`, in its order, with when each joined."""
+        query = (
+            select(Role.person_id, Role.granted_at)
+            .where(Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
+            .order_by(Role.person_id)
+        )
+        return [(person_id, granted) for person_id, granted in await self.session.execute(query)]
+
     async def team_acted_since(self, unit_id: int, role: str, since: datetime) -> bool:
         """Whether the unit's team is active: a member joined since ``since``, or one of them
         acted since then on an idea the unit holds (the ideas' index by holder, then the
@@ -118,6 +146,13 @@ class RoleRepository(Repository):
         joined = select(Role.id).where(*holding, Role.granted_at >= since).limit(1)
         if (await self.session.execute(joined)).first() is not None:
             return True
+        return await self.team_acted_on_ideas_since(unit_id, role, since)
+
+    async def team_acted_on_ideas_since(self, unit_id: int, role: str, since: datetime) -> bool:
+        """The second half of :meth:`team_acted_since`, for a caller that knows already
+        that no member joined since ``since``: one of them acted since then on an idea
+        the unit holds."""
+        holding = (Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
         members = select(Role.person_id).where(*holding)
         acted = (
             select(IdeaEvent.id)
@@ -149,13 +184,16 @@ class RoleRepository(Repository):
     async def ever_held(self, unit_id: int, role: str) -> datetime | None:
         """When the last holder of ``role`` on the unit lost it; None if nobody ever held it
         (or someone holds it now)."""
-        rows = select(func.count(Role.id), func.max(Role.revoked_at)).where(
-            Role.unit_id == unit_id, Role.role == role
-        )
-        count, last = (await self.session.execute(rows)).one()
-        if not count or await self.members_with_role(unit_id, role):
+        if await self.members_with_role(unit_id, role):
             return None
-        return last
+        return await self.last_left(unit_id, role)
+
+    async def last_left(self, unit_id: int, role: str) -> datetime | None:
+        """:meth:`ever_held` for a caller that knows nobody holds ``role`` on the unit now
+        (every row of it is then a revoked one): when the last holder lost it; None if
+        nobody ever held it."""
+        rows = select(func.max(Role.revoked_at)).where(Role.unit_id == unit_id, Role.role == role)
+        return await self.session.scalar(rows)
 
     async def drop_flows(self, person_id: int, flows: Sequence[str]) -> int:
         """End the person's unfinished conversations in ``flows`` (in any chat): a member
