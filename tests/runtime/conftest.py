@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_sessionmaker
-from storage.schema import upgrade
 
 
 @pytest.fixture
-async def sessionmaker(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sessionmaker(
+    tmp_path: Path,
+    migrated_sqlite: Callable[[str], None],
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A SQLite database migrated to head (a copy of the session's migrated file)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade(url)
+    migrated_sqlite(url)
     engine = create_engine(url)
     try:
         yield create_sessionmaker(engine)

@@ -1,6 +1,8 @@
 """Database fixtures: every ``db_url`` test runs on SQLite and on PostgreSQL.
 
-SQLite: a fresh file in the test's temporary folder.
+SQLite: a fresh file in the test's temporary folder; a migrated one (``migrated_engine``)
+is a copy of one file migrated once per session (``migrated_sqlite``, tests/conftest.py):
+migrating takes far longer than copying.
 PostgreSQL (``TEST_POSTGRES_URL``, default ``postgresql://postgres@127.0.0.1:5432/test``):
 a fresh schema per test, made the connection's ``search_path`` through the URL
 (``?options=-csearch_path%3D<schema>``, which storage.db turns into asyncpg
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -131,9 +133,14 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def migrated_engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+async def migrated_engine(
+    db_url: str, migrated_sqlite: Callable[[str], None]
+) -> AsyncIterator[AsyncEngine]:
     """An engine on a database migrated to head."""
-    await upgrade(db_url)
+    if db_url.startswith("sqlite"):
+        migrated_sqlite(db_url)
+    else:
+        await upgrade(db_url)
     eng = create_engine(db_url)
     try:
         yield eng
