@@ -83,7 +83,7 @@ def route_of(channel: str, bots: str | None) -> str:
 
 class PersonRepository(Repository):
     async def get(self, person_id: int) -> Person | None:
-        return await self.session.get(Person, person_id)
+        return await self._get(Person, person_id)
 
     async def by_private_chat(self, channel: str, chat_id: str) -> Person | None:
         """Who talks in this private chat, if the bot knows them."""
