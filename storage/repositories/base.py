@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import ValuesBase
 
@@ -58,17 +59,28 @@ def _compile(
     return compiled
 
 
-def _values(compiled: SQLCompiler, params: Mapping[str, Any]) -> list[Any]:
-    """A compiled statement's positional values, converted as its execution would: each
-    named parameter from ``params``, the others (a dialect's own, such as SQLite's
-    ``OFFSET 0``) their bound value (none of these statements has a tuple parameter)."""
+def _statement(compiled: SQLCompiler, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """A compiled statement's SQL and positional values, converted as its execution would:
+    each named parameter from ``params``, the others (a dialect's own, such as SQLite's
+    ``OFFSET 0``) their bound value; an expanding parameter (``IN``) a placeholder for each
+    of its values (at least one)."""
     processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
-    values = []
+    sql = compiled.string
+    values: list[Any] = []
     for name in compiled.positiontup or ():
-        value = params[name] if name in params else compiled.binds[name].effective_value
+        bind = compiled.binds[name]
+        value = params.get(name, bind.effective_value)
         processor = processors.get(name)
-        values.append(processor(value) if processor is not None else value)
-    return values
+        if bind.expanding:
+            items = list(value)
+            if not items:
+                raise ValueError(f"{name}: an IN of no values")
+            token = f"__[POSTCOMPILE_{name}]"
+            sql = sql.replace(token, ", ".join("?" * len(items)), 1)
+            values += [processor(v) for v in items] if processor is not None else items
+        else:
+            values.append(processor(value) if processor is not None else value)
+    return sql, values
 
 
 def attribute_names(cls: type[Any]) -> tuple[str, ...]:
@@ -126,7 +138,7 @@ class Repository:
             returned = result.scalar_one() if returning else None
             return Written(getattr(result, "rowcount", 0), returned)
         compiled = _compile(statement, dialect, tuple(params))
-        cursor = await driver.execute_plain(compiled.string, _values(compiled, params))
+        cursor = await driver.execute_plain(*_statement(compiled, params))
         try:
             row = cursor.fetchone() if returning else None
             written = Written(cursor.rowcount, row[0] if row is not None else None)
@@ -162,7 +174,7 @@ class Repository:
             ]
             reader = _readers[(statement, dialect.name)] = (compiled, processors)
         compiled, row_processors = reader
-        cursor = await driver.execute_plain(compiled.string, _values(compiled, params))
+        cursor = await driver.execute_plain(*_statement(compiled, params))
         try:
             raw: list[tuple[Any, ...]] = cursor.fetchall()
         finally:
@@ -203,10 +215,14 @@ class Repository:
         write back."""
         mapper = inspect(cls)
         key = mapper.identity_key_from_primary_key(
-            [values[column.key] for column in mapper.primary_key]
+            [values[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
         )
         existing = self.session.sync_session.identity_map.get(key)
         if existing is not None:
+            # As a query's loading does: what the object holds stays, what it does not
+            # (expired, say a server default after its INSERT) is filled in from the row.
+            for name in inspect(existing).unloaded & values.keys():
+                set_committed_value(existing, name, values[name])
             return cast(E, existing)
         obj = cls(**values)
         make_transient_to_detached(obj)

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, func, insert, or_, select
+from sqlalchemy import Table, bindparam, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.folding import fold_name
 from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, attribute_names
 from storage.similar_models import SimilarText
 from storage.similar_words import idea_hashes
 from storage.web_models import IdeaSearch
@@ -28,6 +28,8 @@ _SIMILAR_TEXTS: Final[Table] = SimilarText.__table__  # type: ignore[assignment]
 # Fixed statements (values as parameters), which Repository._write runs straight through
 # sqlite3 on the bot's inline SQLite.
 _STORE_WORDS: Final = insert(_SIMILAR_TEXTS)
+_IDEAS: Final[Table] = Idea.__table__  # type: ignore[assignment]
+_BY_IDS: Final = select(*_IDEAS.c).where(_IDEAS.c.id.in_(bindparam("ids", expanding=True)))
 _per_dialect: dict[str, Any] = {}
 
 
@@ -102,8 +104,13 @@ class IdeaRepository(Repository):
         """These ideas by id (those that exist), in one statement."""
         if not idea_ids:
             return {}
-        rows = await self.session.execute(select(Idea).where(Idea.id.in_(list(idea_ids))))
-        return {idea.id: idea for idea in rows.scalars()}
+        found = await self._read(_BY_IDS, {"ids": list(dict.fromkeys(idea_ids))})
+        if found is None:
+            rows = await self.session.execute(select(Idea).where(Idea.id.in_(list(idea_ids))))
+            return {idea.id: idea for idea in rows.scalars()}
+        names = attribute_names(Idea)
+        ideas = [self._attached(Idea, dict(zip(names, row, strict=True))) for row in found]
+        return {idea.id: idea for idea in ideas}
 
     async def by_ref(self, ref_code: str) -> Idea | None:
         result = await self.session.execute(select(Idea).where(Idea.ref_code == ref_code))

@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 
 from storage.db import create_engine, create_sessionmaker
 from storage.folding import fold_name
-from storage.models import Identity, Person, Unit, UnitKind
+from storage.models import Idea, IdeaStatus, Identity, Person, Unit, UnitKind
 from storage.repositories.people import Resolved
 from storage.schema import upgrade
 from storage.uow import UnitOfWork
@@ -183,3 +183,69 @@ async def test_a_unit_read_by_id_directly_is_the_one_the_session_would_give(
             await engine.dispose()
     assert seen[True] == seen[False]
     assert seen[True]["created_at"] == NOW and seen[True]["kind"] == UnitKind.DISTRICT.value
+
+
+async def test_what_an_object_held_unloaded_is_filled_in_from_the_direct_read(
+    database: str,
+) -> None:
+    engine = create_engine(database, sqlite_inline=True)
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            newcomer = (await _resolve(uow, external_id="900", conversation_key="k")).person
+            await uow.flush()
+            uow.session.sync_session.expire(newcomer, ["muted", "display_name"])
+            again = (await _resolve(uow, external_id="900", conversation_key="k")).person
+            assert again is newcomer
+            # Read without a further query (one in an async session would raise).
+            assert "muted" not in inspect(again).unloaded
+            assert again.__dict__["muted"] is False and again.__dict__["display_name"] == "Chị Lan"
+    finally:
+        await engine.dispose()
+
+
+async def test_ideas_by_id_read_directly_are_the_ones_the_query_gives(database: str) -> None:
+    unit_id = await _unit_world(database)
+    seen = {}
+    for inline in (False, True):
+        engine = create_engine(database, sqlite_inline=inline)
+        try:
+            async with UnitOfWork(create_sessionmaker(engine)) as uow:
+                if not inline:
+                    author = (await _resolve(uow)).person
+                    for n in range(3):
+                        await uow.ideas.add(_idea(n, author.id, unit_id))
+                    await uow.commit()
+            async with UnitOfWork(create_sessionmaker(engine)) as uow:
+                first = await uow.ideas.get(1)
+                found = await uow.ideas.get_many([3, 1, 1, 99])
+                assert set(found) == {1, 3} and found[1] is first
+                seen[inline] = {
+                    i: {c.key: getattr(idea, c.key) for c in inspect(Idea).column_attrs}
+                    for i, idea in found.items()
+                }
+        finally:
+            await engine.dispose()
+    assert seen[True] == seen[False]
+    assert seen[True][3]["similar"] == [[1, 0.5]] and seen[True][1]["confidential"] is True
+
+
+def _idea(n: int, author_id: int, unit_id: int) -> Idea:
+    return Idea(
+        ref_code=f"SK-2026-{n + 1:06d}",
+        author_id=author_id,
+        unit_id=unit_id,
+        holder_unit_id=unit_id,
+        title=f"Lò nung {n}",
+        title_given=False,
+        body=f"Thu hồi nhiệt thừa từ lò nung số {n}",
+        category="technical",
+        benefit="cost",
+        benefit_amount=2_000_000 if n else None,
+        confidential=n == 0,
+        language="vi",
+        status=IdeaStatus.SUBMITTED.value,
+        created_at=NOW,
+        updated_at=NOW,
+        waiting_since=NOW,
+        similar=[[1, 0.5]] if n == 2 else None,
+    )
