@@ -3,10 +3,10 @@ short way for the few fixed statements every update runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Select, Table, bindparam, inspect, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,6 +81,12 @@ def _statement(compiled: SQLCompiler, params: Mapping[str, Any]) -> tuple[str, l
         else:
             values.append(processor(value) if processor is not None else value)
     return sql, values
+
+
+def columns_of(cls: type[Any]) -> list[ColumnElement[Any]]:
+    """A mapped class's table columns, in order: its whole row in a fixed SELECT that
+    :meth:`Repository._objects` turns into the session's objects."""
+    return list(cast(Table, inspect(cls).local_table).c)
 
 
 def attribute_names(cls: type[Any]) -> tuple[str, ...]:
@@ -207,6 +213,29 @@ class Repository:
         if not rows:
             return None
         return self._attached(cls, dict(zip(attribute_names(cls), rows[0], strict=True)))
+
+    async def _objects(
+        self,
+        statement: Select[*tuple[Any, ...]],
+        params: dict[str, Any],
+        classes: Sequence[type[Any]],
+    ) -> list[tuple[Any, ...]] | None:
+        """:meth:`_read` of a SELECT of whole rows of ``classes`` (each table's columns in
+        order, as :func:`columns_of` lists them) and then any plain columns: each row as the
+        session's objects followed by the plain values; None off the inline SQLite."""
+        rows = await self._read(statement, params)
+        if rows is None:
+            return None
+        layout = [(cls, attribute_names(cls)) for cls in classes]
+        result = []
+        for row in rows:
+            start, found = 0, []
+            for cls, names in layout:
+                end = start + len(names)
+                found.append(self._attached(cls, dict(zip(names, row[start:end], strict=True))))
+                start = end
+            result.append((*found, *row[start:]))
+        return result
 
     def _attached(self, cls: type[E], values: Mapping[str, Any]) -> E:
         """The session's object for a row read by :meth:`_read`: the one it holds already

@@ -9,7 +9,7 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import Table, bindparam, select
 
 from storage.models import Conversation, Identity, Person
-from storage.repositories.base import Repository, attribute_names
+from storage.repositories.base import Repository, attribute_names, columns_of
 from storage.repositories.conversations import ChatState, ConversationRepository
 
 
@@ -59,6 +59,16 @@ _RESOLVE_COLUMNS: Final = (
 )
 _PERSON_KEYS: Final = attribute_names(Person)
 _IDENTITY_KEYS: Final = attribute_names(Identity)
+
+
+_PRIVATE_CHATS_OF: Final = (
+    select(*columns_of(Person), Identity.channel, Identity.private_chat_id, Identity.bots)
+    .join(Identity, Identity.person_id == Person.id)
+    .where(Identity.person_id.in_(bindparam("ids", expanding=True)))
+    .where(Identity.private_chat_id.is_not(None))
+    .where(Person.unreachable.is_(False))
+    .order_by(Identity.person_id, Identity.id)
+)
 
 
 BOTS_CHARS: Final = 200  # identities.bots' width
@@ -205,6 +215,10 @@ class PersonRepository(Repository):
         same statement (a team's cards, reminders: no read of each member after it)."""
         if not person_ids:
             return []
+        ids = {"ids": list(dict.fromkeys(person_ids))}
+        found = await self._objects(_PRIVATE_CHATS_OF, ids, (Person,))
+        if found is not None:
+            return [(person, route_of(ch, bots), str(chat)) for person, ch, chat, bots in found]
         query = (
             select(Person, Identity.channel, Identity.private_chat_id, Identity.bots)
             .join(Identity, Identity.person_id == Person.id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage.lifecycle_models import IdeaResult
@@ -25,7 +25,7 @@ from storage.models import (
     RoleKind,
     Unit,
 )
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, columns_of
 
 
 class Counts(NamedTuple):
@@ -76,6 +76,12 @@ class ExportedIdea(NamedTuple):
     benefit_vnd: int | None = None
 
 
+_CAMPAIGN_ON: Final = (
+    select(*columns_of(Campaign))
+    .where(Campaign.starts_on <= bindparam("day"), Campaign.ends_on >= bindparam("day"))
+    .order_by(Campaign.starts_on)
+    .limit(1)
+)
 _COUNTERS = ("submitted", "approved", "recognised", "applied", "benefit")
 
 
@@ -98,6 +104,9 @@ class ProgressRepository(Repository):
 
     async def campaign_on(self, day: date) -> Campaign | None:
         """The campaign running on this (Vietnam) calendar day, if any."""
+        found = await self._objects(_CAMPAIGN_ON, {"day": day}, (Campaign,))
+        if found is not None:
+            return found[0][0] if found else None
         query = (
             select(Campaign)
             .where(Campaign.starts_on <= day, Campaign.ends_on >= day)

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from storage.models import Conversation, Idea, IdeaEvent, Person, Role, Unit
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, columns_of
 from storage.repositories.units import unit_ids_on_path
+
+# Fixed statements, read straight through sqlite3 on the inline engine (Repository._read).
+_ROLES_OF_PEOPLE: Final = (
+    select(*columns_of(Role), *columns_of(Unit))
+    .join(Unit, Unit.id == Role.unit_id)
+    .where(Role.person_id.in_(bindparam("ids", expanding=True)), Role.revoked_at.is_(None))
+    .order_by(Role.person_id, Unit.depth, Unit.code)
+)
+_HOLDERS: Final = (
+    select(Role.person_id, Role.granted_at)
+    .where(
+        Role.unit_id == bindparam("unit_id"),
+        Role.role == bindparam("role"),
+        Role.revoked_at.is_(None),
+    )
+    .order_by(Role.person_id)
+)
 
 
 class RoleRepository(Repository):
@@ -29,6 +47,9 @@ class RoleRepository(Repository):
         return True
 
     async def roles_of(self, person_id: int) -> list[tuple[Role, Unit]]:
+        found = await self._objects(_ROLES_OF_PEOPLE, {"ids": [person_id]}, (Role, Unit))
+        if found is not None:
+            return [(role, unit) for role, unit in found]
         query = (
             select(Role, Unit)
             .join(Unit, Unit.id == Role.unit_id)
@@ -44,13 +65,20 @@ class RoleRepository(Repository):
         holding no role: absent), each person's in the same order."""
         if not person_ids:
             return {}
+        ids = list(dict.fromkeys(person_ids))
+        found = await self._objects(_ROLES_OF_PEOPLE, {"ids": ids}, (Role, Unit))
+        if found is not None:
+            held: dict[int, list[tuple[Role, Unit]]] = {}
+            for role, unit in found:
+                held.setdefault(role.person_id, []).append((role, unit))
+            return held
         query = (
             select(Role, Unit)
             .join(Unit, Unit.id == Role.unit_id)
             .where(Role.person_id.in_(list(person_ids)), Role.revoked_at.is_(None))
             .order_by(Role.person_id, Unit.depth, Unit.code)
         )
-        held: dict[int, list[tuple[Role, Unit]]] = {}
+        held = {}
         for role, unit in await self.session.execute(query):
             held.setdefault(role.person_id, []).append((role, unit))
         return held
@@ -131,12 +159,11 @@ class RoleRepository(Repository):
     async def holders(self, unit_id: int, role: str) -> list[tuple[int, datetime]]:
         """(person id, granted at) of who holds ``role`` on exactly the unit now: the
         people of :meth:`members_with_role`, in its order, with when each joined."""
-        query = (
-            select(Role.person_id, Role.granted_at)
-            .where(Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
-            .order_by(Role.person_id)
-        )
-        return [(person_id, granted) for person_id, granted in await self.session.execute(query)]
+        params = {"unit_id": unit_id, "role": role}
+        rows = await self._read(_HOLDERS, params)
+        if rows is None:
+            rows = [tuple(row) for row in await self.session.execute(_HOLDERS, params)]
+        return [(person_id, granted) for person_id, granted in rows]
 
     async def team_acted_since(self, unit_id: int, role: str, since: datetime) -> bool:
         """Whether the unit's team is active: a member joined since ``since``, or one of them

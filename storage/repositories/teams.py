@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from storage.models import TeamChat
 from storage.outreach_models import TeamEvent
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, columns_of
+
+_GROUP_OF: Final = (
+    select(*columns_of(TeamChat))
+    .where(TeamChat.unit_id == bindparam("unit_id"), TeamChat.body == bindparam("body"))
+    .order_by(TeamChat.id.desc())
+    .limit(1)
+)
 
 
 class TeamChatRepository(Repository):
@@ -17,6 +24,10 @@ class TeamChatRepository(Repository):
 
     async def group_of(self, unit_id: int, body: str = "team") -> TeamChat | None:
         """The unit's group for ``body``: its support team's ("team") or its council's."""
+        params = {"unit_id": unit_id, "body": body}
+        found = await self._objects(_GROUP_OF, params, (TeamChat,))
+        if found is not None:
+            return found[0][0] if found else None
         query = (
             select(TeamChat)
             .where(TeamChat.unit_id == unit_id, TeamChat.body == body)

@@ -28,26 +28,37 @@ SECRET = "Doi nhiet do lo say xuong 160 do, goi toi 0912 345 678"
 # member who joined lately, which selects roles.id).
 MEMBERS = re.compile(
     r"^SELECT roles\.person_id(, roles\.granted_at)? FROM roles "
-    r"WHERE roles\.unit_id = \? AND roles\.role = \? AND roles\.revoked_at IS NULL ORDER BY"
+    r"WHERE roles\.unit_id = \S+ AND roles\.role = \S+ AND roles\.revoked_at IS NULL ORDER BY"
 )
 
 
 @contextmanager
 def selects(h: Harness) -> Iterator[list[str]]:
-    """The SELECT statements the database is sent meanwhile, whitespace folded."""
+    """The SELECT statements SQLite runs meanwhile, whitespace folded, as SQLite reports
+    them (values in place): on the bot's inline engine some statements go to sqlite3
+    without SQLAlchemy's execution and its events (storage.repositories.base)."""
     engine = h.sessionmaker.kw["bind"].sync_engine
     seen: list[str] = []
+    traced: list[Any] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def record(statement: str) -> None:
         folded = " ".join(statement.split())
-        if folded.startswith("SELECT"):
+        # Not SQLite's own reads for its full-text index (a connection's first use of it).
+        if folded.startswith("SELECT") and " 'main'." not in folded:
             seen.append(folded)
 
-    event.listen(engine, "before_cursor_execute", record)
+    def checkout(dbapi_connection: Any, record_: Any, proxy: Any) -> None:
+        raw = record_.driver_connection._conn
+        raw.set_trace_callback(record)
+        traced.append(raw)
+
+    event.listen(engine, "checkout", checkout)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "checkout", checkout)
+        for raw in traced:
+            raw.set_trace_callback(None)
 
 
 async def support(h: Harness, user: int, unit: Unit) -> None:
