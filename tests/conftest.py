@@ -53,3 +53,38 @@ def migrated_sqlite(_migrated_sqlite_template: Path) -> Callable[[str], None]:
         shutil.copyfile(_migrated_sqlite_template, target)
 
     return copy
+
+
+async def _create_all(path: Path) -> None:
+    from storage.db import create_engine
+    from storage.models import Base
+
+    engine = create_engine(f"{SQLITE_PREFIX}{path}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _tables_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every table of the models (``create_all``) and no rows, made
+    once per session outside any event loop."""
+    path = tmp_path_factory.mktemp("tables") / "bot.db"
+    asyncio.run(_create_all(path))
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture
+def sqlite_with_tables(_tables_sqlite_template: Path) -> Callable[[Path], str]:
+    """``sqlite_with_tables(path)``: the URL of a copy, at ``path``, of the session's file
+    with every table, as if ``Base.metadata.create_all`` had run there (copying is faster)."""
+
+    def copy(path: Path) -> str:
+        assert not path.exists(), path
+        shutil.copyfile(_tables_sqlite_template, path)
+        return f"{SQLITE_PREFIX}{path}"
+
+    return copy

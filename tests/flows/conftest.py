@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from handlers.i18n import Catalogue
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Base, Unit
+from storage.models import Unit
 from tests.flows.harness import Harness, seed_units
 
 
@@ -17,10 +17,10 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path, catalogue: Catalogue) -> AsyncIterator[Harness]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'flows.db'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+async def harness(
+    tmp_path: Path, catalogue: Catalogue, sqlite_with_tables: Callable[[Path], str]
+) -> AsyncIterator[Harness]:
+    engine = create_engine(sqlite_with_tables(tmp_path / "flows.db"))
     harness = Harness(create_sessionmaker(engine), catalogue)
     harness.units = await seed_units(harness.sessionmaker)
     yield harness

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from handlers.i18n import Catalogue
 from standins.zalo import EXAMPLE_TOKEN, ZaloStandinClient, ZaloStandinServer
 from standins.zalo.state import StandinConfig
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Base, Unit
+from storage.models import Unit
 from tests.flows.harness import Harness, seed_units
 
 
@@ -21,10 +21,10 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'zalo.db'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+async def db(
+    tmp_path: Path, sqlite_with_tables: Callable[[Path], str]
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(sqlite_with_tables(tmp_path / "zalo.db"))
     yield create_sessionmaker(engine)
     await engine.dispose()
 
