@@ -12,6 +12,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import ValuesBase
 
@@ -253,7 +254,10 @@ class Repository:
             for name in inspect(existing).unloaded & values.keys():
                 set_committed_value(existing, name, values[name])
             return cast(E, existing)
-        obj = cls(**values)
+        # As a query's loading makes it: no __init__ (nor the change tracking of each
+        # attribute set), the row's values put in place, then marked as loaded.
+        obj: E = manager_of_class(cls).new_instance()
+        obj.__dict__.update(values)
         make_transient_to_detached(obj)
         self.session.sync_session.add(obj)
         return obj
