@@ -60,24 +60,42 @@ def _compile(
     return compiled
 
 
+class _Param(NamedTuple):
+    """How one positional parameter of a compiled statement gets its value."""
+
+    name: str
+    processor: Callable[[Any], Any] | None
+    expanding: bool
+    default: Any  # its bound value (none of these is a callable), if the caller gives none
+
+
+# Each compiled statement's parameters (the statements are kept in _compiled, so their ids
+# stay theirs).
+_params: dict[int, tuple[_Param, ...]] = {}
+
+
 def _statement(compiled: SQLCompiler, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """A compiled statement's SQL and positional values, converted as its execution would:
     each named parameter from ``params``, the others (a dialect's own, such as SQLite's
     ``OFFSET 0``) their bound value; an expanding parameter (``IN``) a placeholder for each
     of its values (at least one)."""
-    processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+    plan = _params.get(id(compiled))
+    if plan is None:
+        processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+        plan = _params[id(compiled)] = tuple(
+            _Param(name, processors.get(name), bind.expanding, bind.effective_value)
+            for name in compiled.positiontup or ()
+            for bind in (compiled.binds[name],)
+        )
     sql = compiled.string
     values: list[Any] = []
-    for name in compiled.positiontup or ():
-        bind = compiled.binds[name]
-        value = params.get(name, bind.effective_value)
-        processor = processors.get(name)
-        if bind.expanding:
+    for name, processor, expanding, default in plan:
+        value = params.get(name, default)
+        if expanding:
             items = list(value)
             if not items:
                 raise ValueError(f"{name}: an IN of no values")
-            token = f"__[POSTCOMPILE_{name}]"
-            sql = sql.replace(token, ", ".join("?" * len(items)), 1)
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(items)), 1)
             values += [processor(v) for v in items] if processor is not None else items
         else:
             values.append(processor(value) if processor is not None else value)
@@ -186,15 +204,17 @@ class Repository:
             raw: list[tuple[Any, ...]] = cursor.fetchall()
         finally:
             cursor.close()
-        if not any(row_processors):  # sqlite3's values are already SQLAlchemy's
+        converting = [(i, p) for i, p in enumerate(row_processors) if p is not None]
+        if not converting:  # sqlite3's values are already SQLAlchemy's
             return raw
-        return [
-            tuple(
-                processor(value) if processor is not None and value is not None else value
-                for processor, value in zip(row_processors, row, strict=True)
-            )
-            for row in raw
-        ]
+        rows = []
+        for row in raw:
+            values = list(row)
+            for i, processor in converting:
+                if values[i] is not None:
+                    values[i] = processor(values[i])
+            rows.append(tuple(values))
+        return rows
 
     async def _get(self, cls: type[E], key: int) -> E | None:
         """``session.get(cls, key)`` for a class with a one-column primary key, whose row,
