@@ -29,6 +29,9 @@ _SIMILAR_TEXTS: Final[Table] = SimilarText.__table__  # type: ignore[assignment]
 # sqlite3 on the bot's inline SQLite.
 _STORE_WORDS: Final = insert(_SIMILAR_TEXTS)
 _IDEAS: Final[Table] = Idea.__table__  # type: ignore[assignment]
+_EVENTS: Final[Table] = IdeaEvent.__table__  # type: ignore[assignment]
+_ADD_EVENT: Final = insert(_EVENTS).returning(_EVENTS.c.id)
+_ADD_SEARCH: Final = insert(IdeaSearch)
 _BY_IDS: Final = select(*_IDEAS.c).where(_IDEAS.c.id.in_(bindparam("ids", expanding=True)))
 _per_dialect: dict[str, Any] = {}
 
@@ -60,10 +63,13 @@ class IdeaRepository(Repository):
         await self.session.flush()
         # Folded for the dashboard's search, which ignores diacritics (web_models); its
         # full-text index follows: a trigger fills SQLite's, PostgreSQL's GIN its own.
-        self.session.add(
-            IdeaSearch(
-                idea_id=idea.id, title=fold_name(idea.title)[:200], text=fold_name(idea.body)
-            )
+        await self._write(
+            _ADD_SEARCH,
+            {
+                "idea_id": idea.id,
+                "title": fold_name(idea.title)[:200],
+                "text": fold_name(idea.body),
+            },
         )
         await self.store_matching_words(idea)
         return idea
@@ -87,12 +93,16 @@ class IdeaRepository(Repository):
         note: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> IdeaEvent:
-        event = IdeaEvent(
-            idea_id=idea_id, kind=kind, actor_id=actor_id, at=at, note=note, data=data
-        )
-        self.session.add(event)
-        await self.session.flush()
-        return event
+        values = {
+            "idea_id": idea_id,
+            "kind": kind,
+            "actor_id": actor_id,
+            "at": at,
+            "note": note,
+            "data": data,
+        }
+        written = await self._write(_ADD_EVENT, values)
+        return self._attached(IdeaEvent, {"id": written.returned, **values})
 
     def add_attachment(self, attachment: Attachment) -> None:
         self.session.add(attachment)
