@@ -1,5 +1,8 @@
 """What every repository shares: the unit of work's session, the dialect's upsert, and a
-short way for the few fixed statements every update runs."""
+short way for the fixed statements every update runs: on the bot's inline SQLite they go
+straight to ``sqlite3`` (:meth:`Repository._write`, :meth:`Repository._read`), skipping
+SQLAlchemy's execution and loading, which cost several times the statement
+(docs/STORAGE.md)."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ class Written(NamedTuple):
     returned: Any
 
 
+#: More compiled fixed statements than the repositories have means one is built per call.
+FIXED_STATEMENTS_MAX: Final = 500
 # Keyed by the statement itself (hashed by identity, and kept alive here: an id could be
 # reused by another statement once the first is gone).
 _compiled: dict[
@@ -54,6 +59,10 @@ def _compile(
     key = (statement, dialect.name, keys)
     compiled = _compiled.get(key)
     if compiled is None:
+        if len(_compiled) >= FIXED_STATEMENTS_MAX:
+            # Each is kept for good: a statement built anew for each call would grow this
+            # without end. Such a statement goes through session.execute instead.
+            raise RuntimeError("Repository._write and _read take module-level statements")
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         assert isinstance(compiled, SQLCompiler)
         _compiled[key] = compiled

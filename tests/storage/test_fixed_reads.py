@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import bindparam, inspect, select
 
 from storage.db import create_engine, create_sessionmaker
 from storage.folding import fold_name
 from storage.models import Idea, IdeaStatus, Identity, Person, Unit, UnitKind
+from storage.repositories import base
 from storage.repositories.people import Resolved
 from storage.schema import upgrade
 from storage.uow import UnitOfWork
@@ -249,3 +250,20 @@ def _idea(n: int, author_id: int, unit_id: int) -> Idea:
         waiting_since=NOW,
         similar=[[1, 0.5]] if n == 2 else None,
     )
+
+
+async def test_a_statement_built_for_each_call_is_refused_before_it_fills_memory(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "FIXED_STATEMENTS_MAX", len(base._compiled) + 2)
+    engine = create_engine(database, sqlite_inline=True)
+    try:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            with pytest.raises(RuntimeError, match="module-level statements"):
+                for n in range(5):
+                    fresh = select(Person.__table__.c.id).where(  # type: ignore[attr-defined]
+                        Person.__table__.c.id > bindparam("n")  # type: ignore[attr-defined]
+                    )
+                    await uow.people._read(fresh, {"n": n})
+    finally:
+        await engine.dispose()
