@@ -129,6 +129,26 @@ def attribute_names(cls: type[Any]) -> tuple[str, ...]:
     return names
 
 
+class FixedSelect(NamedTuple):
+    """One fixed SELECT of whole rows of mapped classes (then any plain columns), in two
+    forms: of the tables' columns, read straight through ``sqlite3`` on the inline engine
+    and made into the session's objects (:meth:`Repository._load`); and of the classes
+    themselves, for the ORM's own loading anywhere else."""
+
+    direct: Select[*tuple[Any, ...]]
+    orm: Select[*tuple[Any, ...]]
+    classes: tuple[type[Any], ...]
+
+
+def fixed_select(
+    build: Callable[..., Select[*tuple[Any, ...]]], classes: Sequence[type[Any]], *columns: Any
+) -> FixedSelect:
+    """``build(*what)`` (the query, what it selects left open) selecting ``classes`` and
+    then ``columns``: once with each class's table columns, once with the classes."""
+    direct = build(*(column for cls in classes for column in columns_of(cls)), *columns)
+    return FixedSelect(direct, build(*classes, *columns), tuple(classes))
+
+
 class Repository:
     """Queries and writes in the caller's session; never commits (storage.uow does)."""
 
@@ -243,6 +263,14 @@ class Repository:
         if not rows:
             return None
         return self._attached(cls, dict(zip(attribute_names(cls), rows[0], strict=True)))
+
+    async def _load(self, fixed: FixedSelect, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``fixed`` as the session's objects (then the plain values), read
+        directly on the inline SQLite, through the ORM elsewhere."""
+        found = await self._objects(fixed.direct, params, fixed.classes)
+        if found is None:
+            found = [tuple(row) for row in await self.session.execute(fixed.orm, params)]
+        return found
 
     async def _objects(
         self,

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.folding import fold_name
 from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
-from storage.repositories.base import Repository, attribute_names
+from storage.repositories.base import Repository, fixed_select
 from storage.similar_models import SimilarText
 from storage.similar_words import idea_hashes
 from storage.web_models import IdeaSearch
@@ -32,7 +32,9 @@ _IDEAS: Final[Table] = Idea.__table__  # type: ignore[assignment]
 _EVENTS: Final[Table] = IdeaEvent.__table__  # type: ignore[assignment]
 _ADD_EVENT: Final = insert(_EVENTS).returning(_EVENTS.c.id)
 _ADD_SEARCH: Final = insert(IdeaSearch)
-_BY_IDS: Final = select(*_IDEAS.c).where(_IDEAS.c.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS: Final = fixed_select(
+    lambda *what: select(*what).where(Idea.id.in_(bindparam("ids", expanding=True))), (Idea,)
+)
 _per_dialect: dict[str, Any] = {}
 
 
@@ -114,13 +116,8 @@ class IdeaRepository(Repository):
         """These ideas by id (those that exist), in one statement."""
         if not idea_ids:
             return {}
-        found = await self._read(_BY_IDS, {"ids": list(dict.fromkeys(idea_ids))})
-        if found is None:
-            rows = await self.session.execute(select(Idea).where(Idea.id.in_(list(idea_ids))))
-            return {idea.id: idea for idea in rows.scalars()}
-        names = attribute_names(Idea)
-        ideas = [self._attached(Idea, dict(zip(names, row, strict=True))) for row in found]
-        return {idea.id: idea for idea in ideas}
+        rows = await self._load(_BY_IDS, {"ids": list(dict.fromkeys(idea_ids))})
+        return {idea.id: idea for (idea,) in rows}
 
     async def by_ref(self, ref_code: str) -> Idea | None:
         result = await self.session.execute(select(Idea).where(Idea.ref_code == ref_code))

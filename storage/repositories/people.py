@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Select, Table, bindparam, select
 
 from storage.models import Conversation, Identity, Person
-from storage.repositories.base import Repository, attribute_names, columns_of
+from storage.repositories.base import Repository, fixed_select
 from storage.repositories.conversations import ChatState, ConversationRepository
 
 
@@ -19,56 +19,47 @@ class Resolved(NamedTuple):
 
 
 _CONVERSATIONS: Final[Table] = Conversation.__table__  # type: ignore[assignment]
-_PEOPLE: Final[Table] = Person.__table__  # type: ignore[assignment]
-_IDENTITIES: Final[Table] = Identity.__table__  # type: ignore[assignment]
 # The person behind an account and the chat's conversation, in one round trip. The
 # conversation's row is not locked: only the dispatcher writes it, holding the chat
 # (SQLite's single writer; PostgreSQL's advisory lock on the chat, storage.uow).
-_RESOLVE: Final = (
-    select(
-        Person,
-        Identity,
-        _CONVERSATIONS.c.chat_key,
-        _CONVERSATIONS.c.flow,
-        _CONVERSATIONS.c.step,
-        _CONVERSATIONS.c.data,
-    )
-    .join(Identity, Identity.person_id == Person.id)
-    .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.chat_key == bindparam("chat_key"))
-    .where(
-        Identity.channel == bindparam("channel"),
-        Identity.external_id == bindparam("external_id"),
-    )
+_RESOLVE: Final = fixed_select(
+    lambda *what: (
+        select(*what)
+        .join(Identity, Identity.person_id == Person.id)
+        .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.chat_key == bindparam("chat_key"))
+        .where(
+            Identity.channel == bindparam("channel"),
+            Identity.external_id == bindparam("external_id"),
+        )
+    ),
+    (Person, Identity),
+    _CONVERSATIONS.c.chat_key,
+    _CONVERSATIONS.c.flow,
+    _CONVERSATIONS.c.step,
+    _CONVERSATIONS.c.data,
 )
-# The same as table columns, for the inline SQLite's direct read (Repository._read).
-_RESOLVE_COLUMNS: Final = (
-    select(
-        *_PEOPLE.c,
-        *_IDENTITIES.c,
-        _CONVERSATIONS.c.chat_key,
-        _CONVERSATIONS.c.flow,
-        _CONVERSATIONS.c.step,
-        _CONVERSATIONS.c.data,
-    )
-    .join(_IDENTITIES, _IDENTITIES.c.person_id == _PEOPLE.c.id)
-    .outerjoin(_CONVERSATIONS, _CONVERSATIONS.c.chat_key == bindparam("chat_key"))
-    .where(
-        _IDENTITIES.c.channel == bindparam("channel"),
-        _IDENTITIES.c.external_id == bindparam("external_id"),
-    )
-)
-_PERSON_KEYS: Final = attribute_names(Person)
-_IDENTITY_KEYS: Final = attribute_names(Identity)
 
 
-_PRIVATE_CHATS_OF: Final = (
-    select(*columns_of(Person), Identity.channel, Identity.private_chat_id, Identity.bots)
-    .join(Identity, Identity.person_id == Person.id)
-    .where(Identity.person_id.in_(bindparam("ids", expanding=True)))
-    .where(Identity.private_chat_id.is_not(None))
-    .where(Person.unreachable.is_(False))
-    .order_by(Identity.person_id, Identity.id)
-)
+# The person, their account, and the chat's conversation (key, flow, step, data).
+_ResolveRow = tuple[Person, Identity, str | None, str | None, str | None, Any]
+
+
+def _reachable(*what: Any) -> Select[*tuple[Any, ...]]:
+    """The reachable private chats of the people ``ids``, each person's in order."""
+    return (
+        select(*what)
+        .select_from(Identity)
+        .join(Person, Person.id == Identity.person_id)
+        .where(Identity.person_id.in_(bindparam("ids", expanding=True)))
+        .where(Identity.private_chat_id.is_not(None))
+        .where(Person.unreachable.is_(False))
+        .order_by(Identity.person_id, Identity.id)
+    )
+
+
+_CHATS: Final = (Identity.channel, Identity.private_chat_id, Identity.bots)
+_PRIVATE_CHATS: Final = _reachable(Identity.person_id, *_CHATS)
+_PRIVATE_CHATS_OF: Final = fixed_select(_reachable, (Person,), *_CHATS)
 
 
 BOTS_CHARS: Final = 200  # identities.bots' width
@@ -160,21 +151,12 @@ class PersonRepository(Repository):
     async def _resolve_row(
         self, params: dict[str, str]
     ) -> tuple[Person, Identity, str | None, str | None, str | None, Any] | None:
-        rows = await self._read(_RESOLVE_COLUMNS, params)
-        if rows is None:
-            found = (await self.session.execute(_RESOLVE, params)).first()
-            return None if found is None else tuple(found)
-        if not rows:
-            return None
-        values = rows[0]
-        people, identities = len(_PERSON_KEYS), len(_IDENTITY_KEYS)
-        person = self._attached(Person, dict(zip(_PERSON_KEYS, values[:people], strict=True)))
-        identity = self._attached(
-            Identity,
-            dict(zip(_IDENTITY_KEYS, values[people : people + identities], strict=True)),
+        rows = await self._load(_RESOLVE, params)
+        return (
+            cast(tuple[Person, Identity, str | None, str | None, str | None, Any], rows[0])
+            if rows
+            else None
         )
-        saved, flow, step, data = values[people + identities :]
-        return person, identity, saved, flow, step, data
 
     async def forget_route(self, channel: str, chat_id: str, route: str) -> str | None:
         """The account behind ``chat_id`` on ``channel`` can no longer be reached through
@@ -199,15 +181,10 @@ class PersonRepository(Repository):
         only to people who started it), else the channel's own."""
         if not person_ids:
             return []
-        query = (
-            select(Identity.person_id, Identity.channel, Identity.private_chat_id, Identity.bots)
-            .join(Person, Person.id == Identity.person_id)
-            .where(Identity.person_id.in_(person_ids))
-            .where(Identity.private_chat_id.is_not(None))
-            .where(Person.unreachable.is_(False))
-            .order_by(Identity.person_id, Identity.id)
-        )
-        rows = await self.session.execute(query)
+        params = {"ids": list(dict.fromkeys(person_ids))}
+        rows = await self._read(_PRIVATE_CHATS, params)
+        if rows is None:
+            rows = [tuple(row) for row in await self.session.execute(_PRIVATE_CHATS, params)]
         return [(pid, route_of(ch, bots), str(chat)) for pid, ch, chat, bots in rows]
 
     async def private_chats_of(self, person_ids: Sequence[int]) -> list[tuple[Person, str, str]]:
@@ -215,17 +192,5 @@ class PersonRepository(Repository):
         same statement (a team's cards, reminders: no read of each member after it)."""
         if not person_ids:
             return []
-        ids = {"ids": list(dict.fromkeys(person_ids))}
-        found = await self._objects(_PRIVATE_CHATS_OF, ids, (Person,))
-        if found is not None:
-            return [(person, route_of(ch, bots), str(chat)) for person, ch, chat, bots in found]
-        query = (
-            select(Person, Identity.channel, Identity.private_chat_id, Identity.bots)
-            .join(Identity, Identity.person_id == Person.id)
-            .where(Identity.person_id.in_(person_ids))
-            .where(Identity.private_chat_id.is_not(None))
-            .where(Person.unreachable.is_(False))
-            .order_by(Identity.person_id, Identity.id)
-        )
-        rows = await self.session.execute(query)
+        rows = await self._load(_PRIVATE_CHATS_OF, {"ids": list(dict.fromkeys(person_ids))})
         return [(person, route_of(ch, bots), str(chat)) for person, ch, chat, bots in rows]

@@ -25,7 +25,7 @@ from storage.models import (
     RoleKind,
     Unit,
 )
-from storage.repositories.base import Repository, columns_of
+from storage.repositories.base import Repository, fixed_select
 
 
 class Counts(NamedTuple):
@@ -76,11 +76,14 @@ class ExportedIdea(NamedTuple):
     benefit_vnd: int | None = None
 
 
-_CAMPAIGN_ON: Final = (
-    select(*columns_of(Campaign))
-    .where(Campaign.starts_on <= bindparam("day"), Campaign.ends_on >= bindparam("day"))
-    .order_by(Campaign.starts_on)
-    .limit(1)
+_CAMPAIGN_ON: Final = fixed_select(
+    lambda *what: (
+        select(*what)
+        .where(Campaign.starts_on <= bindparam("day"), Campaign.ends_on >= bindparam("day"))
+        .order_by(Campaign.starts_on)
+        .limit(1)
+    ),
+    (Campaign,),
 )
 _COUNTERS = ("submitted", "approved", "recognised", "applied", "benefit")
 
@@ -104,16 +107,8 @@ class ProgressRepository(Repository):
 
     async def campaign_on(self, day: date) -> Campaign | None:
         """The campaign running on this (Vietnam) calendar day, if any."""
-        found = await self._objects(_CAMPAIGN_ON, {"day": day}, (Campaign,))
-        if found is not None:
-            return found[0][0] if found else None
-        query = (
-            select(Campaign)
-            .where(Campaign.starts_on <= day, Campaign.ends_on >= day)
-            .order_by(Campaign.starts_on)
-            .limit(1)
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
+        found = await self._load(_CAMPAIGN_ON, {"day": day})
+        return found[0][0] if found else None
 
     async def campaigns(self) -> list[Campaign]:
         """Every campaign, earliest first."""

@@ -9,15 +9,18 @@ from typing import Final
 from sqlalchemy import bindparam, delete, func, select, update
 
 from storage.models import Conversation, Idea, IdeaEvent, Person, Role, Unit
-from storage.repositories.base import Repository, columns_of
+from storage.repositories.base import Repository, fixed_select
 from storage.repositories.units import unit_ids_on_path
 
 # Fixed statements, read straight through sqlite3 on the inline engine (Repository._read).
-_ROLES_OF_PEOPLE: Final = (
-    select(*columns_of(Role), *columns_of(Unit))
-    .join(Unit, Unit.id == Role.unit_id)
-    .where(Role.person_id.in_(bindparam("ids", expanding=True)), Role.revoked_at.is_(None))
-    .order_by(Role.person_id, Unit.depth, Unit.code)
+_ROLES_OF_PEOPLE: Final = fixed_select(
+    lambda *what: (
+        select(*what)
+        .join(Unit, Unit.id == Role.unit_id)
+        .where(Role.person_id.in_(bindparam("ids", expanding=True)), Role.revoked_at.is_(None))
+        .order_by(Role.person_id, Unit.depth, Unit.code)
+    ),
+    (Role, Unit),
 )
 _HOLDERS: Final = (
     select(Role.person_id, Role.granted_at)
@@ -47,16 +50,7 @@ class RoleRepository(Repository):
         return True
 
     async def roles_of(self, person_id: int) -> list[tuple[Role, Unit]]:
-        found = await self._objects(_ROLES_OF_PEOPLE, {"ids": [person_id]}, (Role, Unit))
-        if found is not None:
-            return [(role, unit) for role, unit in found]
-        query = (
-            select(Role, Unit)
-            .join(Unit, Unit.id == Role.unit_id)
-            .where(Role.person_id == person_id, Role.revoked_at.is_(None))
-            .order_by(Unit.depth, Unit.code)
-        )
-        return [(r, u) for r, u in (await self.session.execute(query))]
+        return [(r, u) for r, u in await self._load(_ROLES_OF_PEOPLE, {"ids": [person_id]})]
 
     async def roles_of_people(
         self, person_ids: Sequence[int]
@@ -65,13 +59,11 @@ class RoleRepository(Repository):
         holding no role: absent), each person's in the same order."""
         if not person_ids:
             return {}
-        ids = list(dict.fromkeys(person_ids))
-        found = await self._objects(_ROLES_OF_PEOPLE, {"ids": ids}, (Role, Unit))
-        if found is not None:
-            held: dict[int, list[tuple[Role, Unit]]] = {}
-            for role, unit in found:
-                held.setdefault(role.person_id, []).append((role, unit))
-            return held
+        held: dict[int, list[tuple[Role, Unit]]] = {}
+        ids = {"ids": list(dict.fromkeys(person_ids))}
+        for role, unit in await self._load(_ROLES_OF_PEOPLE, ids):
+            held.setdefault(role.person_id, []).append((role, unit))
+        return held
         query = (
             select(Role, Unit)
             .join(Unit, Unit.id == Role.unit_id)

@@ -9,13 +9,16 @@ from sqlalchemy import bindparam, select
 
 from storage.models import TeamChat
 from storage.outreach_models import TeamEvent
-from storage.repositories.base import Repository, columns_of
+from storage.repositories.base import Repository, fixed_select
 
-_GROUP_OF: Final = (
-    select(*columns_of(TeamChat))
-    .where(TeamChat.unit_id == bindparam("unit_id"), TeamChat.body == bindparam("body"))
-    .order_by(TeamChat.id.desc())
-    .limit(1)
+_GROUP_OF: Final = fixed_select(
+    lambda *what: (
+        select(*what)
+        .where(TeamChat.unit_id == bindparam("unit_id"), TeamChat.body == bindparam("body"))
+        .order_by(TeamChat.id.desc())
+        .limit(1)
+    ),
+    (TeamChat,),
 )
 
 
@@ -24,16 +27,8 @@ class TeamChatRepository(Repository):
 
     async def group_of(self, unit_id: int, body: str = "team") -> TeamChat | None:
         """The unit's group for ``body``: its support team's ("team") or its council's."""
-        params = {"unit_id": unit_id, "body": body}
-        found = await self._objects(_GROUP_OF, params, (TeamChat,))
-        if found is not None:
-            return found[0][0] if found else None
-        query = (
-            select(TeamChat)
-            .where(TeamChat.unit_id == unit_id, TeamChat.body == body)
-            .order_by(TeamChat.id.desc())
-        )
-        return (await self.session.execute(query.limit(1))).scalar_one_or_none()
+        found = await self._load(_GROUP_OF, {"unit_id": unit_id, "body": body})
+        return found[0][0] if found else None
 
     async def by_chat(self, channel: str, chat_id: str) -> TeamChat | None:
         query = select(TeamChat).where(TeamChat.channel == channel, TeamChat.chat_id == chat_id)
