@@ -592,6 +592,25 @@ async def wait_ready(world: WatchedWorld, process: Process, timeout: float = REA
             await asyncio.wait_for(world.first_poll.wait(), 0.1)
 
 
+async def settled(
+    process: Process, *, share: float = 0.05, window: float = 0.5, timeout: float = 20.0
+) -> float:
+    """Until ``process`` has used less than ``share`` of a core over a whole ``window`` (its
+    start-up's work in the background done: the bot's first reminder pass loads the holiday
+    calendar in a thread, a few hundred ms of CPU), at most ``timeout``; the seconds waited.
+    A measurement that starts right after start-up otherwise counts that work against the
+    updates it measures."""
+    started = time.monotonic()
+    used = process.cpu_seconds()
+    while time.monotonic() - started < timeout:
+        await asyncio.sleep(window)
+        now = process.cpu_seconds()
+        if now - used < share * window:
+            break
+        used = now
+    return time.monotonic() - started
+
+
 def add_people(world: World, user_ids: Iterable[int], language: str = "vi") -> None:
     for user_id in user_ids:
         simulate.upsert_user(

@@ -5,7 +5,9 @@ idea form one step after another: ``/idea``, the idea text, Done, a category, a 
 amount typed (even ids) or Skip (odd ids), confidential (every third id, which then types the
 title the bot asks for) or shareable, Submit. Each step waits for the bot's reaction (its
 sendMessage, or the edit that turns the pressed message into the next question) before the
-next. Updates answered per second of wall time are counted.
+next. Updates answered per second of wall time are counted, from when the process has
+settled after the joins (``bench.common.settled``: the bot's start-up work in background
+threads, the holiday calendar's first load, done; the echo bots settle at once).
 
 The ceiling is the bare echo bot of the same framework (``bench/echo_*.py``) driven by the same
 load generator through the same stand-in: the same N people, the same updates each (eight,
@@ -51,6 +53,7 @@ from bench.common import (
     profiled,
     rounded,
     run_people,
+    settled,
     standin,
     summarise_problems,
     template,
@@ -149,6 +152,7 @@ async def one_run(
             join = await run_people(
                 people, lambda p: [Step("text", f"/start {source.member_token}")]
             )
+            waited = await settled(process)
             world.reset_counts()
             delivered = world.updates.delivered_count
             bot_cpu, own_cpu = process.cpu_seconds(), own_cpu_seconds()
@@ -175,6 +179,7 @@ async def one_run(
                 "join_failures": join.failures[:5],
                 "failures": form.failures[:5],
                 "failure_count": len(form.failures) + len(join.failures),
+                "settle_seconds": rounded(waited, 1),
                 **form.breakdown(),
             }
             if kind == "bot":

@@ -20,7 +20,9 @@ def catalogue() -> Catalogue:
 async def harness(
     tmp_path: Path, catalogue: Catalogue, sqlite_with_tables: Callable[[Path], str]
 ) -> AsyncIterator[Harness]:
-    engine = create_engine(sqlite_with_tables(tmp_path / "flows.db"))
+    # The bot's own engine for updates (storage/sqlite_inline.py): the flows' fixed
+    # statements go straight to sqlite3 there, as in the bot.
+    engine = create_engine(sqlite_with_tables(tmp_path / "flows.db"), sqlite_inline=True)
     harness = Harness(create_sessionmaker(engine), catalogue)
     harness.units = await seed_units(harness.sessionmaker)
     yield harness

@@ -19,7 +19,7 @@ async def sessionmaker(
     """A SQLite database migrated to head (a copy of the session's migrated file)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     migrated_sqlite(url)
-    engine = create_engine(url)
+    engine = create_engine(url, sqlite_inline=True)  # the bot's own engine for updates
     try:
         yield create_sessionmaker(engine)
     finally:

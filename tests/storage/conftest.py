@@ -136,12 +136,14 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 async def migrated_engine(
     db_url: str, migrated_sqlite: Callable[[str], None]
 ) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database migrated to head."""
+    """An engine on a database migrated to head; on SQLite the bot's own, inline engine
+    (storage/sqlite_inline.py), whose fixed statements skip SQLAlchemy's execution
+    (storage/repositories/base.py): the tests run what the bot runs."""
     if db_url.startswith("sqlite"):
         migrated_sqlite(db_url)
     else:
         await upgrade(db_url)
-    eng = create_engine(db_url)
+    eng = create_engine(db_url, sqlite_inline=True)
     try:
         yield eng
     finally:

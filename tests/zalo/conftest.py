@@ -24,7 +24,7 @@ def catalogue() -> Catalogue:
 async def db(
     tmp_path: Path, sqlite_with_tables: Callable[[Path], str]
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(sqlite_with_tables(tmp_path / "zalo.db"))
+    engine = create_engine(sqlite_with_tables(tmp_path / "zalo.db"), sqlite_inline=True)
     yield create_sessionmaker(engine)
     await engine.dispose()
 
