@@ -50,7 +50,7 @@ _readers: dict[
 E = TypeVar("E")
 _attributes: dict[type[Any], tuple[str, ...]] = {}
 # Each class's row by its primary key, for Repository._get.
-_by_key: dict[type[Any], Select[*tuple[Any, ...]]] = {}
+_by_key: dict[type[Any], FixedSelect] = {}
 
 
 def _compile(
@@ -246,23 +246,21 @@ class Repository:
         return rows
 
     async def _get(self, cls: type[E], key: int) -> E | None:
-        """``session.get(cls, key)`` for a class with a one-column primary key, whose row,
-        when the session does not hold it yet, is read through :meth:`_read` on the inline
-        SQLite (SQLAlchemy's loading cost several times the read)."""
+        """``session.get(cls, key)`` for a class with a one-column primary key: the object
+        the session holds, else its row read through :meth:`_load` (straight through
+        ``sqlite3`` on the inline SQLite, where SQLAlchemy's loading cost several times the
+        read)."""
         mapper = inspect(cls)
         if self.session.sync_session.identity_map.get(mapper.identity_key_from_primary_key([key])):
             return await self.session.get(cls, key)
-        statement = _by_key.get(cls)
-        if statement is None:
-            table = cast(Table, mapper.local_table)
+        fixed = _by_key.get(cls)
+        if fixed is None:
             (column,) = mapper.primary_key
-            statement = _by_key[cls] = select(*table.c).where(column == bindparam("key"))
-        rows = await self._read(statement, {"key": key})
-        if rows is None:
-            return await self.session.get(cls, key)
-        if not rows:
-            return None
-        return self._attached(cls, dict(zip(attribute_names(cls), rows[0], strict=True)))
+            fixed = _by_key[cls] = fixed_select(
+                lambda *what: select(*what).where(column == bindparam("key")), (cls,)
+            )
+        rows = await self._load(fixed, {"key": key})
+        return cast(E, rows[0][0]) if rows else None
 
     async def _load(self, fixed: FixedSelect, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The rows of ``fixed`` as the session's objects (then the plain values), read
@@ -296,10 +294,10 @@ class Repository:
         return result
 
     def _attached(self, cls: type[E], values: Mapping[str, Any]) -> E:
-        """The session's object for a row read by :meth:`_read`: the one it holds already
-        (as a query would return it, unchanged), else one made from ``values`` (every
-        column attribute, by name) and attached as if loaded by a query, with nothing to
-        write back."""
+        """The session's object for a row read by :meth:`_read`, as a query's loading gives
+        it: the one the session holds already (what it holds unchanged, what it held
+        unloaded filled in), else one made from ``values`` (every column attribute, by name)
+        and attached as loaded, with nothing to write back."""
         mapper = inspect(cls)
         key = mapper.identity_key_from_primary_key(
             [values[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
