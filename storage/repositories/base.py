@@ -262,9 +262,14 @@ class Repository:
         rows = await self._load(fixed, {"key": key})
         return cast(E, rows[0][0]) if rows else None
 
-    async def _load(self, fixed: FixedSelect, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    async def _load(
+        self, fixed: FixedSelect | Select[*tuple[Any, ...]], params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """The rows of ``fixed`` as the session's objects (then the plain values), read
-        directly on the inline SQLite, through the ORM elsewhere."""
+        directly on the inline SQLite, through the ORM elsewhere; a plain SELECT of columns
+        (values as named ``bindparam`` parameters) the same way, its rows as tuples."""
+        if not isinstance(fixed, FixedSelect):
+            fixed = FixedSelect(fixed, fixed, ())
         found = await self._objects(fixed.direct, params, fixed.classes)
         if found is None:
             found = [tuple(row) for row in await self.session.execute(fixed.orm, params)]
@@ -280,8 +285,8 @@ class Repository:
         order, as :func:`columns_of` lists them) and then any plain columns: each row as the
         session's objects followed by the plain values; None off the inline SQLite."""
         rows = await self._read(statement, params)
-        if rows is None:
-            return None
+        if rows is None or not classes:
+            return rows
         layout = [(cls, attribute_names(cls)) for cls in classes]
         result = []
         for row in rows:

@@ -28,7 +28,6 @@ _SIMILAR_TEXTS: Final[Table] = SimilarText.__table__  # type: ignore[assignment]
 # Fixed statements (values as parameters), which Repository._write runs straight through
 # sqlite3 on the bot's inline SQLite.
 _STORE_WORDS: Final = insert(_SIMILAR_TEXTS)
-_IDEAS: Final[Table] = Idea.__table__  # type: ignore[assignment]
 _EVENTS: Final[Table] = IdeaEvent.__table__  # type: ignore[assignment]
 _ADD_EVENT: Final = insert(_EVENTS).returning(_EVENTS.c.id)
 _ADD_SEARCH: Final = insert(IdeaSearch)

@@ -181,10 +181,7 @@ class PersonRepository(Repository):
         only to people who started it), else the channel's own."""
         if not person_ids:
             return []
-        params = {"ids": list(dict.fromkeys(person_ids))}
-        rows = await self._read(_PRIVATE_CHATS, params)
-        if rows is None:
-            rows = [tuple(row) for row in await self.session.execute(_PRIVATE_CHATS, params)]
+        rows = await self._load(_PRIVATE_CHATS, {"ids": list(dict.fromkeys(person_ids))})
         return [(pid, route_of(ch, bots), str(chat)) for pid, ch, chat, bots in rows]
 
     async def private_chats_of(self, person_ids: Sequence[int]) -> list[tuple[Person, str, str]]:

@@ -151,10 +151,7 @@ class RoleRepository(Repository):
     async def holders(self, unit_id: int, role: str) -> list[tuple[int, datetime]]:
         """(person id, granted at) of who holds ``role`` on exactly the unit now: the
         people of :meth:`members_with_role`, in its order, with when each joined."""
-        params = {"unit_id": unit_id, "role": role}
-        rows = await self._read(_HOLDERS, params)
-        if rows is None:
-            rows = [tuple(row) for row in await self.session.execute(_HOLDERS, params)]
+        rows = await self._load(_HOLDERS, {"unit_id": unit_id, "role": role})
         return [(person_id, granted) for person_id, granted in rows]
 
     async def team_acted_since(self, unit_id: int, role: str, since: datetime) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy import Select, bindparam, select
 
@@ -68,10 +68,7 @@ class SimilarRepository(Repository):
     async def _pairs(
         self, query: Select[int, bytes], params: dict[str, Any]
     ) -> list[tuple[int, bytes]]:
-        rows = await self._read(query, params)
-        if rows is None:
-            rows = [tuple(row) for row in (await self.session.execute(query, params)).all()]
-        return [(i, w) for i, w in rows]
+        return cast(list[tuple[int, bytes]], await self._load(query, params))
 
     async def record(self, idea_id: int, found: Iterable[tuple[int, float]]) -> None:
         """The ideas found like ``idea_id``, with their scores (on its row: a submission
