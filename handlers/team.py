@@ -138,7 +138,7 @@ async def audience(scope: Scope, target: Target, team_unit: Unit | None) -> View
     """Who reads a chat: the person of a private chat, else the team's group chat."""
     if target.person_id is not None:
         return await visibility.load_viewer(scope.uow, target.person_id)
-    return Viewer.team_group(team_unit) if team_unit is not None else Viewer(None, group=True)
+    return _group_viewer(team_unit)
 
 
 async def audiences(scope: Scope, chats: Sequence[Target], team_unit: Unit | None) -> list[Viewer]:
@@ -146,8 +146,13 @@ async def audiences(scope: Scope, chats: Sequence[Target], team_unit: Unit | Non
     people = await visibility.load_viewers(
         scope.uow, [t.person_id for t in chats if t.person_id is not None]
     )
-    group = Viewer.team_group(team_unit) if team_unit is not None else Viewer(None, group=True)
+    group = _group_viewer(team_unit)
     return [people[t.person_id] if t.person_id is not None else group for t in chats]
+
+
+def _group_viewer(team_unit: Unit | None) -> Viewer:
+    """The readers of a team's group chat (of no team's: a group without roles)."""
+    return Viewer.team_group(team_unit) if team_unit is not None else Viewer(None, group=True)
 
 
 def card_purpose(team_unit: Unit, seen: Sight) -> str:

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from storage.models import Idea, RoleKind, TeamChat, Unit, UnitKind
+from storage.models import Idea, Role, RoleKind, TeamChat, Unit, UnitKind
 from storage.outreach_models import Audience
 from storage.uow import UnitOfWork
 
@@ -266,10 +266,7 @@ def summary_title(place: Place, title: str) -> str | None:
 
 
 async def load_viewer(uow: UnitOfWork, person_id: int) -> Viewer:
-    roles = tuple(
-        RoleAt(role.role, unit.id, unit.path) for role, unit in await uow.roles.roles_of(person_id)
-    )
-    return Viewer(person_id, roles)
+    return _viewer(person_id, await uow.roles.roles_of(person_id))
 
 
 async def load_viewers(uow: UnitOfWork, person_ids: Sequence[int]) -> dict[int, Viewer]:
@@ -277,12 +274,13 @@ async def load_viewers(uow: UnitOfWork, person_ids: Sequence[int]) -> dict[int, 
     statement (a card sent to each member of a team, a reminder to each official)."""
     held = await uow.roles.roles_of_people(person_ids)
     return {
-        person_id: Viewer(
-            person_id,
-            tuple(RoleAt(role.role, unit.id, unit.path) for role, unit in held.get(person_id, [])),
-        )
+        person_id: _viewer(person_id, held.get(person_id, []))
         for person_id in dict.fromkeys(person_ids)
     }
+
+
+def _viewer(person_id: int, held: Sequence[tuple[Role, Unit]]) -> Viewer:
+    return Viewer(person_id, tuple(RoleAt(role.role, unit.id, unit.path) for role, unit in held))
 
 
 async def home_path(uow: UnitOfWork, unit: Unit) -> str:

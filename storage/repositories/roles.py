@@ -154,20 +154,11 @@ class RoleRepository(Repository):
         rows = await self._load(_HOLDERS, {"unit_id": unit_id, "role": role})
         return [(person_id, granted) for person_id, granted in rows]
 
-    async def team_acted_since(self, unit_id: int, role: str, since: datetime) -> bool:
-        """Whether the unit's team is active: a member joined since ``since``, or one of them
-        acted since then on an idea the unit holds (the ideas' index by holder, then the
-        events' by idea: a unit's own ideas, not the whole events table)."""
-        holding = (Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
-        joined = select(Role.id).where(*holding, Role.granted_at >= since).limit(1)
-        if (await self.session.execute(joined)).first() is not None:
-            return True
-        return await self.team_acted_on_ideas_since(unit_id, role, since)
-
     async def team_acted_on_ideas_since(self, unit_id: int, role: str, since: datetime) -> bool:
-        """The second half of :meth:`team_acted_since`, for a caller that knows already
-        that no member joined since ``since``: one of them acted since then on an idea
-        the unit holds."""
+        """Whether one of the unit's team (the holders of ``role``) acted since ``since`` on
+        an idea the unit holds (the ideas' index by holder, then the events' by idea: a
+        unit's own ideas, not the whole events table). With a member who joined since
+        ``since`` (visibility._serving checks that first), the team is active too."""
         holding = (Role.unit_id == unit_id, Role.role == role, Role.revoked_at.is_(None))
         members = select(Role.person_id).where(*holding)
         acted = (
@@ -197,17 +188,10 @@ class RoleRepository(Repository):
         )
         return max(joined, acted) if acted is not None else joined
 
-    async def ever_held(self, unit_id: int, role: str) -> datetime | None:
-        """When the last holder of ``role`` on the unit lost it; None if nobody ever held it
-        (or someone holds it now)."""
-        if await self.members_with_role(unit_id, role):
-            return None
-        return await self.last_left(unit_id, role)
-
     async def last_left(self, unit_id: int, role: str) -> datetime | None:
-        """:meth:`ever_held` for a caller that knows nobody holds ``role`` on the unit now
-        (every row of it is then a revoked one): when the last holder lost it; None if
-        nobody ever held it."""
+        """When the last holder of ``role`` on the unit lost it, for a caller that knows
+        nobody holds it now (every row of it is then a revoked one); None if nobody ever
+        held it."""
         rows = select(func.max(Role.revoked_at)).where(Role.unit_id == unit_id, Role.role == role)
         return await self.session.scalar(rows)
 
