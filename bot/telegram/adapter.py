@@ -95,6 +95,11 @@ class TelegramAdapterBase(ABC):
         return self.username
 
     @abstractmethod
+    async def warm_up(self) -> None:
+        """Do, once the bot is up and while it waits, the one-off work the framework would
+        otherwise do in the first updates it handles."""
+
+    @abstractmethod
     async def _get_username(self) -> str:
         """Call getMe (and start whatever the framework needs started)."""
 

@@ -10,6 +10,10 @@ before its work has committed.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from bot.telegram.aiogram_models import import_aiogram
@@ -31,12 +35,18 @@ from aiogram.exceptions import (  # noqa: E402
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import TelegramMethod  # noqa: E402
+from aiogram.methods import (  # noqa: E402
+    AnswerCallbackQuery,
+    EditMessageText,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.methods.base import Response, TelegramType  # noqa: E402
 from aiogram.types import (  # noqa: E402
     BufferedInputFile,
     CallbackQuery,
     ChatMemberUpdated,
+    InlineKeyboardMarkup,
     Message,
     Update,
 )
@@ -47,6 +57,8 @@ from bot.telegram.adapter import TelegramAdapterBase  # noqa: E402
 from bot.telegram.botapi import TgClasses  # noqa: E402
 from bot.telegram.constants import ALLOWED_UPDATES, POLL_TIMEOUT_MARGIN  # noqa: E402
 from bot.telegram.failures import ApiFailure, Failure, FailureTable, failure_from  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 # aiogram's InputFile is abstract; its in-memory one is BufferedInputFile.
 CLASSES = TgClasses.of(types, input_file=BufferedInputFile)
@@ -88,13 +100,40 @@ class _Session(AiohttpSession):
 
     _answers: ClassVar[dict[type[Any], Any]] = {}
 
+    @classmethod
+    def keep_answer_model(cls, kind: type[TelegramMethod[Any]]) -> None:
+        """Build (once) and keep the model ``kind``'s answers are read with."""
+        if kind not in cls._answers:
+            cls._answers[kind] = Response[kind.__returning__]  # type: ignore[name-defined]
+
     def check_response(
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
     ) -> Response[TelegramType]:
-        kind = type(method)
-        if kind not in self._answers:
-            self._answers[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        self.keep_answer_model(type(method))
         return super().check_response(bot, method, status_code, content)
+
+
+#: What every form calls and reads (a button's answer, the next question as an edit or a
+#: message): their models, and their answers', are otherwise built by the first button
+#: pressed after a start, 0.15-0.25 s of CPU in that update (docs/BENCHMARKS.md, "The
+#: fourth round").
+EVERYDAY_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
+    AnswerCallbackQuery,
+    EditMessageText,
+    SendMessage,
+)
+EVERYDAY_TYPES = (CallbackQuery, Message, InlineKeyboardMarkup)
+
+
+def _everyday_builds() -> list[Callable[[], object]]:
+    """One step each: a model of :data:`EVERYDAY_TYPES` or :data:`EVERYDAY_METHODS`, or a
+    method's answer model. ``model_rebuild`` builds a model aiogram_models left deferred
+    (and does nothing to one built already)."""
+    steps: list[Callable[[], object]] = [kind.model_rebuild for kind in EVERYDAY_TYPES]
+    for method in EVERYDAY_METHODS:
+        steps.append(method.model_rebuild)
+        steps.append(lambda method=method: _Session.keep_answer_model(method))  # type: ignore[misc]
+    return steps
 
 
 class AiogramTelegram(TelegramAdapterBase):
@@ -117,6 +156,25 @@ class AiogramTelegram(TelegramAdapterBase):
 
     async def close(self) -> None:
         await self.bot.session.close()
+
+    async def warm_up(self) -> None:
+        """Build the models every form needs now, while the bot is idle, a step at a time
+        (an update that arrives meanwhile is handled between two steps), rather than in
+        the first worker's button press."""
+        started, built = time.process_time(), 0
+        for build in _everyday_builds():
+            await asyncio.sleep(0)
+            try:
+                build()
+            except Exception as exc:  # built on first use after all, as without this
+                log.warning("could not build an aiogram model ahead (%s)", type(exc).__name__)
+            else:
+                built += 1
+        log.debug(
+            "%d aiogram models built ahead in %.0f ms of CPU",
+            built,
+            (time.process_time() - started) * 1000,
+        )
 
     async def _download(self, file_id: str) -> bytes:
         found = await self.bot.get_file(file_id)

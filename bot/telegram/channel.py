@@ -6,6 +6,7 @@ intake and answers only once it committed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,8 @@ class TelegramAdapter(Transport, Protocol):
     ) -> list[RawUpdate]: ...
 
     async def process(self, raw: RawUpdate) -> None: ...
+
+    async def warm_up(self) -> None: ...
 
     def wrap(self, data: Any) -> RawUpdate | None: ...
 
@@ -204,6 +207,7 @@ class TelegramChannel:
         self._core: Core | None = None
         self._worker: UpdateWorker | None = None
         self._intake = OrderedIntake(settings.runtime.max_in_flight)
+        self._warming: asyncio.Task[None] | None = None
 
     async def _on_incoming(self, incoming: Incoming) -> None:
         assert self._worker is not None  # updates come only once start() made it
@@ -241,6 +245,7 @@ class TelegramChannel:
                 framework,
                 time.monotonic() - core.started_at,
             )
+            self._warm_up(telegram)
             await core.stop.wait()
             # Stop accepting, let the updates taken in finish; the webhook stays set.
             await self.server.stop()
@@ -254,6 +259,7 @@ class TelegramChannel:
                 framework,
                 time.monotonic() - core.started_at,
             )
+            self._warm_up(telegram)
 
         await poll(
             telegram,
@@ -265,7 +271,13 @@ class TelegramChannel:
             inbox=Inboxed(Inbox(core.sessionmaker, telegram.channel), telegram.wrap),
         )
 
+    def _warm_up(self, telegram: TelegramAdapter) -> None:
+        """The framework's one-off work, now that the bot is up (counted in no start-up)."""
+        self._warming = asyncio.create_task(telegram.warm_up(), name=f"warm-up {self.name}")
+
     async def close(self) -> None:
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
         if self.server is not None:
             await self.server.stop()  # a no-op unless starting failed after it listened
         if self.telegram is not None:

@@ -139,6 +139,9 @@ class PtbTelegram(TelegramAdapterBase):
         found = await self.bot.get_file(file_id)
         return bytes(await found.download_as_bytearray())
 
+    async def warm_up(self) -> None:
+        """Nothing to do: python-telegram-bot's classes are plain Python, ready at import."""
+
     async def close(self) -> None:
         if self.application.running:
             await self.application.stop()
