@@ -9,6 +9,7 @@ modules it needs when it runs: each loads only what it uses.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -129,7 +130,17 @@ app.command()(nudges)
 app.command()(prune)
 
 
+#: Environment set for the libraries before any of them is imported: the bot is one event
+#: loop, and numpy (the similar ideas' scoring; the charts through matplotlib) does no
+#: linear algebra here. Its OpenBLAS would otherwise start a thread a core at import,
+#: spinning for a while after each use: 0.1 s of CPU at the first lookup instead of
+#: 0.04 (docs/BENCHMARKS.md, "The fourth round"). An operator's own value is kept.
+LIBRARY_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
+
+
 def main() -> None:
+    for name, value in LIBRARY_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     try:
         app()
     except KeyboardInterrupt:
