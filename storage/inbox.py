@@ -15,15 +15,29 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import Table, bindparam, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
 
 from storage.models import InboxUpdate, ProcessedUpdate
+from storage.repositories.base import Repository
 from storage.uow import UnitOfWork
 
 #: Ids per DELETE statement (SQLite allows 32,766 parameters, older builds 999).
 CHUNK = 500
+
+# The statements of every poll, built once (Repository._write and _write_many: straight to
+# sqlite3 on the bot's inline SQLite, where SQLAlchemy's execution cost several times them).
+_INBOX: Table = InboxUpdate.__table__  # type: ignore[assignment]
+_STORE: dict[str, UpdateBase] = {
+    "postgresql": postgresql.insert(_INBOX).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(_INBOX).on_conflict_do_nothing(),
+}
+_FORGET = delete(_INBOX).where(
+    _INBOX.c.channel == bindparam("channel"),
+    _INBOX.c.update_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 def encode(data: Any) -> str:
@@ -51,15 +65,10 @@ class Inbox:
         """
         done = list(forget)
         async with UnitOfWork(self._sessionmaker) as uow:
-            session = uow.session
-            await self._delete(session, done)
-            if updates:
-                insert = (
-                    postgresql.insert
-                    if session.get_bind().dialect.name == "postgresql"
-                    else sqlite.insert
-                )
-                rows = [
+            rows = _Rows(uow.session)
+            await rows.delete(self.channel, done)
+            await rows.insert(
+                [
                     {
                         "channel": self.channel,
                         "update_id": update_id,
@@ -68,7 +77,7 @@ class Inbox:
                     }
                     for update_id, data in updates
                 ]
-                await session.execute(insert(InboxUpdate).on_conflict_do_nothing(), rows)
+            )
             await uow.commit()
 
     async def forget(self, update_ids: Iterable[int]) -> None:
@@ -77,7 +86,7 @@ class Inbox:
         if not done:
             return
         async with UnitOfWork(self._sessionmaker) as uow:
-            await self._delete(uow.session, done)
+            await _Rows(uow.session).delete(self.channel, done)
             await uow.commit()
 
     async def pending(self) -> tuple[list[tuple[int, Any]], int | None]:
@@ -106,14 +115,17 @@ class Inbox:
             await uow.commit()
         return [(update_id, json.loads(payload)) for update_id, payload in rows], highest
 
-    async def _delete(self, session: AsyncSession, update_ids: list[int]) -> None:
+
+class _Rows(Repository):
+    """The inbox's rows in one transaction."""
+
+    async def insert(self, rows: list[dict[str, Any]]) -> None:
+        """Keep these rows; one already there (the same channel and update id) stays."""
+        dialect = self.session.get_bind().dialect.name
+        await self._write_many(_STORE["postgresql" if dialect == "postgresql" else "sqlite"], rows)
+
+    async def delete(self, channel: str, update_ids: list[int]) -> None:
         """Delete the rows of these update ids, a chunk of ids per statement."""
         for start in range(0, len(update_ids), CHUNK):
-            await session.execute(
-                delete(InboxUpdate)
-                .where(
-                    InboxUpdate.channel == self.channel,
-                    InboxUpdate.update_id.in_(update_ids[start : start + CHUNK]),
-                )
-                .execution_options(synchronize_session=False)
-            )
+            chunk = update_ids[start : start + CHUNK]
+            await self._write(_FORGET, {"channel": channel, "ids": chunk})

@@ -143,6 +143,10 @@ class Connection:
         of every update that skip SQLAlchemy's execution: storage.repositories.base)."""
         return await self.run(self._conn.execute, sql, parameters)
 
+    async def executemany_plain(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        """:meth:`execute_plain` for many rows of parameters (``sqlite3``'s executemany)."""
+        return await self.run(self._conn.executemany, sql, rows)
+
     async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
         return await self.cursor().execute(sql, parameters)
 

@@ -11,13 +11,14 @@ from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.dml import ValuesBase
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.util import greenlet_spawn
 
 from storage import sqlite_inline
 
@@ -39,7 +40,7 @@ FIXED_STATEMENTS_MAX: Final = 500
 # Keyed by the statement itself (hashed by identity, and kept alive here: an id could be
 # reused by another statement once the first is gone).
 _compiled: dict[
-    tuple[ValuesBase | Select[*tuple[Any, ...]], str, tuple[str, ...]], SQLCompiler
+    tuple[UpdateBase | Select[*tuple[Any, ...]], str, tuple[str, ...]], SQLCompiler
 ] = {}
 # A fixed SELECT's compiled form and its columns' result processors, per dialect.
 _readers: dict[
@@ -54,7 +55,7 @@ _by_key: dict[type[Any], FixedSelect] = {}
 
 
 def _compile(
-    statement: ValuesBase | Select[*tuple[Any, ...]], dialect: Dialect, keys: tuple[str, ...]
+    statement: UpdateBase | Select[*tuple[Any, ...]], dialect: Dialect, keys: tuple[str, ...]
 ) -> SQLCompiler:
     key = (statement, dialect.name, keys)
     compiled = _compiled.get(key)
@@ -149,6 +150,11 @@ def fixed_select(
     return FixedSelect(direct, build(*classes, *columns), tuple(classes))
 
 
+def _connection_and_driver(session: Session) -> tuple[Connection, Any]:
+    connection = session.connection()
+    return connection, connection.connection.driver_connection
+
+
 class Repository:
     """Queries and writes in the caller's session; never commits (storage.uow does)."""
 
@@ -163,8 +169,9 @@ class Repository:
         found = sync.info.get(_DRIVER_KEY)
         if found is not None and found[0] is sync.get_transaction():
             return found[1], found[2]
-        connection = await self.session.connection()
-        raw = (await connection.get_raw_connection()).driver_connection
+        # The transaction's connection, begun if it was not, and its driver's connection
+        # (checked out by then, so reading it does no I/O) in one trip.
+        connection, raw = await greenlet_spawn(_connection_and_driver, sync)
         driver = raw if isinstance(raw, sqlite_inline.Connection) else None
         sync.info[_DRIVER_KEY] = (sync.get_transaction(), driver, connection.dialect)
         return driver, connection.dialect
@@ -174,7 +181,7 @@ class Repository:
         dialect = self.session.get_bind().dialect.name
         return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
-    async def _write(self, statement: ValuesBase, params: dict[str, Any]) -> Written:
+    async def _write(self, statement: UpdateBase, params: dict[str, Any]) -> Written:
         """Run one of the INSERTs every update makes (its update id, its conversation, its
         replies) in the session's transaction.
 
@@ -198,11 +205,40 @@ class Repository:
             written = Written(cursor.rowcount, row[0] if row is not None else None)
         finally:
             cursor.close()
+        self._wrote(statement)
+        return written
+
+    async def _write_many(self, statement: UpdateBase, rows: Sequence[dict[str, Any]]) -> int:
+        """:meth:`_write` for many rows of parameters, each with the same names, in one
+        executemany (``sqlite3``'s own on the inline SQLite); the rows written."""
+        if not rows:
+            return 0
+        driver, dialect = await self._driver()
+        if driver is None:
+            result = await self.session.execute(statement, list(rows))
+            return int(getattr(result, "rowcount", 0))
+        compiled = _compile(statement, dialect, tuple(rows[0]))
+        sql, first = _statement(compiled, rows[0])
+        values = [first]
+        for row in rows[1:]:
+            same, row_values = _statement(compiled, row)
+            if same != sql:  # an IN of another length: another SQL text
+                raise ValueError("Repository._write_many: every row's IN must be as long")
+            values.append(row_values)
+        cursor = await driver.executemany_plain(sql, values)
+        try:
+            written: int = cursor.rowcount
+        finally:
+            cursor.close()
+        self._wrote(statement)
+        return written
+
+    def _wrote(self, statement: UpdateBase) -> None:
+        """Tell the transaction's memo (storage.uow) that ``statement``'s table changed."""
         memo = self.session.sync_session.info.get(MEMO_KEY)
         table = statement.table
         if memo is not None:
             memo.written({table.name} if isinstance(table, Table) else None)
-        return written
 
     async def _read(
         self, statement: Select[*tuple[Any, ...]], params: dict[str, Any]

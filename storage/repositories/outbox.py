@@ -277,7 +277,7 @@ class OutboxRepository(Repository):
         """:meth:`mark_sent` for many (row id, message id) pairs in one statement."""
         if not sent:
             return
-        await self.session.execute(
+        await self._write_many(
             _MARK_SENT,
             [
                 {"row_id": outbox_id, "sent_message_id": message_id, "sent_now": now}
