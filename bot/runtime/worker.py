@@ -57,28 +57,32 @@ class UpdateWorker:
             outcome = await self._handle(incoming)
             await self._finish(incoming, outcome)
             return
-        handling = asyncio.create_task(self._handle(incoming))
+        # Telegram gives up on a press not answered soon: past the grace it is answered
+        # now, empty, while the handling goes on (a timer rather than a task and a
+        # wait_for for every press: most never need it).
+        answering: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self._button_grace,
+            lambda: answering.append(asyncio.create_task(self._answer(incoming, Outcome()))),
+        )
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(handling), self._button_grace)
-        except TimeoutError:
-            # Telegram gives up on a press not answered soon: answer it now, empty.
-            await self._answer(incoming, Outcome())
-            outcome = await handling
-            answer = outcome.callback_answer
-            if answer is not None and answer.text and not outcome.duplicate:
-                try:
-                    late = await self._dispatcher.answer_late(incoming, answer.text)
-                except Exception:
-                    log.exception("update %s: could not queue a late answer", incoming.update_id)
-                else:
-                    outcome.replies.extend(late.replies)
-            outcome.callback_answer = None
-            await self._finish(incoming, outcome, answered=True)
+            outcome = await self._handle(incoming)
+        finally:
+            timer.cancel()
+        if not answering:
+            await self._finish(incoming, outcome)
             return
-        except BaseException:
-            handling.cancel()
-            raise
-        await self._finish(incoming, outcome)
+        await answering[0]
+        answer = outcome.callback_answer
+        if answer is not None and answer.text and not outcome.duplicate:
+            try:
+                late = await self._dispatcher.answer_late(incoming, answer.text)
+            except Exception:
+                log.exception("update %s: could not queue a late answer", incoming.update_id)
+            else:
+                outcome.replies.extend(late.replies)
+        outcome.callback_answer = None
+        await self._finish(incoming, outcome, answered=True)
 
     def _verdict(self, incoming: Incoming) -> Verdict:
         arrived = arrived_at()
