@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select
+from sqlalchemy import Column, Table, bindparam, func, insert, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from storage.folding import fold_name
 from storage.models import Attachment, Counter, Idea, IdeaEvent, IdeaStatus, Unit
-from storage.repositories.base import Repository, fixed_select
+from storage.repositories.base import Repository, attribute_names, fixed_select
 from storage.similar_models import SimilarText
 from storage.similar_words import idea_hashes
 from storage.web_models import IdeaSearch
@@ -28,6 +29,8 @@ _SIMILAR_TEXTS: Final[Table] = SimilarText.__table__  # type: ignore[assignment]
 # Fixed statements (values as parameters), which Repository._write runs straight through
 # sqlite3 on the bot's inline SQLite.
 _STORE_WORDS: Final = insert(_SIMILAR_TEXTS)
+_IDEAS: Final[Table] = Idea.__table__  # type: ignore[assignment]
+_ADD_IDEA: Final = insert(_IDEAS).returning(_IDEAS.c.id)
 _EVENTS: Final[Table] = IdeaEvent.__table__  # type: ignore[assignment]
 _ADD_EVENT: Final = insert(_EVENTS).returning(_EVENTS.c.id)
 _ADD_SEARCH: Final = insert(IdeaSearch)
@@ -35,6 +38,23 @@ _BY_IDS: Final = fixed_select(
     lambda *what: select(*what).where(Idea.id.in_(bindparam("ids", expanding=True))), (Idea,)
 )
 _per_dialect: dict[str, Any] = {}
+# Each of the idea's column attributes (the id, which the INSERT gives, apart) and its column.
+_IDEA_ATTRIBUTES: Final = [
+    (name, column)
+    for name, column in zip(attribute_names(Idea), _IDEAS.c, strict=True)
+    if not column.primary_key
+]
+
+
+def _default(column: Column[Any]) -> Any:
+    """What a column not given holds after the INSERT: its scalar default (``default=1``),
+    else None (NULL)."""
+    default = column.default
+    if default is None:
+        return None
+    if not isinstance(default, ScalarElementColumnDefault):  # none of the idea's columns
+        raise ValueError(f"ideas.{column.name}: only a scalar default can be filled in")
+    return default.arg
 
 
 def _next_value(dialect: str) -> Any:
@@ -60,8 +80,31 @@ class IdeaRepository(Repository):
         return int(written.returned)
 
     async def add(self, idea: Idea) -> Idea:
-        self.session.add(idea)
-        await self.session.flush()
+        """Store a new idea (made with ``Idea(...)``, not in the session yet), which becomes
+        the session's own, id given, as a flush would leave it. One fixed INSERT instead of
+        the ORM's flush, which was most of a submission's writing (docs/BENCHMARKS.md, "The
+        fourth round"); a column not given takes its default, as in a flush."""
+        if inspect(idea).session_id is not None:  # added to the session already: flushed
+            await self.session.flush()
+        else:
+            given = idea.__dict__
+            # Written as a flush writes them: what was given (an attribute set to None as
+            # given: JSON's null for ``similar``), a scalar default (``version``) for what
+            # was not, nothing for a column with neither, which stays NULL. (A fixed
+            # statement's execution applies no column defaults itself.)
+            values: dict[str, Any] = {}
+            for name, column in _IDEA_ATTRIBUTES:
+                if name in given:
+                    values[name] = given[name]
+                elif (default := _default(column)) is not None:
+                    values[name] = default
+            if given.get("id") is not None:  # an id given (an import), kept
+                values["id"] = given["id"]
+            written = await self._write(_ADD_IDEA, values)
+            for name, _ in _IDEA_ATTRIBUTES:
+                given.setdefault(name, values.get(name))
+            given["id"] = written.returned
+            self._adopt(idea)
         # Folded for the dashboard's search, which ignores diacritics (web_models); its
         # full-text index follows: a trigger fills SQLite's, PostgreSQL's GIN its own.
         await self._write(
