@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, new_instance
 
 # Statements run for every update, built once: values go in as parameters, so
 # SQLAlchemy compiles each once and looks it up by a cache key that does not depend
@@ -116,7 +116,11 @@ class OutboxRepository(Repository):
             "claimed_until": claimed_until,
         }
         inserted = await self._write(_ADD_OUTBOX, values)
-        return OutboxMessage(id=inserted.returned, **values)
+        # Made as a query's loading makes an object (no __init__, nor the change tracking of
+        # each attribute set: 11 µs of the 12 a reply's row cost).
+        row = new_instance(OutboxMessage)
+        row.__dict__.update(values, id=inserted.returned)
+        return row
 
     async def claim_due(
         self,
