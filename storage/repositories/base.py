@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.util import greenlet_spawn
 
 from storage import sqlite_inline
@@ -76,7 +77,23 @@ class _Param(NamedTuple):
     name: str
     processor: Callable[[Any], Any] | None
     expanding: bool
-    default: Any  # its bound value (none of these is a callable), if the caller gives none
+    default: Any  # if the caller gives none: its bound value, or its column's scalar default
+
+
+def _column_defaults(compiled: SQLCompiler) -> dict[str, Any]:
+    """The values SQLAlchemy's execution would compute before running the statement for the
+    columns it writes that the caller did not give: their scalar ``default`` (an INSERT) or
+    ``onupdate`` (an UPDATE), by parameter name. A callable or SQL default is refused: a
+    fixed statement cannot run it."""
+    found: dict[str, Any] = {}
+    for columns, attribute in ((compiled.insert_prefetch, "default"),
+                               (compiled.update_prefetch, "onupdate")):  # fmt: skip
+        for column in columns:
+            default = getattr(column, attribute)
+            if not isinstance(default, ScalarElementColumnDefault):
+                raise ValueError(f"{column}: only a scalar {attribute} can be filled in")
+            found[column.key] = default.arg
+    return found
 
 
 # Each compiled statement's parameters (the statements are kept in _compiled, so their ids
@@ -86,14 +103,21 @@ _params: dict[int, tuple[_Param, ...]] = {}
 
 def _statement(compiled: SQLCompiler, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """A compiled statement's SQL and positional values, converted as its execution would:
-    each named parameter from ``params``, the others (a dialect's own, such as SQLite's
-    ``OFFSET 0``) their bound value; an expanding parameter (``IN``) a placeholder for each
-    of its values (at least one)."""
+    each named parameter from ``params``, the others their column's scalar default (a column
+    the caller left out) or their bound value (a dialect's own, such as SQLite's
+    ``OFFSET 0``); an expanding parameter (``IN``) a placeholder for each of its values (at
+    least one)."""
     plan = _params.get(id(compiled))
     if plan is None:
         processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+        defaults = _column_defaults(compiled)
         plan = _params[id(compiled)] = tuple(
-            _Param(name, processors.get(name), bind.expanding, bind.effective_value)
+            _Param(
+                name,
+                processors.get(name),
+                bind.expanding,
+                defaults.get(name, bind.effective_value),
+            )
             for name in compiled.positiontup or ()
             for bind in (compiled.binds[name],)
         )
@@ -191,14 +215,16 @@ class Repository:
         return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     async def _write(self, statement: UpdateBase, params: dict[str, Any]) -> Written:
-        """Run one of the INSERTs every update makes (its update id, its conversation, its
-        replies) in the session's transaction.
+        """Run one of the fixed writes of every update or poll (an INSERT of its update id,
+        its conversation, its replies, a new idea; the inbox's DELETE) in the session's
+        transaction.
 
         On the bot's inline SQLite the statement, compiled once per set of parameter names,
         goes straight to ``sqlite3`` with its values converted by SQLAlchemy's own bind
-        processors: SQLAlchemy's execution machinery cost several times the statement
+        processors, and a column left out takes its scalar default as it would:
+        SQLAlchemy's execution machinery cost several times the statement
         (docs/BENCHMARKS.md, "Cost per update"). Anywhere else it runs as usual. The
-        statement must be one that takes no ORM state into account: a Core INSERT whose
+        statement must be one that takes no ORM state into account: a Core statement whose
         rows refer only to rows already flushed.
         """
         driver, dialect = await self._driver()

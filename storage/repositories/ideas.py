@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Column, Table, bindparam, func, insert, inspect, or_, select
+from sqlalchemy import Table, bindparam, func, insert, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -38,23 +38,14 @@ _BY_IDS: Final = fixed_select(
     lambda *what: select(*what).where(Idea.id.in_(bindparam("ids", expanding=True))), (Idea,)
 )
 _per_dialect: dict[str, Any] = {}
-# Each of the idea's column attributes (the id, which the INSERT gives, apart) and its column.
+# Each of the idea's column attributes (the id, which the INSERT gives, apart) and what it
+# holds after an INSERT that left it out: its column's scalar default (``version``), else
+# None (NULL). Repository._write writes the same defaults.
 _IDEA_ATTRIBUTES: Final = [
-    (name, column)
+    (name, column.default.arg if isinstance(column.default, ScalarElementColumnDefault) else None)
     for name, column in zip(attribute_names(Idea), _IDEAS.c, strict=True)
     if not column.primary_key
 ]
-
-
-def _default(column: Column[Any]) -> Any:
-    """What a column not given holds after the INSERT: its scalar default (``default=1``),
-    else None (NULL)."""
-    default = column.default
-    if default is None:
-        return None
-    if not isinstance(default, ScalarElementColumnDefault):  # none of the idea's columns
-        raise ValueError(f"ideas.{column.name}: only a scalar default can be filled in")
-    return default.arg
 
 
 def _next_value(dialect: str) -> Any:
@@ -89,20 +80,13 @@ class IdeaRepository(Repository):
         else:
             given = idea.__dict__
             # Written as a flush writes them: what was given (an attribute set to None as
-            # given: JSON's null for ``similar``), a scalar default (``version``) for what
-            # was not, nothing for a column with neither, which stays NULL. (A fixed
-            # statement's execution applies no column defaults itself.)
-            values: dict[str, Any] = {}
-            for name, column in _IDEA_ATTRIBUTES:
-                if name in given:
-                    values[name] = given[name]
-                elif (default := _default(column)) is not None:
-                    values[name] = default
+            # given: JSON's null for ``similar``); a column left out takes its default.
+            values = {name: given[name] for name, _ in _IDEA_ATTRIBUTES if name in given}
             if given.get("id") is not None:  # an id given (an import), kept
                 values["id"] = given["id"]
             written = await self._write(_ADD_IDEA, values)
-            for name, _ in _IDEA_ATTRIBUTES:
-                given.setdefault(name, values.get(name))
+            for name, default in _IDEA_ATTRIBUTES:
+                given.setdefault(name, default)
             given["id"] = written.returned
             self._adopt(idea)
         # Folded for the dashboard's search, which ignores diacritics (web_models); its
