@@ -5,7 +5,8 @@ or one webhook body at a time), sets the webhook, relays each kind of update as 
 :class:`~handlers.events.Incoming`, sends each :class:`~handlers.events.OutMessage`,
 and turns every failed call into the neutral errors of :mod:`bot.runtime.errors`. An
 adapter adds only what its framework does: building the Bot, the raw getUpdates call
-and parsing one update, feeding its dispatcher or Application, and which of its
+and parsing one update, handing each kind of update on (aiogram by the update's field,
+python-telegram-bot through its Application), and which of its
 exception classes means which :class:`~bot.telegram.failures.Failure`.
 """
 
@@ -67,8 +68,8 @@ class TelegramAdapterBase(ABC):
     """UpdateSource and Transport for Telegram, less what is about the framework.
 
     A subclass builds its Bot (``api``), names its classes for what is sent, and
-    implements the abstract hooks below; everything public but ``process`` (which feeds
-    the framework's own dispatcher) and ``close`` lives here.
+    implements the abstract hooks below; everything public but ``process`` (which hands
+    each kind of update to a ``_relay_*``) and ``close`` lives here.
     """
 
     def __init__(self, api: TgBotApi, classes: TgClasses) -> None:

@@ -1,8 +1,8 @@
 """The Telegram adapter on aiogram 3.
 
-aiogram parses updates and talks HTTP; a Router hands each kind of update to the
-shared translation in :mod:`bot.telegram.incoming`, which turns it into a neutral
-:class:`~handlers.events.Incoming` for the runtime; the rest of what the two adapters
+aiogram parses updates and talks HTTP; :meth:`AiogramTelegram.process` hands each kind
+of update to the shared translation in :mod:`bot.telegram.incoming`, which turns it into a
+neutral :class:`~handlers.events.Incoming` for the runtime; the rest of what the two adapters
 share is :class:`~bot.telegram.adapter.TelegramAdapterBase`. Polling is the runtime's
 own (see :mod:`bot.runtime.polling`), because aiogram's confirms an update's offset
 before its work has committed.
@@ -21,7 +21,7 @@ from bot.telegram.aiogram_models import import_aiogram
 # aiogram's models are built when first used, not all 444 at import (see the module).
 import_aiogram()
 
-from aiogram import Bot, Dispatcher, Router, types  # noqa: E402
+from aiogram import Bot, types  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from aiogram.exceptions import (  # noqa: E402
@@ -45,7 +45,6 @@ from aiogram.methods.base import Response, TelegramType  # noqa: E402
 from aiogram.types import (  # noqa: E402
     BufferedInputFile,
     CallbackQuery,
-    ChatMemberUpdated,
     InlineKeyboardMarkup,
     Message,
     Update,
@@ -145,10 +144,6 @@ class AiogramTelegram(TelegramAdapterBase):
         )
         self.bot = Bot(token=token, session=session)
         super().__init__(self.bot, CLASSES)
-        # The bot keeps every conversation in its database: aiogram's FSM would only
-        # keep a record of every chat ever seen, in memory, for ever.
-        self.dispatcher = Dispatcher(disable_fsm=True)
-        self.dispatcher.include_router(self._router())
 
     async def _get_username(self) -> str:
         me = await self.bot.get_me()
@@ -196,28 +191,25 @@ class AiogramTelegram(TelegramAdapterBase):
         return Update.model_validate(data, context={"bot": self.bot})
 
     async def process(self, raw: RawUpdate) -> None:
-        if raw.payload is not None:  # None: could not be parsed, only to be confirmed
-            await self.dispatcher.feed_update(self.bot, raw.payload)
+        """Hand one update to the shared translation by its kind (one of ALLOWED_UPDATES).
 
-    def _router(self) -> Router:
-        router = Router(name="neutral-events")
-        router.message.register(self._on_message)
-        router.edited_message.register(self._on_edited)
-        router.callback_query.register(self._on_callback)
-        router.my_chat_member.register(self._on_member)
-        return router
-
-    async def _on_message(self, message: Message, event_update: Update) -> None:
-        await self._relay_message(event_update.update_id, message)
-
-    async def _on_edited(self, edited_message: Message, event_update: Update) -> None:
-        await self._relay_edited(event_update.update_id)
-
-    async def _on_callback(self, callback_query: CallbackQuery, event_update: Update) -> None:
-        await self._relay_callback(event_update.update_id, callback_query)
-
-    async def _on_member(self, my_chat_member: ChatMemberUpdated, event_update: Update) -> None:
-        await self._relay_member(event_update.update_id, my_chat_member)
+        Not through aiogram's Dispatcher: its router, middlewares and handler
+        introspection did only this (the bot has no filters, and keeps its conversations
+        in its database rather than aiogram's FSM) for about 4 % of the bot's CPU under
+        load (docs/BENCHMARKS.md, "The fifth round"). What a handler raises reaches the
+        runtime as before.
+        """
+        update: Update | None = raw.payload
+        if update is None:  # could not be parsed, only to be confirmed
+            return
+        if update.message is not None:
+            await self._relay_message(update.update_id, update.message)
+        elif update.edited_message is not None:
+            await self._relay_edited(update.update_id)
+        elif update.callback_query is not None:
+            await self._relay_callback(update.update_id, update.callback_query)
+        elif update.my_chat_member is not None:
+            await self._relay_member(update.update_id, update.my_chat_member)
 
     # ------------------------------------------------------------ transport
 
