@@ -9,7 +9,10 @@ A lookup goes through a unit's ideas, thousands of them in the busiest units, in
 passes, so that it takes milliseconds. Each idea comes as the 32-bit hashes of its
 words (storage.similar_words.word_hashes), and the first pass runs over all of them at
 once as numpy arrays; a loop in Python over 8,000 ideas' words took 70 ms, this 10
-(docs/BENCHMARKS.md, "Similar ideas"):
+(docs/BENCHMARKS.md, "Similar ideas"). Most units have far fewer ideas: up to
+:data:`SMALL` candidates the same two passes run in plain Python, which is quicker there
+than numpy's per-call overhead, and a bot whose units are all small never imports numpy
+(19 MB, and 60 ms of CPU the first time):
 
 1. each candidate's words that are also the draft's, weighed by how many candidates
    have them: the :data:`PRESELECT` candidates with the most weight in common;
@@ -23,10 +26,13 @@ docs/BENCHMARKS.md, "Similar ideas").
 from __future__ import annotations
 
 import math
+import sys
+from array import array
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from storage.similar_words import HASH_BYTES, HASH_DTYPE
+from storage.similar_words import HASH_ARRAY_CODE, HASH_BYTES, HASH_DTYPE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,6 +41,9 @@ if TYPE_CHECKING:
 THRESHOLD = 0.47
 #: How many candidates the first pass keeps for the second.
 PRESELECT = 50
+#: Up to how many candidates a lookup runs in plain Python rather than numpy (where the
+#: two take about the same time, ``python -m bench.similar_small``; docs/BENCHMARKS.md).
+SMALL = 50
 
 
 def _idf(count: np.ndarray, total: int) -> np.ndarray:
@@ -47,8 +56,72 @@ def _idf(count: np.ndarray, total: int) -> np.ndarray:
 def scored(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]:
     """(index into ``candidates``, score) of the :data:`PRESELECT` most like ``query``
     (any score above 0), the most alike first. Each is an idea's word hashes, each word
-    once (storage.similar_words.word_hashes). numpy is imported here, at the first
-    lookup: the bot starts without it (tests/bench/test_bench_smoke.py, start-up)."""
+    once (storage.similar_words.word_hashes)."""
+    if len(candidates) <= SMALL:
+        return _scored_small(query, candidates)
+    return _scored_arrays(query, candidates)
+
+
+def _hashes(data: bytes) -> list[int]:
+    hashes = array(HASH_ARRAY_CODE, data)
+    if sys.byteorder == "big":
+        hashes.byteswap()
+    return hashes.tolist()
+
+
+def _weights(counts: Counter[int], total: int) -> dict[int, float]:
+    """:func:`_idf` of each word counted: a logarithm for each count, not each word."""
+    by_count = {
+        count: math.log((total + 1) / (count + 0.5)) + 1.0 for count in set(counts.values())
+    }
+    return {word: by_count[count] for word, count in counts.items()}
+
+
+def _scored_small(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]:
+    """:func:`_scored_arrays`'s two passes in plain Python: the same candidates, the same
+    scores (to the last bit where ``math.log`` and numpy's agree). Among more than
+    :data:`PRESELECT` candidates sharing words, equal first scores at the last place kept
+    would be decided by index here and arbitrarily by numpy: :data:`SMALL` is no more
+    than :data:`PRESELECT`, so it never comes to that."""
+    mine = sorted(set(_hashes(query)))
+    if not mine or not candidates:
+        return []
+    own = set(mine)
+    theirs = [_hashes(data) for data in candidates]
+    # The first pass: the draft's words weighed by how many candidates have them.
+    having = Counter(mine)
+    sharing = []
+    for i, words in enumerate(theirs):
+        common = own.intersection(words)
+        if common:
+            having.update(common)
+            sharing.append(i)
+    rarity = _weights(having, len(candidates) + 1)
+    first = {
+        i: sum([rarity[w] for w in theirs[i] if w in own]) / math.sqrt(len(theirs[i]))
+        for i in sharing
+    }
+    chosen = sorted(sharing, key=lambda i: (-first[i], i))[:PRESELECT]
+    # The second pass: the cosine, the chosen candidates' other words weighed among them.
+    pooled = Counter(mine)
+    for i in chosen:
+        pooled.update(theirs[i])
+    weight = _weights(pooled, len(chosen) + 1)
+    weight.update(rarity)
+    weigh = weight.__getitem__
+    own_weight = sum(map(weigh, own))
+    result = []
+    for i in chosen:
+        other = theirs[i]
+        common_weight = sum(map(weigh, own.intersection(other)))
+        result.append((i, common_weight / math.sqrt(own_weight * sum(map(weigh, other)))))
+    return sorted(result, key=lambda pair: (-pair[1], pair[0]))
+
+
+def _scored_arrays(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]:
+    """The two passes over numpy arrays. numpy is imported here, at the first lookup of
+    more than :data:`SMALL` candidates: the bot starts without it
+    (tests/bench/test_bench_smoke.py, start-up)."""
     import numpy as np
 
     mine = np.unique(np.frombuffer(query, dtype=HASH_DTYPE))
