@@ -7,7 +7,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bench import progress, similar
+import pytest
+
+from bench import progress, similar, similar_small
+from handlers import similar_score
 from storage.similar_words import idea_hashes
 
 
@@ -61,3 +64,13 @@ async def test_similar_bench(tmp_path: Path) -> None:
     assert "6/6 found some" in by_name[names[0]].note
     assert "MB before" in memory
     assert "p99 ms" in similar.table(rows)
+
+
+def test_similar_small_bench(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench.similar_small at a tiny size: a row per size, the two ways agreeing up to
+    SMALL candidates (above it numpy may keep another of equal first scores)."""
+    similar_small.main(["--rounds", "3"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    sizes = {int(row.split("|")[1]): row.split("|")[5].strip() for row in rows[2:]}
+    assert list(sizes) == list(similar_small.SIZES)
+    assert all(agree == "yes" for size, agree in sizes.items() if size <= similar_score.SMALL)
