@@ -5,17 +5,19 @@
 #   git worktree add ../before <commit> && cp -r bench/. ../before/bench/
 #   bench/side_by_side.sh ../before handle 3             # bench.handle, CPU ms an update
 #   bench/side_by_side.sh ../before throughput 2 200 aiogram
+#   bench/side_by_side.sh ../first,../before throughput 5 30 aiogram   # several earlier trees
 #
-# Both trees run this checkout's .venv; each line is one run, the machine's load beside it.
+# Every tree runs this checkout's .venv; each line is one run, the machine's load beside it.
 set -euo pipefail
-before=$(cd "$1" && pwd); kind=$2; rounds=${3:-2}; size=${4:-200}; framework=${5:-aiogram}
+IFS=, read -ra given <<<"$1"; earlier=(); for tree in "${given[@]}"; do earlier+=("$(cd "$tree" && pwd)"); done
+kind=$2; rounds=${3:-2}; size=${4:-200}; framework=${5:-aiogram}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 python="$here/.venv/bin/python"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 load() { cut -d' ' -f1 /proc/loadavg; }
 for _ in $(seq "$rounds"); do
-  for tree in "$before" "$here"; do
+  for tree in "${earlier[@]}" "$here"; do
     cd "$tree"
     if [ "$kind" = handle ]; then
       out=$("$python" -m bench.handle --rounds 1 2>&1)
