@@ -14,26 +14,21 @@ import in a fresh interpreter.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from bench.similar_quality import read_pairs, words_of
 from handlers import similar_score
-from storage.similar_words import idea_hashes
 
-PAIRS = Path(__file__).resolve().parents[1] / "tests" / "data" / "similar_pairs.csv"
 SIZES = (10, 25, 50, 100, 200, 400)
 
 
 def corpus() -> list[bytes]:
-    with PAIRS.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    texts = {text for row in rows for text in (row["a"], row["b"])}
-    return [idea_hashes("", text) for text in sorted(texts)]
+    """Each text of the labelled pairs once, as the bot stores its words."""
+    return [words_of(text) for text in sorted({t for p in read_pairs() for t in (p.a, p.b)})]
 
 
 def agree(small: list[tuple[int, float]], arrays: list[tuple[int, float]]) -> bool:

@@ -10,8 +10,8 @@ passes, so that it takes milliseconds. Each idea comes as the 32-bit hashes of i
 words (storage.similar_words.word_hashes), and the first pass runs over all of them at
 once as numpy arrays; a loop in Python over 8,000 ideas' words took 70 ms, this 10
 (docs/BENCHMARKS.md, "Similar ideas"). Most units have far fewer ideas: up to
-:data:`SMALL` candidates the same two passes run in plain Python, which is quicker there
-than numpy's per-call overhead, and a bot whose units are all small never imports numpy
+:data:`SMALL` candidates the same two passes run in plain Python, as quick there as numpy
+with its per-call overhead, and a bot whose units are all small never imports numpy
 (19 MB, and 60 ms of CPU the first time):
 
 1. each candidate's words that are also the draft's, weighed by how many candidates
@@ -26,13 +26,11 @@ docs/BENCHMARKS.md, "Similar ideas").
 from __future__ import annotations
 
 import math
-import sys
-from array import array
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from storage.similar_words import HASH_ARRAY_CODE, HASH_BYTES, HASH_DTYPE
+from storage.similar_words import HASH_BYTES, HASH_DTYPE, hashes_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,13 +60,6 @@ def scored(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, float]]
     return _scored_arrays(query, candidates)
 
 
-def _hashes(data: bytes) -> list[int]:
-    hashes = array(HASH_ARRAY_CODE, data)
-    if sys.byteorder == "big":
-        hashes.byteswap()
-    return hashes.tolist()
-
-
 def _weights(counts: Counter[int], total: int) -> dict[int, float]:
     """:func:`_idf` of each word counted: a logarithm for each count, not each word."""
     by_count = {
@@ -83,11 +74,11 @@ def _scored_small(query: bytes, candidates: Sequence[bytes]) -> list[tuple[int, 
     :data:`PRESELECT` candidates sharing words, equal first scores at the last place kept
     would be decided by index here and arbitrarily by numpy: :data:`SMALL` is no more
     than :data:`PRESELECT`, so it never comes to that."""
-    mine = sorted(set(_hashes(query)))
+    mine = sorted(set(hashes_of(query)))
     if not mine or not candidates:
         return []
     own = set(mine)
-    theirs = [_hashes(data) for data in candidates]
+    theirs = [hashes_of(data) for data in candidates]
     # The first pass: the draft's words weighed by how many candidates have them.
     having = Counter(mine)
     sharing = []

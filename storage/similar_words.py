@@ -229,18 +229,26 @@ def idea_words(title: str, text: str, lang: str = "vi") -> str:
 #: the bot does not load it until a lookup).
 HASH_DTYPE: Final = "<u4"
 HASH_BYTES: Final = 4
-#: The same as an :mod:`array` type code (the plain-Python scoring reads them so).
-HASH_ARRAY_CODE: Final = next(code for code in "ILH" if array(code).itemsize == HASH_BYTES)
+_UINT32: Final = next(code for code in "ILH" if array(code).itemsize == HASH_BYTES)
 
 
 def word_hashes(words: str) -> bytes:
     """``words`` (space-separated, each once) as the bytes of their 32-bit hashes, the
     form ``similar_texts.hashes`` stores and a lookup compares without splitting text
     (handlers.similar_score). Two words share a hash once in about four billion pairs."""
-    hashes = array(HASH_ARRAY_CODE, [zlib.crc32(w.encode()) for w in words.split()])
+    hashes = array(_UINT32, [zlib.crc32(w.encode()) for w in words.split()])
     if sys.byteorder == "big":
         hashes.byteswap()
     return hashes.tobytes()
+
+
+def hashes_of(data: bytes) -> list[int]:
+    """What :func:`word_hashes` made, as numbers again (the plain-Python scoring's
+    reading; numpy reads them as :data:`HASH_DTYPE`)."""
+    hashes = array(_UINT32, data)
+    if sys.byteorder == "big":
+        hashes.byteswap()
+    return hashes.tolist()
 
 
 def idea_hashes(title: str, text: str, lang: str = "vi") -> bytes:

@@ -7,27 +7,22 @@ lookup, and a bot whose units are all small never loads numpy.
 
 from __future__ import annotations
 
-import csv
 import random
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
+from bench.similar_small import corpus
 from handlers import similar_score
 from handlers.similar_score import PRESELECT, SMALL, scored
-from storage.similar_words import idea_hashes, word_hashes
-
-PAIRS = Path(__file__).resolve().parents[1] / "data" / "similar_pairs.csv"
+from storage.similar_words import word_hashes
 
 
 @pytest.fixture(scope="module")
 def texts() -> list[bytes]:
-    with PAIRS.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return [idea_hashes("", t) for t in sorted({r[k] for r in rows for k in ("a", "b")})]
+    return corpus()
 
 
 def _same(small: list[tuple[int, float]], arrays: list[tuple[int, float]]) -> None:

@@ -5,11 +5,13 @@ words stay; odd input never raises."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.similar_words import MAX_WORDS_CHARS, idea_words
+from storage.similar_words import MAX_WORDS_CHARS, hashes_of, idea_words, word_hashes
 
 
 def words(text: str, lang: str = "vi", title: str = "") -> set[str]:
@@ -145,3 +147,10 @@ def test_any_text_gives_distinct_folded_words(title: str, text: str, lang: str) 
     assert " ".join(found) == result  # single spaces, nothing around
     assert result == result.lower() or lang == "en"
     assert idea_words(title, text, lang) == result  # the same every time
+
+
+def test_stored_hashes_read_back_as_the_words_crc32s() -> None:
+    assert hashes_of(word_hashes("may ep so")) == [
+        zlib.crc32(w.encode()) for w in ["may", "ep", "so"]
+    ]
+    assert hashes_of(b"") == []
